@@ -1,0 +1,116 @@
+"""The convocatoria file: every threshold and literal the checks judge against."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .yamlsource import load_yaml, validate, SourceErrors, SourceError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Publication(_Strict):
+    start: dt.datetime
+    end: dt.datetime
+    hold_after_close_h: float = 24
+    timezone: str = "UTC-6"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, v: dt.datetime) -> dt.datetime:
+        if v.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2024-06-02T20:00:00-06:00")
+        return v
+
+
+class MainJson(_Strict):
+    path: str = "/json/main.json"
+    cache_control: str = "no-cache, no-store, must-revalidate"
+
+
+class Thresholds(_Strict):
+    disk_free_gb: float = Field(gt=0)
+    sftp_upload_mb_s: float = Field(gt=0)
+    availability: float = Field(gt=0, le=1)
+
+    @property
+    def disk_free_bytes(self) -> int:
+        return int(self.disk_free_gb * 10**9)
+
+    @property
+    def sftp_upload_bytes_s(self) -> float:
+        return self.sftp_upload_mb_s * 10**6
+
+
+class Freshness(_Strict):
+    max_lag_cortes: int = 0
+    max_lag_min: float = 20
+
+
+class Purge(_Strict):
+    fresh_within_s: float = 60
+    poll_interval_s: float = 0.5
+
+
+class Tls(_Strict):
+    min_version: str = "1.2"
+    expiry_warn_days: int = 30
+
+
+class LoadDefaults(_Strict):
+    users: int = 200
+    spawn_rate: float = 50
+    duration_s: int = 60
+    max_users: int = 2000
+    max_duration_s: int = 600
+    p95_ms: float = 1000
+    p99_ms: float = 3000
+    max_error_rate: float = 0.01
+    min_rps: float = 50
+
+
+class Convocatoria(_Strict):
+    """A call for difusores: who issued it, the publication window and every threshold."""
+
+    id: str
+    institute: str
+    agreement: str = ""
+    election_day: dt.date | None = None
+    publication: Publication
+    corte_interval_min: float = Field(gt=0)
+    main_json: MainJson = MainJson()
+    thresholds: Thresholds
+    freshness: Freshness = Freshness()
+    purge: Purge = Purge()
+    tls: Tls = Tls()
+    load: LoadDefaults = LoadDefaults()
+    calendar: dict[str, dt.date] = {}
+
+
+def bundled_dir():
+    return resources.files("prep_conformance.profiles").joinpath("convocatorias")
+
+
+def bundled_ids() -> list[str]:
+    return sorted(p.name[:-5] for p in bundled_dir().iterdir() if p.name.endswith(".yaml"))
+
+
+def load_convocatoria(ref: str | Path, base: Path | None = None) -> Convocatoria:
+    """Load a convocatoria by bundled id (``iem-michoacan-2024``) or by path (relative to ``base``)."""
+    ref_s = str(ref)
+    if ref_s in bundled_ids():
+        with resources.as_file(bundled_dir().joinpath(ref_s + ".yaml")) as p:
+            return validate(load_yaml(p), Convocatoria)  # type: ignore[return-value]
+    path = Path(ref_s).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    if not path.exists():
+        raise SourceErrors([SourceError(ref_s, None, "convocatoria",
+                                        f"not a bundled id ({', '.join(bundled_ids())}) nor an existing file")])
+    return validate(load_yaml(path), Convocatoria)  # type: ignore[return-value]

@@ -1,0 +1,290 @@
+"""pytest wiring only: options, one parametrisation per difusor, verdicts collected, results written.
+
+A check is a test function in ``checks/`` that takes the ``difusor`` fixture, carries
+``@pytest.mark.requirement("ID")`` and records one or more ``CheckResult`` with ``record_check``.
+Its pytest outcome follows the verdicts (FAIL/ERROR fail the test); an exception that is not a
+recorded verdict becomes ERROR, never FAIL.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import catalog
+from .convocatoria import Convocatoria
+from .difusor import Difusor
+from .errors import CheckError
+from .profile import Profile, convocatoria_of, load_profiles
+from .verdict import CheckResult, Verdict, worst
+from .yamlsource import SourceErrors
+
+PROP_RESULT = "prep_conformance.result"
+PROP_DIFUSOR = "prep_conformance.difusor"
+
+
+@dataclass
+class RunState:
+    profiles: list[Profile]
+    convocatorias: dict[str, Convocatoria]
+    out_dir: Path | None
+    lang: str
+    only: set[str] | None
+    started_at: str
+    difusores: dict[str, Difusor] = field(default_factory=dict)
+    results: dict[str, list[CheckResult]] = field(default_factory=dict)
+    doc: dict[str, Any] | None = None
+
+
+RUN = pytest.StashKey[RunState]()
+ITEM_RESULTS = pytest.StashKey[list]()
+ITEM_START = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("prep-conformance", "PREP difusor conformance")
+    g.addoption("--prep-profile", action="append", default=[], metavar="FILE|DIR",
+                help="difusor profile (YAML) or a folder of them; repeatable")
+    g.addoption("--prep-out", default=None, metavar="DIR",
+                help="write results.json and the HTML reports here (default: reports/ when profiles are given)")
+    g.addoption("--only", action="append", default=[], metavar="ID", dest="prep_only",
+                help="run only the checks of this requirement ID (repeatable), e.g. --only II.1.e")
+    g.addoption("--lang", default="es", choices=("es", "en"), dest="prep_lang",
+                help="language of the reports (default: es)")
+    g.addoption("--prep-allow-remote-load", action="store_true", default=False,
+                help="allow the load test against a non-loopback target (the profile must also authorise it)")
+    g.addoption("--prep-no-html", action="store_true", default=False,
+                help="write results.json only, no HTML reports")
+
+
+def requirement_marker(rid: str) -> str:
+    """``II.1.e`` → ``req_II_1_e``, so ``-m req_II_1_e`` selects a requirement's checks."""
+    return "req_" + rid.replace(".", "_")
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): the convocatoria requirement(s) a check verifies")
+    config.addinivalue_line("markers", "lab: needs the reference lab (real nginx, Varnish, sshd)")
+    for rid in catalog.requirement_ids():
+        config.addinivalue_line("markers", f"{requirement_marker(rid)}: checks of requirement {rid}")
+    paths = config.getoption("prep_profile") or []
+    only = set(config.getoption("prep_only") or []) or None
+    if only:
+        unknown = sorted(only - set(catalog.requirement_ids()))
+        if unknown:
+            raise pytest.UsageError(f"--only: unknown requirement ID(s) {', '.join(unknown)}; "
+                                    f"known: {', '.join(catalog.requirement_ids())}")
+    profiles: list[Profile] = []
+    if paths:
+        try:
+            profiles = load_profiles(paths)
+        except SourceErrors as exc:
+            lines = "\n".join(f"  {e}" for e in exc.errors)
+            raise pytest.UsageError(f"profile errors (nothing was checked):\n{lines}") from None
+    convs = {p.id: convocatoria_of(p) for p in profiles}
+    out = config.getoption("prep_out")
+    out_dir = Path(out) if out else (Path("reports") if profiles else None)
+    config.stash[RUN] = RunState(profiles, convs, out_dir, config.getoption("prep_lang"), only,
+                                 time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+
+def _difusor(config: pytest.Config, profile_id: str) -> Difusor:
+    state = config.stash[RUN]
+    if profile_id not in state.difusores:
+        prof = next(p for p in state.profiles if p.id == profile_id)
+        state.difusores[profile_id] = Difusor(prof, state.convocatorias[profile_id], options={
+            "allow_remote_load": config.getoption("prep_allow_remote_load"),
+            "out_dir": str(state.out_dir) if state.out_dir else None,
+        })
+    return state.difusores[profile_id]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "difusor" in metafunc.fixturenames:
+        ids = [p.id for p in metafunc.config.stash[RUN].profiles]
+        metafunc.parametrize("difusor", ids, ids=ids, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def difusor(request: pytest.FixtureRequest) -> Difusor:
+    """The difusor under test (one parametrisation per profile); shared by all its checks."""
+    d = _difusor(request.config, request.param)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def record_check(request: pytest.FixtureRequest):
+    """Record a CheckResult (or several) for this test: ``record_check(rules.x.evaluate(obs, conv))``."""
+    bucket = request.node.stash.setdefault(ITEM_RESULTS, [])
+
+    def record(*results: CheckResult) -> None:
+        for r in results:
+            if not isinstance(r, CheckResult):
+                raise TypeError(f"record_check takes CheckResult, got {type(r).__name__}")
+            bucket.append(r)
+    return record
+
+
+def requirement_of(item: pytest.Item) -> list[str]:
+    return [rid for m in item.iter_markers("requirement") for rid in m.args]
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    only = config.stash[RUN].only
+    keep, drop = [], []
+    known = set(catalog.requirement_ids())
+    for item in items:
+        reqs = requirement_of(item)
+        for rid in reqs:
+            if rid not in known:
+                raise pytest.UsageError(f"{item.nodeid}: unknown requirement ID {rid!r}")
+            item.extra_keyword_matches.add(rid)
+            item.add_marker(getattr(pytest.mark, requirement_marker(rid)))
+        cs = getattr(item, "callspec", None)
+        if cs is not None and "difusor" in cs.params:
+            # keep a difusor's checks on one xdist worker, so connections and pre-flights are shared
+            item.add_marker(pytest.mark.xdist_group(cs.params["difusor"]))
+        if only and reqs and not (set(reqs) & only):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _check_name(item: pytest.Item) -> str:
+    name = getattr(item, "originalname", item.name)
+    name = name[5:] if name.startswith("test_") else name
+    cs = getattr(item, "callspec", None)
+    if cs is not None:
+        rest = [str(cs.id).split("-", 1)[1]] if "difusor" in cs.params and "-" in str(cs.id) else []
+        if "difusor" not in cs.params:
+            rest = [str(cs.id)]
+        if rest and rest[0]:
+            name += f"[{rest[0]}]"
+    return name
+
+
+def _difusor_id(item: pytest.Item) -> str | None:
+    cs = getattr(item, "callspec", None)
+    return cs.params.get("difusor") if cs is not None else None
+
+
+def _error_result(item: pytest.Item, exc: BaseException) -> list[CheckResult]:
+    reqs = requirement_of(item) or ["?"]
+    if isinstance(exc, CheckError):
+        return [CheckResult(r, _check_name(item), Verdict.ERROR, exc.summary, exc.summary_en, dict(exc.evidence))
+                for r in reqs]
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return [CheckResult(r, _check_name(item), Verdict.ERROR,
+                        f"No se pudo evaluar: {text}", f"Could not be evaluated: {text}",
+                        {"exception": type(exc).__name__}) for r in reqs]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    did = _difusor_id(item)
+    if did is None:
+        return
+    results: list[CheckResult] = []
+    if call.when == "setup":
+        item.stash[ITEM_START] = time.perf_counter()
+        if call.excinfo is not None and not report.skipped:
+            results = _error_result(item, call.excinfo.value)
+        elif report.skipped and call.excinfo is not None:
+            reason = str(getattr(call.excinfo.value, "msg", call.excinfo.value))
+            results = [CheckResult(r, _check_name(item), Verdict.SKIP, reason, reason) for r in requirement_of(item)]
+    elif call.when == "call":
+        recorded: list[CheckResult] = list(item.stash.get(ITEM_RESULTS, []))
+        if call.excinfo is not None and report.skipped:
+            reason = str(getattr(call.excinfo.value, "msg", call.excinfo.value))
+            recorded += [CheckResult(r, _check_name(item), Verdict.SKIP, reason, reason) for r in requirement_of(item)]
+        elif call.excinfo is not None:
+            recorded += _error_result(item, call.excinfo.value)
+        elif not recorded:
+            recorded = [CheckResult(r, _check_name(item), Verdict.ERROR, "La verificación no registró veredicto.",
+                                    "The check recorded no verdict.") for r in requirement_of(item) or ["?"]]
+        elapsed = round(time.perf_counter() - item.stash.get(ITEM_START, time.perf_counter()), 3)
+        results = [r if r.duration_s else r.with_(duration_s=elapsed) for r in recorded]
+        v = worst(r.verdict for r in results)
+        if v in (Verdict.FAIL, Verdict.ERROR):
+            report.outcome = "failed"
+            report.longrepr = "\n".join(f"{r.verdict.value} {r.requirement} {r.check}: {r.summary}" for r in results)
+        elif v is Verdict.SKIP and report.outcome != "skipped":
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1], results[0].summary)
+        elif report.outcome == "skipped":
+            pass
+        else:
+            report.outcome = "passed"
+            report.longrepr = None
+    if results:
+        report.user_properties.append((PROP_DIFUSOR, did))
+        for r in results:
+            report.user_properties.append((PROP_RESULT, json.dumps(r.to_dict(), ensure_ascii=False, default=str)))
+        report.prep_results = results  # for the pytest-html hooks in this process
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    props = dict(report.user_properties) if report.user_properties else {}
+    if PROP_DIFUSOR not in props:
+        return
+    state = _STATE.get("run")
+    if state is None:
+        return
+    did = props[PROP_DIFUSOR]
+    for key, value in report.user_properties:
+        if key == PROP_RESULT:
+            state.results.setdefault(did, []).append(CheckResult.from_dict(json.loads(value)))
+
+
+_STATE: dict[str, RunState] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _STATE["run"] = session.config.stash[RUN]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash[RUN]
+    _STATE.pop("run", None)
+    if _is_worker(config) or not state.profiles:
+        return
+    from . import results as results_mod
+    doc = results_mod.build(state.profiles, state.results, state.started_at, selected=state.only,
+                            lang=state.lang)
+    state.doc = doc
+    if state.out_dir is not None:
+        results_mod.write(doc, state.out_dir)
+        if not config.getoption("prep_no_html"):
+            from .report import render_run
+            render_run(doc, state.out_dir, state.lang)
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = results_mod.exit_code(doc)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(RUN, None)
+    if state is None or state.doc is None:
+        return
+    from .report.terminal import matrix_lines
+    terminalreporter.section("prep-conformance")
+    for line in matrix_lines(state.doc, state.lang):
+        terminalreporter.write_line(line)
+    if state.out_dir is not None:
+        terminalreporter.write_line(f"results: {state.out_dir / 'results.json'}")

@@ -1,0 +1,344 @@
+"""Difusor profiles (CONTRACT §3): YAML in, typed and frozen out, every error with file, line and key.
+
+Two kinds of problems are kept apart:
+* profile errors (syntax, unknown keys, wrong technical values, a named file that does not exist)
+  stop the run before any check: ``load_profiles`` raises ``SourceErrors`` holding all of them;
+* missing or invalid application data (contact e-mail, phones, staff) is a finding: the model
+  accepts it as given and the document rules (``rules.documents``) turn it into FAIL verdicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from .convocatoria import Convocatoria, load_convocatoria
+from .yamlsource import SourceError, SourceErrors, load_yaml, validate
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _resolve_file(value: str | None, info: ValidationInfo, must_exist: bool = True) -> str | None:
+    """Resolve a path relative to the profile's folder (``~`` expanded); it must exist."""
+    if value is None:
+        return None
+    base = (info.context or {}).get("base_dir")
+    path = Path(os.path.expanduser(str(value)))
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    if must_exist and (info.context or {}).get("check_files", True) and not path.exists():
+        raise ValueError(f"file not found / no existe el archivo: {path}")
+    return str(path)
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be a URL with http:// or https:// and a host, got {value!r}")
+    return str(value)
+
+
+def _env_name(value: str | None) -> str | None:
+    if value is not None and not ENV_NAME.match(value):
+        raise ValueError(f"must name an environment variable (A-Z, 0-9, _), got {value!r}")
+    return value
+
+
+class Contact(BaseModel):
+    """Letter-of-intent contact (III.3 c–f): accepted as given, judged by the documents rule."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    work_phone: str | None = None
+    extension: str | None = None
+
+
+class StaffMember(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    name: str | None = None
+    role: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class Sites(_Strict):
+    test: str | None = None
+    official: str | None = None
+
+    _check = field_validator("test", "official")(lambda cls, v: None if v is None else _url(v))
+
+
+class Documents(_Strict):
+    diagram: str | None = None
+    logo: str | None = None
+
+    @field_validator("diagram", "logo")
+    @classmethod
+    def _exists(cls, v, info: ValidationInfo):
+        return _resolve_file(v, info)
+
+
+class Http(_Strict):
+    resolve: dict[str, str] = {}
+    ca_bundle: str | None = None
+    origin: str | None = None
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("resolve")
+    @classmethod
+    def _addresses(cls, v: dict[str, str]) -> dict[str, str]:
+        for host, addr in v.items():
+            try:
+                ipaddress.ip_address(str(addr))
+            except ValueError:
+                raise ValueError(f"{host}: {addr!r} is not an IP address") from None
+        return {str(h).lower(): str(a) for h, a in v.items()}
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca(cls, v, info: ValidationInfo):
+        return _resolve_file(v, info)
+
+    @field_validator("origin")
+    @classmethod
+    def _origin(cls, v):
+        return None if v is None else _url(v)
+
+
+class Ssh(_Strict):
+    host: str
+    port: int = Field(22, ge=1, le=65535)
+    username: str
+    key_file: str | None = None
+    key_passphrase_env: str | None = None
+    password_env: str | None = None
+    known_hosts: str
+    accept_new_host_key: bool = False   # explicit opt-in: record a first-seen key into known_hosts
+    shell: bool = True
+    upload_dir: str
+    scratch_dir: str | None = None
+    timeout_s: float = Field(15.0, gt=0, le=300)
+    probe_mb: float = Field(256, gt=0, le=4096)    # size of each upload probe (10^6 bytes)
+    rounds: int = Field(3, ge=1, le=10)
+
+    @field_validator("key_file")
+    @classmethod
+    def _key(cls, v, info: ValidationInfo):
+        return _resolve_file(v, info)
+
+    @field_validator("known_hosts")
+    @classmethod
+    def _known_hosts(cls, v, info: ValidationInfo):
+        # With accept_new_host_key the file may not exist yet: it is created on first contact.
+        must = not (info.data or {}).get("accept_new_host_key", False)
+        return _resolve_file(v, info, must_exist=must)
+
+    _envs = field_validator("key_passphrase_env", "password_env")(lambda cls, v: _env_name(v))
+
+    @model_validator(mode="after")
+    def _credentials(self):
+        if not self.key_file and not self.password_env:
+            raise ValueError("needs key_file or password_env")
+        return self
+
+
+class Dns(_Strict):
+    nameserver: str
+    port: int = Field(53, ge=1, le=65535)
+
+    @field_validator("nameserver")
+    @classmethod
+    def _ip(cls, v):
+        ipaddress.ip_address(v)
+        return v
+
+
+class PurgeConfig(_Strict):
+    method: Literal["PURGE", "BAN", "cloudflare", "command"]
+    url: str | None = None
+    token_env: str | None = None
+    zone_id: str | None = None
+    api_base: str | None = None      # the Cloudflare API base (a local stand-in in tests)
+    command: list[str] | None = None
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    _env = field_validator("token_env")(lambda cls, v: _env_name(v))
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.method in ("PURGE", "BAN") and not self.url:
+            raise ValueError(f"method {self.method} needs url")
+        if self.method == "cloudflare" and not (self.zone_id and self.token_env):
+            raise ValueError("method cloudflare needs zone_id and token_env")
+        if self.method == "command" and not self.command:
+            raise ValueError("method command needs command: [program, args...]")
+        if self.url:
+            _url(self.url)
+        return self
+
+
+class Cdn(_Strict):
+    purge: PurgeConfig | None = None
+    drill: bool = False
+
+
+class Load(_Strict):
+    authorized: bool = False
+    users: int | None = Field(None, ge=1)
+    spawn_rate: float | None = Field(None, gt=0)
+    duration_s: int | None = Field(None, ge=1)
+    workers: int = Field(0, ge=0, le=64)          # Locust master/worker mode; 0 = one process
+    remote_workers: bool = False                  # wait for workers started by the user elsewhere
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    max_error_rate: float | None = None
+    min_rps: float | None = None
+
+
+class Analytics(_Strict):
+    """II.2.c: the analytics mechanism the difusor declares (detected on the page when possible)."""
+
+    provider: str | None = None
+    evidence: str | None = None
+
+    @field_validator("evidence")
+    @classmethod
+    def _exists(cls, v, info: ValidationInfo):
+        return _resolve_file(v, info)
+
+
+class Availability(_Strict):
+    """II.2.e: a monitoring report or SLA the difusor declares."""
+
+    sla: float | None = Field(None, gt=0, le=1)
+    evidence: str | None = None
+
+    @field_validator("evidence")
+    @classmethod
+    def _exists(cls, v, info: ValidationInfo):
+        return _resolve_file(v, info)
+
+
+class Profile(BaseModel):
+    """A difusor's profile. ``source`` and ``base_dir`` are set by the loader."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    id: str
+    name: str | None = None
+    kind: str | None = None
+    entidad: str | None = None
+    convocatoria: str = "iem-michoacan-2024"
+    contact: Contact = Contact()
+    registration_ip: str | None = None
+    sites: Sites
+    target: Literal["test", "official"] = "test"
+    staff: list[StaffMember] = []
+    documents: Documents = Documents()
+    http: Http = Http()
+    ssh: Ssh | None = None
+    dns: Dns | None = None
+    cdn: Cdn = Cdn()
+    load: Load = Load()
+    analytics: Analytics | None = None
+    availability: Availability | None = None
+    package: str | None = None
+    # Lab scenarios only: the requirements this difusor is meant to fail (used by the tests and the demo).
+    expect: dict[str, str] = {}
+
+    source: str = Field("", exclude=True)
+    base_dir: str = Field("", exclude=True)
+    digest: str = Field("", exclude=True)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG.match(v):
+            raise ValueError(f"must be a slug (lowercase letters, digits, '-'), got {v!r}")
+        return v
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, v, info: ValidationInfo):
+        return _resolve_file(v, info)
+
+    @model_validator(mode="after")
+    def _target_site(self):
+        if getattr(self.sites, self.target) is None:
+            raise ValueError(f"target is {self.target!r} but sites.{self.target} is not set")
+        return self
+
+    @property
+    def target_url(self) -> str:
+        return getattr(self.sites, self.target)
+
+    def env_secret(self, name: str | None) -> str | None:
+        """Read a secret from the environment variable ``name`` (never stored on the profile)."""
+        return os.environ.get(name) if name else None
+
+
+def _profile_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path]
+
+
+def load_profile(path: str | Path, check_files: bool = True) -> Profile:
+    """Load one profile; raises ``SourceErrors`` with every problem found."""
+    path = Path(path)
+    doc = load_yaml(path)
+    base = path.resolve().parent
+    profile = validate(doc, Profile, context={"base_dir": base, "check_files": check_files})
+    conv_ref = profile.convocatoria
+    try:
+        load_convocatoria(conv_ref, base)
+    except SourceErrors as exc:
+        line = doc.line_of(("convocatoria",))
+        raise SourceErrors([SourceError(str(path), line, "convocatoria", str(e)) for e in exc.errors]) from None
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return profile.model_copy(update={"source": str(path), "base_dir": str(base), "digest": digest})
+
+
+def load_profiles(paths: list[str | Path], check_files: bool = True) -> list[Profile]:
+    """Load every profile (folders expanded); all errors of all files are raised together."""
+    profiles: list[Profile] = []
+    errors: list[SourceError] = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            errors.append(SourceError(str(p), None, "", "no such file or folder / no existe"))
+            continue
+        files = _profile_files(p)
+        if not files:
+            errors.append(SourceError(str(p), None, "", "folder holds no .yaml profile"))
+        for f in files:
+            try:
+                profiles.append(load_profile(f, check_files))
+            except SourceErrors as exc:
+                errors.extend(exc.errors)
+    seen: dict[str, str] = {}
+    for prof in profiles:
+        if prof.id in seen:
+            errors.append(SourceError(prof.source, 1, "id", f"duplicate id {prof.id!r} (also in {seen[prof.id]})"))
+        seen[prof.id] = prof.source
+    if errors:
+        raise SourceErrors(errors)
+    return profiles
+
+
+def convocatoria_of(profile: Profile) -> Convocatoria:
+    return load_convocatoria(profile.convocatoria, Path(profile.base_dir) if profile.base_dir else None)

@@ -1,0 +1,1 @@
+"""Pure evaluation rules, one module per requirement family: ``evaluate(observation, thresholds) -> CheckResult``."""
