@@ -98,7 +98,10 @@ def _message(err: dict) -> str:
         return "required key missing / falta la clave obligatoria"
     msg = err["msg"]
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        return msg[len("Value error, "):]
+    value = err.get("input")
+    if isinstance(value, (str, int, float, bool)) and len(repr(value)) < 80:
+        msg += f" (got {value!r})"
     return msg
 
 
@@ -111,4 +114,5 @@ def validate(doc: YamlDocument, model: type[BaseModel], context: dict | None = N
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
             errors.append(SourceError(str(doc.path), doc.line_of(loc), ".".join(str(p) for p in loc), _message(err)))
+        errors.sort(key=lambda e: (e.line or 0, e.key))
         raise SourceErrors(errors) from None

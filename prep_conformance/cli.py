@@ -1,0 +1,207 @@
+"""Command line: thin. ``run`` builds a pytest invocation; ``validate``, ``init``, ``report`` need no network.
+
+    prep-conformance run --profile FILE|DIR [...] --out DIR [--only ID ...] [--lang es|en] [-n N]
+    prep-conformance validate FILE|DIR ...
+    prep-conformance init [PATH]
+    prep-conformance report DIR [DIR ...] --out DIR [--lang es|en]
+    prep-conformance lab up|down|status ...      (the reference lab)
+    prep-conformance demo                         (lab up, every scenario checked, reports, lab down)
+    prep-conformance paquete generate OUT ...     (the synthetic paquete de difusión)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+
+from . import __version__, catalog
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def checks_dir() -> Path:
+    """Where the packaged check modules live (works from a checkout and from an installed wheel)."""
+    return Path(str(resources.files("prep_conformance.checks")))
+
+
+def _print_source_errors(exc) -> None:
+    print("Errores de perfil (no se verificó nada) / profile errors (nothing was checked):", file=sys.stderr)
+    for e in exc.errors:
+        print(f"  {e}", file=sys.stderr)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .profile import load_profiles
+    from .yamlsource import SourceErrors
+    try:
+        load_profiles(args.profile)
+    except SourceErrors as exc:
+        _print_source_errors(exc)
+        return EXIT_USAGE
+    unknown = [i for i in args.only if i not in catalog.requirement_ids()]
+    if unknown:
+        print(f"--only: unknown requirement ID(s) {', '.join(unknown)}; known: {', '.join(catalog.requirement_ids())}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pargs = [str(checks_dir()), "-p", "no:locust", "-p", "no:cacheprovider", "--rootdir", str(checks_dir()),
+             "-c", os.devnull, "--prep-out", str(out), "--lang", args.lang,
+             "--junitxml", str(out / "junit.xml"), "-o", "junit_family=xunit2",
+             "--html", str(out / "pytest.html"), "--self-contained-html"]
+    for p in args.profile:
+        pargs += ["--prep-profile", str(p)]
+    for rid in args.only:
+        pargs += ["--only", rid]
+    if args.allow_remote_load:
+        pargs.append("--prep-allow-remote-load")
+    if args.workers:
+        pargs += ["-n", str(args.workers), "--dist", "loadgroup"]
+    pargs += ["-q" if not args.verbose else "-v", "-rN", *args.pytest_args]
+    import pytest
+    code = int(pytest.main(pargs))
+    if code == EXIT_USAGE or code == 4:   # pytest usage error (e.g. a profile error found late)
+        return EXIT_USAGE
+    results = out / "results.json"
+    if not results.exists():
+        print(f"no results were written (pytest exit code {code})", file=sys.stderr)
+        return EXIT_FINDINGS if code else EXIT_USAGE
+    from .results import exit_code
+    doc = json.loads(results.read_text(encoding="utf-8"))
+    print(f"index: {(out / 'index.html').resolve()}")
+    return exit_code(doc) if code in (0, 1) else EXIT_FINDINGS
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .profile import load_profiles
+    from .rules.documents import application_findings
+    from .verdict import Verdict
+    from .yamlsource import SourceErrors
+    try:
+        profiles = load_profiles(args.files)
+    except SourceErrors as exc:
+        _print_source_errors(exc)
+        return EXIT_USAGE
+    for p in profiles:
+        findings = [r for r in application_findings(p) if r.verdict is Verdict.FAIL]
+        print(f"{p.source}: perfil válido / profile valid ({p.id})")
+        for r in findings:
+            summary = r.summary_en if args.lang == "en" else r.summary
+            print(f"  fallaría / would fail {r.requirement}: {summary}")
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    target = Path(args.path)
+    if target.exists() and not args.force:
+        print(f"{target} already exists (use --force to overwrite)", file=sys.stderr)
+        return EXIT_USAGE
+    text = resources.files("prep_conformance.profiles").joinpath("example.yaml").read_text(encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    docs = target.parent / "docs"
+    docs.mkdir(exist_ok=True)
+    examples = resources.files("prep_conformance.profiles").joinpath("example-docs")
+    for name in ("logo.svg", "diagrama.pdf"):
+        if not (docs / name).exists():
+            (docs / name).write_bytes(examples.joinpath(name).read_bytes())
+    print(f"escrito / written: {target} (+ docs/logo.svg, docs/diagrama.pdf de ejemplo)")
+    print(f"siguiente / next: prep-conformance validate {target}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report.merge import merge_runs
+    from .report import render_run
+    from .results import write
+    docs = []
+    for d in args.dirs:
+        p = Path(d) / "results.json" if Path(d).is_dir() else Path(d)
+        try:
+            docs.append(json.loads(p.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            print(f"{p}: cannot read results.json: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    doc = merge_runs(docs)
+    out = Path(args.out)
+    write(doc, out)
+    index = render_run(doc, out, args.lang)
+    print(f"index: {index.resolve()}")
+    return EXIT_OK
+
+
+def _delegate(module: str, argv: list[str]) -> int:
+    import importlib
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        print(f"not available in this build: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return int(mod.main(argv) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="prep-conformance", description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"prep-conformance {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="check difusores and write results.json, index.html, <id>.html, junit.xml")
+    run.add_argument("--profile", action="append", required=True, metavar="FILE|DIR",
+                     help="difusor profile or folder of profiles (repeatable)")
+    run.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
+    run.add_argument("--only", action="append", default=[], metavar="ID",
+                     help="only this requirement ID (repeatable), e.g. --only II.1.e")
+    run.add_argument("--lang", choices=("es", "en"), default="es", help="report language (default: es)")
+    run.add_argument("-n", "--workers", type=int, default=0,
+                     help="run checks in N processes (pytest-xdist); a difusor's checks stay on one worker")
+    run.add_argument("--allow-remote-load", action="store_true",
+                     help="allow the load test against a non-loopback target (the profile must authorise it too)")
+    run.add_argument("-v", "--verbose", action="store_true", help="one line per check")
+    run.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
+    run.set_defaults(func=cmd_run)
+
+    val = sub.add_parser("validate", help="validate profiles; list profile errors and what would fail")
+    val.add_argument("files", nargs="+", metavar="FILE|DIR")
+    val.add_argument("--lang", choices=("es", "en"), default="es")
+    val.set_defaults(func=cmd_validate)
+
+    ini = sub.add_parser("init", help="write a commented example profile (Spanish comments)")
+    ini.add_argument("path", nargs="?", default="perfil.yaml")
+    ini.add_argument("--force", action="store_true")
+    ini.set_defaults(func=cmd_init)
+
+    rep = sub.add_parser("report", help="re-render and merge earlier runs' results.json into one report")
+    rep.add_argument("dirs", nargs="+", metavar="DIR|results.json")
+    rep.add_argument("--out", required=True, metavar="DIR")
+    rep.add_argument("--lang", choices=("es", "en"), default="es")
+    rep.set_defaults(func=cmd_report)
+
+    for name, help_ in (("lab", "the reference lab: up | down | status"),
+                        ("demo", "lab up, check every scenario, write reports, lab down"),
+                        ("paquete", "the synthetic paquete de difusión: generate")):
+        sp = sub.add_parser(name, help=help_, add_help=False)
+        sp.add_argument("rest", nargs=argparse.REMAINDER)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("lab", "demo", "paquete"):
+        module = {"lab": "prep_conformance.lab.cli", "demo": "prep_conformance.lab.cli",
+                  "paquete": "prep_conformance.paquete"}[argv[0]]
+        return _delegate(module, argv if argv[0] == "demo" else argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrumpido / interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
