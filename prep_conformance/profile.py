@@ -97,6 +97,9 @@ class Http(_Strict):
     ca_bundle: str | None = None
     origin: str | None = None
     timeout_s: float = Field(10.0, gt=0, le=120)
+    # the other scheme's port when the site is not on 80/443 (web checks: HTTP->HTTPS redirect, TLS scan)
+    http_port: int | None = Field(None, ge=1, le=65535)
+    https_port: int | None = Field(None, ge=1, le=65535)
 
     @field_validator("resolve")
     @classmethod
