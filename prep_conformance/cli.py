@@ -73,7 +73,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .results import exit_code
     doc = json.loads(results.read_text(encoding="utf-8"))
     print(f"index: {(out / 'index.html').resolve()}")
-    return exit_code(doc) if code in (0, 1) else EXIT_FINDINGS
+    if code not in (0, 1, 5):   # interrupted or internal error: the results are incomplete
+        print(f"la ejecución no terminó / the run did not complete (pytest exit code {code})", file=sys.stderr)
+        return EXIT_FINDINGS
+    return exit_code(doc)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

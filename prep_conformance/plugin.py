@@ -235,7 +235,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.user_properties.append((PROP_DIFUSOR, did))
         for r in results:
             report.user_properties.append((PROP_RESULT, json.dumps(r.to_dict(), ensure_ascii=False, default=str)))
-        report.prep_results = results  # for the pytest-html hooks in this process
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
