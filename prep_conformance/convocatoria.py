@@ -75,6 +75,12 @@ class LoadDefaults(_Strict):
     min_rps: float = 50
 
 
+class Server(_Strict):
+    """II.1: the server platform the call accepts (II.1.a lists the operating systems)."""
+
+    operating_systems: tuple[str, ...] = ("Windows", "Linux", "FreeBSD", "Unix")
+
+
 class Convocatoria(_Strict):
     """A call for difusores: who issued it, the publication window and every threshold."""
 
@@ -90,6 +96,7 @@ class Convocatoria(_Strict):
     purge: Purge = Purge()
     tls: Tls = Tls()
     load: LoadDefaults = LoadDefaults()
+    server: Server = Server()
     calendar: dict[str, dt.date] = {}
 
 

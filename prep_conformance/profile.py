@@ -137,6 +137,8 @@ class Ssh(_Strict):
     timeout_s: float = Field(15.0, gt=0, le=300)
     probe_mb: float = Field(256, gt=0, le=4096)    # size of each upload probe (10^6 bytes)
     rounds: int = Field(3, ge=1, le=10)
+    # II.1.d engine: auto = OpenSSH's sftp for an unencrypted key when installed, else tuned paramiko
+    upload_engine: Literal["auto", "openssh", "paramiko"] = "auto"
 
     @field_validator("key_file")
     @classmethod
