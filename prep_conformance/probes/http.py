@@ -1,0 +1,348 @@
+"""HTTP(S) probe: one request, observed as a frozen record with every raw header line.
+
+Host pinning (profile ``http.resolve``) keeps TLS honest: the connection goes to the pinned address
+while SNI and certificate hostname verification use the real name (urllib3 2 ``server_hostname`` /
+``assert_hostname`` pool kwargs, set by a requests transport adapter). Trust = system CAs plus the
+profile's ``http.ca_bundle``. Every request has a timeout; redirects are never followed implicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from ..errors import CheckError
+
+USER_AGENT = "prep-conformance/0.1 (+PREP difusor conformance harness)"
+MAX_BODY = 32 * 1024 * 1024
+SECRET_HEADERS = ("set-cookie", "authorization", "proxy-authorization", "cookie")
+
+
+@dataclass(frozen=True)
+class HttpObservation:
+    """One HTTP exchange as seen on the wire.
+
+    Attributes:
+        variant: what was asked (``edge-GET``, ``origin-conditional`` ...).
+        url: the URL requested; ``connected_to`` the ``ip:port`` actually used (pinning shown).
+        method: GET or HEAD; ``request_headers`` the notable ones sent (conditional validators).
+        status: the status code, or None when no response came (then ``error``/``error_kind``).
+        reason, http_version: from the status line.
+        headers: every response header line, in order, original case, duplicates kept.
+        body_sha256, body_len: of the body read (GET only).
+        elapsed_s: time to the full response.
+        error_kind: ``connect`` | ``timeout`` | ``tls`` | ``protocol`` | None.
+    """
+
+    variant: str
+    url: str
+    method: str
+    status: int | None
+    reason: str = ""
+    http_version: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    body_sha256: str | None = None
+    body_len: int = 0
+    elapsed_s: float = 0.0
+    connected_to: str = ""
+    request_headers: tuple[tuple[str, str], ...] = ()
+    error: str | None = None
+    error_kind: str | None = None
+    observed_at: float = field(default_factory=time.time)
+
+    def getlist(self, name: str) -> list[str]:
+        """Every value of header ``name`` (case-insensitive), one per line received."""
+        n = name.lower()
+        return [v for k, v in self.headers if k.lower() == n]
+
+    def get(self, name: str) -> str | None:
+        """The field value with duplicate lines merged by ``, `` (RFC 9110 §5.3), or None."""
+        vals = self.getlist(name)
+        return ", ".join(vals) if vals else None
+
+    def raw_lines(self, names: tuple[str, ...] | None = None) -> list[str]:
+        """``Name: value`` lines as received (secret-bearing headers redacted)."""
+        out = []
+        for k, v in self.headers:
+            if names is not None and k.lower() not in names:
+                continue
+            out.append(f"{k}: {'[redactado]' if k.lower() in SECRET_HEADERS else v}")
+        return out
+
+    @property
+    def status_line(self) -> str:
+        if self.status is None:
+            return f"(sin respuesta / no response: {self.error})"
+        return f"{self.http_version} {self.status} {self.reason}".strip()
+
+    def to_evidence(self) -> dict[str, Any]:
+        ev: dict[str, Any] = {"url": self.url, "method": self.method, "connected_to": self.connected_to,
+                              "status_line": self.status_line, "headers": self.raw_lines()}
+        if self.request_headers:
+            ev["request_headers"] = [f"{k}: {v}" for k, v in self.request_headers]
+        if self.body_sha256:
+            ev["body_sha256"] = self.body_sha256
+            ev["body_bytes"] = self.body_len
+        ev["elapsed_s"] = round(self.elapsed_s, 4)
+        if self.error:
+            ev["error"] = self.error
+        return ev
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the web checks send their requests for one difusor (derived from the profile).
+
+    Attributes:
+        site: the public URL (edge). ``host`` its name, ``https_url``/``http_url`` the root over each
+        scheme (``None`` when unknown), ``pin`` the pinned address of ``host`` (or None).
+        origin: the origin URL behind the CDN, if the profile names it.
+    """
+
+    site: str
+    host: str
+    scheme: str
+    port: int
+    pin: str | None
+    https_url: str
+    http_url: str
+    origin: str | None
+    resolve: Mapping[str, str]
+    ca_bundle: str | None
+    timeout_s: float
+
+
+def _netloc(host: str, port: int, scheme: str) -> str:
+    h = f"[{host}]" if ":" in host else host
+    default = 443 if scheme == "https" else 80
+    return h if port == default else f"{h}:{port}"
+
+
+def endpoint(profile) -> Endpoint:
+    """The edge/origin URLs and ports of a profile (``http.http_port``/``https_port`` for the other scheme)."""
+    url = profile.target_url
+    p = urlsplit(url)
+    host = (p.hostname or "").lower()
+    scheme = p.scheme
+    port = p.port or (443 if scheme == "https" else 80)
+    h = profile.http
+    https_port = port if scheme == "https" else (h.https_port or 443)
+    http_port = port if scheme == "http" else (h.http_port or 80)
+    https_url = urlunsplit(("https", _netloc(host, https_port, "https"), "/", "", ""))
+    http_url = urlunsplit(("http", _netloc(host, http_port, "http"), "/", "", ""))
+    return Endpoint(url, host, scheme, port, h.resolve.get(host), https_url, http_url, h.origin,
+                    dict(h.resolve), h.ca_bundle, float(h.timeout_s))
+
+
+def url_for(base: str, path: str) -> str:
+    """``path`` (absolute, from the site root, as the convocatoria writes it) on ``base``'s scheme and host."""
+    p = urlsplit(base)
+    return urljoin(urlunsplit((p.scheme, p.netloc, "/", "", "")), path)
+
+
+def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """System trust anchors plus the profile's bundle; hostname checking on."""
+    ctx = ssl.create_default_context()
+    if ca_bundle:
+        ctx.load_verify_locations(cafile=ca_bundle)
+    return ctx
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connect to ``connect_host`` (an IP) while TLS uses ``server_name`` for SNI and verification."""
+
+    def __init__(self, connect_host: str | None, connect_port: int | None, server_name: str | None,
+                 context: ssl.SSLContext | None):
+        self._connect_host = connect_host
+        self._connect_port = connect_port
+        self._server_name = server_name
+        self._context = context
+        super().__init__(max_retries=0)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        if self._connect_host:
+            host_params["host"] = self._connect_host
+        if self._connect_port:
+            host_params["port"] = self._connect_port
+        if host_params.get("scheme") == "https":
+            if self._context is not None:
+                pool_kwargs.pop("ca_certs", None)
+                pool_kwargs.pop("ca_cert_dir", None)
+                pool_kwargs["ssl_context"] = self._context
+            if self._server_name:
+                pool_kwargs["server_hostname"] = self._server_name
+                pool_kwargs["assert_hostname"] = self._server_name
+        return host_params, pool_kwargs
+
+
+def _classify(exc: BaseException) -> str:
+    text = repr(exc)
+    if isinstance(exc, requests.exceptions.SSLError) or "SSL" in text or "CERTIFICATE" in text.upper():
+        return "tls"
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)):
+        return "timeout"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        if "timed out" in text or "Timeout" in text:
+            return "timeout"
+        if "RemoteDisconnected" in text or "BadStatusLine" in text or "Connection aborted" in text:
+            return "protocol"
+        return "connect"
+    return "protocol"
+
+
+def _short_error(exc: BaseException) -> str:
+    s = str(exc)
+    for marker in ("certificate verify failed", "Connection refused", "timed out", "wrong version number",
+                   "Hostname mismatch", "doesn't match", "unsupported protocol", "handshake failure"):
+        if marker in s:
+            idx = s.find(marker)
+            start = s.rfind("(", 0, idx)
+            return s[max(0, start):idx + 120].strip("() ") if start >= 0 else s[idx:idx + 160]
+    return s[:300]
+
+
+def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = None,
+          ca_bundle: str | None = None, timeout_s: float = 10.0, headers: Mapping[str, str] | None = None,
+          connect_to: tuple[str, int] | None = None, host_header: str | None = None,
+          server_name: str | None = None, variant: str = "", read_body: bool = True,
+          connect_timeout_s: float | None = None) -> HttpObservation:
+    """Send one request and observe the answer; a failure to connect is an observation, not an exception.
+
+    ``resolve`` pins host names to addresses; ``connect_to`` (ip, port) overrides the address (an origin
+    reached by IP while ``host_header``/``server_name`` carry the site's name).
+    """
+    p = urlsplit(url)
+    host = (p.hostname or "").lower()
+    port = p.port or (443 if p.scheme == "https" else 80)
+    ip, cport = (connect_to if connect_to else ((resolve or {}).get(host), None))
+    sni = server_name or host
+    ctx = ssl_context(ca_bundle) if p.scheme == "https" else None
+    adapter = PinnedAdapter(ip, cport, sni, ctx)
+    sent = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity",
+            "Host": host_header or p.netloc}
+    sent.update(headers or {})
+    connected = f"{ip or host}:{cport or port}"
+    ct = connect_timeout_s if connect_timeout_s is not None else min(3.0, timeout_s)
+    t0 = time.perf_counter()
+    with requests.Session() as s:
+        s.trust_env = False       # no proxies from the environment: traffic goes where the profile says
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
+        try:
+            r = s.request(method, url, headers=sent, timeout=(ct, timeout_s), allow_redirects=False,
+                          stream=True, verify=True)
+        except requests.exceptions.RequestException as exc:
+            return HttpObservation(variant, url, method, None, elapsed_s=time.perf_counter() - t0,
+                                   connected_to=connected,
+                                   request_headers=_notable(headers),
+                                   error=_short_error(exc), error_kind=_classify(exc))
+        try:
+            raw_pairs = _raw_header_pairs(r)
+            digest, n = None, 0
+            if read_body and method != "HEAD":
+                h = hashlib.sha256()
+                for chunk in r.iter_content(65536):
+                    n += len(chunk)
+                    h.update(chunk)
+                    if n > MAX_BODY:
+                        break
+                digest = h.hexdigest()
+            version = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(getattr(r.raw, "version", 11), "HTTP/1.1")
+            return HttpObservation(variant, url, method, r.status_code, r.reason or "", version, raw_pairs,
+                                   digest, n, time.perf_counter() - t0, connected, _notable(headers))
+        except requests.exceptions.RequestException as exc:
+            return HttpObservation(variant, url, method, r.status_code, r.reason or "", "", _raw_header_pairs(r),
+                                   elapsed_s=time.perf_counter() - t0, connected_to=connected,
+                                   request_headers=_notable(headers), error=_short_error(exc),
+                                   error_kind=_classify(exc))
+        finally:
+            r.close()
+
+
+def _notable(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in (headers or {}).items() if k.lower() not in SECRET_HEADERS)
+
+
+def _raw_header_pairs(r: requests.Response) -> tuple[tuple[str, str], ...]:
+    """Header lines as received: http.client keeps every line in order with its original case."""
+    orig = getattr(r.raw, "_original_response", None)
+    msg = getattr(orig, "msg", None)
+    if msg is not None:
+        return tuple((str(k), str(v)) for k, v in msg.items())
+    return tuple((str(k), str(v)) for k, v in r.raw.headers.items())
+
+
+def fetch_site(ep: Endpoint, url: str, method: str = "GET", variant: str = "", **kw) -> HttpObservation:
+    """A request to the public site (edge) with the profile's pinning, trust and timeout."""
+    return fetch(url, method, resolve=ep.resolve, ca_bundle=ep.ca_bundle, timeout_s=ep.timeout_s,
+                 variant=variant, **kw)
+
+
+def fetch_origin(ep: Endpoint, path: str, method: str = "GET", variant: str = "", **kw) -> HttpObservation:
+    """A request to the origin (``http.origin``) for the site's name: Host and SNI carry the site's host."""
+    if not ep.origin:
+        raise ValueError("no origin in the profile")
+    o = urlsplit(ep.origin)
+    ohost = (o.hostname or "").lower()
+    oport = o.port or (443 if o.scheme == "https" else 80)
+    pinned = ep.resolve.get(ohost, ohost)
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in pinned else socket.AF_INET, pinned)
+        connect = (pinned, oport)
+    except OSError:
+        connect = None          # a name: resolved normally by the connection
+    url = urljoin(urlunsplit((o.scheme, o.netloc, "/", "", "")), path)
+    return fetch(url, method, resolve=ep.resolve, ca_bundle=ep.ca_bundle, timeout_s=ep.timeout_s,
+                 connect_to=connect, host_header=_netloc(ep.host, ep.port, ep.scheme), server_name=ep.host,
+                 variant=variant, **kw)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Pre-flight result: which (address, port) answered a TCP connect, and how fast.
+
+    Attributes: host, address, ports_open ({port: connect seconds}), ports_closed ({port: error}).
+    """
+
+    host: str
+    address: str
+    ports_open: Mapping[int, float]
+    ports_closed: Mapping[int, str]
+
+
+def tcp_connect(address: str, port: int, timeout_s: float) -> float:
+    t0 = time.perf_counter()
+    with socket.create_connection((address, port), timeout=timeout_s):
+        return time.perf_counter() - t0
+
+
+def reach(ep: Endpoint, connect_timeout_s: float = 3.0) -> Reach:
+    """Is anything listening for the site? Raises ``CheckError`` when neither its HTTP nor HTTPS port answers.
+
+    Run through ``difusor.once("http:reach", ...)`` so every web check of an unreachable difusor is
+    reported blocked at once instead of timing out one by one.
+    """
+    address = ep.pin or ep.host
+    ports = [ep.port] + [p for p in (urlsplit(ep.https_url).port or 443, urlsplit(ep.http_url).port or 80)
+                         if p != ep.port]
+    open_, closed = {}, {}
+    t = min(connect_timeout_s, ep.timeout_s)
+    for port in ports:
+        try:
+            open_[port] = round(tcp_connect(address, port, t), 4)
+        except OSError as exc:
+            closed[port] = f"{type(exc).__name__}: {exc}"[:200]
+    if not open_:
+        raise CheckError(f"El sitio {ep.site} no responde: ningún puerto HTTP/HTTPS acepta conexión en {address}.",
+                         f"The site {ep.site} is unreachable: no HTTP/HTTPS port accepts a connection at {address}.",
+                         host=ep.host, address=address, ports_closed={str(k): v for k, v in closed.items()})
+    return Reach(ep.host, address, open_, closed)
