@@ -73,6 +73,20 @@ class LoadDefaults(_Strict):
     p99_ms: float = 3000
     max_error_rate: float = 0.01
     min_rps: float = 50
+    # how a visitor behaves (prep_visitor locustfile): think time between requests, task weights
+    poll_min_s: float = Field(2, ge=0)
+    poll_max_s: float = Field(5, ge=0)
+    weights: dict[str, float] = {"poll": 6, "data": 3, "page": 1}
+    expect_workers_wait_s: int = Field(60, ge=1)   # distributed mode: how long the master waits for workers
+
+
+class Ddos(_Strict):
+    """II.2.d.ddos: the short, bounded burst from one client that looks for rate limiting."""
+
+    burst_requests: int = Field(200, ge=1, le=2000)
+    burst_concurrency: int = Field(20, ge=1, le=100)
+    burst_max_s: float = Field(10, gt=0, le=60)
+    stop_after_limited: int = Field(20, ge=1)      # stop early once this many answers were rate limited
 
 
 class Server(_Strict):
@@ -96,6 +110,7 @@ class Convocatoria(_Strict):
     purge: Purge = Purge()
     tls: Tls = Tls()
     load: LoadDefaults = LoadDefaults()
+    ddos: Ddos = Ddos()
     server: Server = Server()
     calendar: dict[str, dt.date] = {}
 

@@ -212,6 +212,12 @@ class Load(_Strict):
     p99_ms: float | None = None
     max_error_rate: float | None = None
     min_rps: float | None = None
+    poll_min_s: float | None = Field(None, ge=0)   # visitor think time (the bench sets 0 to saturate)
+    poll_max_s: float | None = Field(None, ge=0)
+    weights: dict[str, float] | None = None       # task weights: poll (main.json), data (JSON/CSV), page
+    expect_workers_wait_s: int | None = Field(None, ge=1)
+    master_bind_host: str | None = None           # remote workers: the master's listen address (default *)
+    master_port: int | None = Field(None, ge=1, le=65535)
 
 
 class Analytics(_Strict):
