@@ -1,0 +1,402 @@
+"""What the public site serves of the paquete (I.4, I.6, I.9): every manifest file fetched and hashed.
+
+The fetch is concurrent with a bounded pool (one ``requests.Session``, an ``HTTPAdapter`` sized to the
+worker count, a thread pool), honours the profile's ``http.resolve`` pins (SNI and certificate checks
+keep the site's name), and times out every request. Only small text files keep their bodies (JSON, CSV,
+HTML, JS): the rules need them; images and ZIPs keep only their digest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import quote, urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from ..errors import CheckError
+from ..paquete import MAIN_JSON, Paquete, load_paquete
+
+KEEP_SUFFIXES = (".json", ".csv", ".html", ".htm", ".js", ".txt")
+KEEP_MAX_BYTES = 16 * 1024 * 1024
+DEFAULT_WORKERS = 16
+USER_AGENT = "prep-conformance/publication"
+
+Progress = Callable[[int, int], None]
+
+
+# ---------------------------------------------------------------------------------------------- session
+
+
+class ResolvingAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` that connects pinned host names to fixed addresses (``http.resolve``).
+
+    The URL keeps the name, so the ``Host`` header, SNI and certificate name check stay the site's own;
+    only the TCP connection goes to the pinned address (like ``curl --resolve``).
+    """
+
+    def __init__(self, resolve: Mapping[str, str] | None = None, **kw: Any):
+        self._resolve = {k.lower(): v for k, v in (resolve or {}).items()}
+        super().__init__(**kw)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        name = (host_params.get("host") or "").lower()
+        addr = self._resolve.get(name)
+        if addr:
+            host_params = {**host_params, "host": addr}
+            if host_params.get("scheme") == "https":
+                pool_kwargs = {**pool_kwargs, "server_hostname": name, "assert_hostname": name}
+        return host_params, pool_kwargs
+
+    def send(self, request, *args, **kwargs):
+        parts = urlsplit(request.url)
+        if (parts.hostname or "").lower() in self._resolve and "Host" not in request.headers:
+            request.headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
+        return super().send(request, *args, **kwargs)
+
+
+def make_session(resolve: Mapping[str, str] | None = None, ca_bundle: str | None = None,
+                 pool: int = DEFAULT_WORKERS) -> requests.Session:
+    """A session whose pool holds ``pool`` keep-alive connections per host, blocking beyond that."""
+    s = requests.Session()
+    adapter = ResolvingAdapter(resolve, pool_connections=4, pool_maxsize=pool, pool_block=True, max_retries=0)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    s.verify = ca_bundle or True
+    s.trust_env = False          # no proxies from the environment: traffic goes where the profile says
+    s.headers["User-Agent"] = USER_AGENT
+    return s
+
+
+def session_for(profile, pool: int = DEFAULT_WORKERS) -> requests.Session:
+    return make_session(profile.http.resolve, profile.http.ca_bundle, pool)
+
+
+def file_url(base_url: str, rel: str) -> str:
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    return urljoin(base, quote(rel.lstrip("/")))
+
+
+# ---------------------------------------------------------------------------------------------- fetch
+
+
+@dataclass(frozen=True)
+class ServedFile:
+    """One file as the site served it.
+
+    Attributes:
+        path: the paquete-relative path; ``url`` what was requested.
+        status: HTTP status, or None when no response came (``error`` says why).
+        sha256: lowercase hex of the body when the status was 200.
+        size: body bytes; ``body`` kept for small text files only.
+        headers: a few response headers (Age, X-Cache, Content-Type, Cache-Control, Last-Modified, ETag).
+        elapsed_s: time to the last body byte.
+    """
+
+    path: str
+    url: str
+    status: int | None
+    sha256: str | None = None
+    size: int | None = None
+    error: str | None = None
+    body: bytes | None = field(default=None, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.error is None and self.sha256 is not None
+
+    def json(self) -> Any | None:
+        """The body as JSON, or None when absent or not JSON."""
+        if self.body is None:
+            return None
+        try:
+            return json.loads(self.body.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+
+    def brief(self) -> dict[str, Any]:
+        d = {"path": self.path, "status": self.status, "sha256": self.sha256, "size": self.size}
+        if self.error:
+            d["error"] = self.error
+        return d
+
+
+_KEEP_HEADERS = ("age", "x-cache", "content-type", "cache-control", "last-modified", "etag", "via", "server")
+
+
+def fetch_one(session: requests.Session, url: str, rel: str, timeout: float, keep_body: bool,
+              redirects: bool = False) -> ServedFile:
+    """GET ``url``, hashing the body as it streams; never raises for transport faults (``error`` says)."""
+    t0 = time.perf_counter()
+    try:
+        with session.get(url, timeout=timeout, stream=True, allow_redirects=redirects) as r:
+            h = hashlib.sha256()
+            size = 0
+            chunks: list[bytes] | None = [] if keep_body else None
+            for chunk in r.iter_content(64 * 1024):
+                h.update(chunk)
+                size += len(chunk)
+                if chunks is not None:
+                    if size <= KEEP_MAX_BYTES:
+                        chunks.append(chunk)
+                    else:
+                        chunks = None
+            headers = {k: r.headers[k] for k in _KEEP_HEADERS if k in r.headers}
+            return ServedFile(rel, r.url if redirects else url, r.status_code, h.hexdigest() if r.status_code == 200 else None, size,
+                              None, b"".join(chunks) if chunks is not None else None, headers,
+                              round(time.perf_counter() - t0, 4))
+    except requests.RequestException as exc:
+        return ServedFile(rel, url, None, error=f"{type(exc).__name__}: {_short(exc)}",
+                          elapsed_s=round(time.perf_counter() - t0, 4))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 240 else text[:237] + "..."
+
+
+def _keep(rel: str) -> bool:
+    return rel.lower().endswith(KEEP_SUFFIXES)
+
+
+def fetch_many(session: requests.Session, base_url: str, paths: Iterable[str], *, workers: int = DEFAULT_WORKERS,
+               timeout: float = 10.0, keep: Callable[[str], bool] = _keep,
+               progress: Progress | None = None) -> dict[str, ServedFile]:
+    """Fetch every path under ``base_url`` with at most ``workers`` requests in flight.
+
+    ``progress(done, total)`` is called from the calling thread as results arrive.
+    """
+    paths = list(dict.fromkeys(paths))
+    out: dict[str, ServedFile] = {}
+    total = len(paths)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fetch") as pool:
+        futs = [pool.submit(fetch_one, session, file_url(base_url, p), p, timeout, keep(p)) for p in paths]
+        for n, fut in enumerate(as_completed(futs), 1):
+            sf = fut.result()
+            out[sf.path] = sf
+            if progress is not None:
+                progress(n, total)
+    return out
+
+
+class TerminalProgress:
+    """A one-line progress counter for long runs (``\\r``-rewritten on a TTY, a line per 10 % otherwise)."""
+
+    def __init__(self, label: str, stream=None, min_total: int = 200, min_interval_s: float = 0.2):
+        self.label, self.stream = label, stream or sys.stderr
+        self.min_total, self.min_interval_s = min_total, min_interval_s
+        self._last, self._last_decile, self._t0 = 0.0, -1, time.perf_counter()
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.min_total:
+            return
+        now = time.perf_counter()
+        final = done == total
+        if self._tty:
+            if final or now - self._last >= self.min_interval_s:
+                self._last = now
+                rate = done / max(now - self._t0, 1e-9)
+                self.stream.write(f"\r{self.label}: {done}/{total} ({rate:.0f}/s)" + ("\n" if final else ""))
+                self.stream.flush()
+        else:
+            decile = done * 10 // total
+            if decile != self._last_decile:
+                self._last_decile = decile
+                self.stream.write(f"{self.label}: {done}/{total}\n")
+                self.stream.flush()
+
+
+# ---------------------------------------------------------------------------------------------- observe
+
+
+@dataclass(frozen=True)
+class CorteRef:
+    """The corte a ``main.json`` announces (None fields when absent or malformed)."""
+
+    secuencia: int | None
+    corte_iso: str | None
+    ultimo_corte: Mapping[str, Any] | None
+    corte: dt.datetime | None
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> "CorteRef":
+        if not isinstance(doc, Mapping):
+            return cls(None, None, None, None)
+        seq = doc.get("secuencia")
+        seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+        iso = doc.get("corte_iso") if isinstance(doc.get("corte_iso"), str) else None
+        when = None
+        if iso:
+            try:
+                when = dt.datetime.fromisoformat(iso)
+                when = when if when.tzinfo else None
+            except ValueError:
+                when = None
+        uc = doc.get("ultimoCorte")
+        return cls(seq, iso, MappingProxyType(dict(uc)) if isinstance(uc, Mapping) else None, when)
+
+    def brief(self) -> dict[str, Any]:
+        return {"secuencia": self.secuencia, "corte_iso": self.corte_iso,
+                "ultimoCorte": dict(self.ultimo_corte) if self.ultimo_corte is not None else None}
+
+
+@dataclass(frozen=True)
+class PaqueteRef:
+    """The paquete side of a comparison: its manifest, its corte and its small text files.
+
+    Attributes:
+        source: what was loaded; ``manifest`` path → sha256; ``corte`` from its main.json;
+        texts: bodies of the JSON/CSV/HTML files (for the corte-line and page rules).
+    """
+
+    source: str
+    manifest: Mapping[str, str]
+    corte: CorteRef
+    texts: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_paquete(cls, pq: Paquete) -> "PaqueteRef":
+        texts = {}
+        for rel in pq.manifest:
+            if rel.lower().endswith((".json", ".csv", ".html", ".htm")):
+                p = pq.path(rel)
+                if p.is_file() and p.stat().st_size <= KEEP_MAX_BYTES:
+                    texts[rel] = p.read_bytes()
+        return cls(str(pq.source), MappingProxyType(dict(pq.manifest)), CorteRef.from_doc(pq.main_json),
+                   MappingProxyType(texts))
+
+
+@dataclass(frozen=True)
+class PublicationObservation:
+    """Everything the publication rules judge (I.4, I.6, I.9).
+
+    Attributes:
+        base_url: the public site fetched (the profile's target).
+        paquete: the newest paquete delivered (``package:``).
+        served: manifest path → what the site served for it.
+        served_corte: the corte of the served ``main.json``.
+        reference: the paquete of the corte actually served when it is an older one found beside
+            ``package:`` (integrity is then judged against it; staleness is I.4's business), else None.
+        named_extra: files the served ``main.json`` names that are not in the reference manifest → served.
+        elapsed_s, workers: the integrity pass's wall time and pool size.
+    """
+
+    base_url: str
+    paquete: PaqueteRef
+    served: Mapping[str, ServedFile]
+    served_corte: CorteRef
+    reference: PaqueteRef | None = None
+    named_extra: Mapping[str, ServedFile] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    workers: int = DEFAULT_WORKERS
+
+    @property
+    def baseline(self) -> PaqueteRef:
+        """The paquete the served bytes are compared with."""
+        return self.reference or self.paquete
+
+
+def named_files(doc: Any) -> list[str]:
+    """Relative paths a ``main.json`` names (``archivos[].ruta`` or plain strings in ``archivos``)."""
+    out: list[str] = []
+    if isinstance(doc, Mapping):
+        for item in doc.get("archivos") or []:
+            rel = item.get("ruta") if isinstance(item, Mapping) else item if isinstance(item, str) else None
+            if isinstance(rel, str) and rel and not re.match(r"^[a-z]+://", rel):
+                out.append(rel.lstrip("/"))
+    return out
+
+
+def find_corte(package: str | Path, secuencia: int) -> Paquete | None:
+    """The paquete of corte ``secuencia`` beside ``package`` (sibling folders or archives), if delivered."""
+    src = Path(package)
+    parent = src.parent
+    if not parent.is_dir():
+        return None
+    for cand in sorted(parent.iterdir()):
+        if cand == src or not (cand.is_dir() or cand.name.endswith((".tar.gz", ".tgz", ".zip"))):
+            continue
+        if cand.is_dir() and not (cand / MAIN_JSON).is_file():
+            continue
+        try:
+            pq = load_paquete(cand)
+        except (OSError, ValueError):
+            continue
+        if pq.secuencia == secuencia:
+            return pq
+    return None
+
+
+def observe(base_url: str, package: str | Path, session: requests.Session, *, workers: int = DEFAULT_WORKERS,
+            timeout: float = 10.0, progress: Progress | None = None,
+            paquete: Paquete | None = None) -> PublicationObservation:
+    """Fetch every manifest file from the public site and the files its ``main.json`` names beyond it."""
+    try:
+        pq = paquete or load_paquete(package)
+    except (OSError, ValueError) as exc:
+        raise CheckError(f"No se pudo leer el paquete de difusión: {exc}",
+                         f"Could not read the paquete de difusión: {exc}", package=str(package)) from None
+    ref = PaqueteRef.from_paquete(pq)
+    t0 = time.perf_counter()
+    served = fetch_many(session, base_url, list(ref.manifest) + [MAIN_JSON], workers=workers, timeout=timeout,
+                        progress=progress)
+    main = served.get(MAIN_JSON)
+    if MAIN_JSON not in ref.manifest:
+        served.pop(MAIN_JSON, None)
+    served_corte = CorteRef.from_doc(main.json() if main is not None else None)
+    reference = None
+    if served_corte.secuencia is not None and served_corte.secuencia != ref.corte.secuencia:
+        older = find_corte(package, served_corte.secuencia)
+        if older is not None:
+            reference = PaqueteRef.from_paquete(older)
+            missing = [p for p in reference.manifest if p not in served]
+            served.update(fetch_many(session, base_url, missing, workers=workers, timeout=timeout))
+    baseline = reference or ref
+    extra_paths = [p for p in named_files(main.json() if main is not None else None) if p not in baseline.manifest]
+    named_extra = fetch_many(session, base_url, extra_paths, workers=workers, timeout=timeout) if extra_paths else {}
+    elapsed = time.perf_counter() - t0
+    return PublicationObservation(base_url, ref, MappingProxyType(served), served_corte, reference,
+                                  MappingProxyType(named_extra), round(elapsed, 3), workers)
+
+
+def observe_profile(profile, timeout: float | None = None, workers: int = DEFAULT_WORKERS,
+                    progress: Progress | None = None) -> PublicationObservation:
+    """``observe`` for a difusor profile: its target site, its ``package:``, its ``http`` settings."""
+    if not profile.package:
+        raise CheckError("El perfil no indica el paquete de difusión (package:).",
+                         "The profile names no paquete de difusión (package:).")
+    with session_for(profile, workers) as s:
+        return observe(profile.target_url, profile.package, s, workers=workers,
+                       timeout=timeout or profile.http.timeout_s, progress=progress)
+
+
+_SCRIPT_SRC = re.compile(r"""<script\b[^>]*\bsrc\s*=\s*["']([^"']+)["']""", re.I)
+
+
+def fetch_page(session: requests.Session, base_url: str, timeout: float = 10.0
+               ) -> tuple[ServedFile, dict[str, ServedFile]]:
+    """The page a citizen lands on (the site URL, redirects followed) and its same-site scripts by URL."""
+    page = fetch_one(session, base_url, "/", timeout, keep_body=True, redirects=True)
+    scripts: dict[str, ServedFile] = {}
+    if page.ok and page.body is not None:
+        host = urlsplit(page.url).netloc
+        for src in _SCRIPT_SRC.findall(page.body.decode("utf-8", errors="replace"))[:20]:
+            url = urljoin(page.url, src)
+            if urlsplit(url).netloc == host and url not in scripts:
+                scripts[url] = fetch_one(session, url, src, timeout, keep_body=True)
+    return page, scripts

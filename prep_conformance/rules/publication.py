@@ -1,0 +1,499 @@
+"""Publication fidelity (I.6), the corte served (I.4) and the corte shown (I.9). Pure: no I/O.
+
+Every rule takes a ``PublicationObservation`` (``probes.publication``) and the convocatoria. When the
+site serves an older corte and that corte's paquete was delivered beside the newest one, integrity is
+judged against the older paquete: a stale site is I.4's failure, not a modification (I.6).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from html.parser import HTMLParser
+from typing import Any, Iterable, Mapping
+from urllib.parse import urljoin, urlsplit
+
+from ..convocatoria import Convocatoria
+from ..probes.publication import CorteRef, PublicationObservation, ServedFile
+from ..verdict import CheckResult, Note, Verdict, result
+
+LIST_CAP = 100          # evidence lists stop here (the counts are always complete)
+MAIN_JSON = "json/main.json"
+ZIP_NAME = re.compile(r"(?:^|/)(\d{8})_(\d{4})_PREP_[A-Za-z0-9_-]+\.zip$")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf", ".webp")
+
+
+def _cap(items: list) -> list:
+    return items[:LIST_CAP]
+
+
+def _zone_offset(zona: str | None) -> dt.timezone | None:
+    m = re.fullmatch(r"\s*(?:UTC|GMT)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\s*", zona or "")
+    if not m:
+        return None
+    sign = -1 if m.group(1) == "-" else 1
+    return dt.timezone(sign * dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0)))
+
+
+def ultimo_corte_datetime(uc: Mapping[str, Any] | None) -> dt.datetime | None:
+    """``{"fecha": "02/06/2024", "hora": "22:20", "zona": "UTC-6"}`` → aware datetime (None if malformed)."""
+    if not uc:
+        return None
+    try:
+        d = dt.datetime.strptime(f"{uc.get('fecha', '')} {uc.get('hora', '')}".strip(), "%d/%m/%Y %H:%M")
+    except (TypeError, ValueError):
+        return None
+    tz = _zone_offset(uc.get("zona"))
+    return d.replace(tzinfo=tz) if tz else None
+
+
+def corte_datetime(ref: CorteRef) -> dt.datetime | None:
+    return ref.corte or ultimo_corte_datetime(ref.ultimo_corte)
+
+
+def _local(when: dt.datetime, ref: CorteRef) -> dt.datetime:
+    """``when`` in the zone the corte is published in (its ``zona``, else its own offset)."""
+    tz = _zone_offset((ref.ultimo_corte or {}).get("zona")) if ref.ultimo_corte else None
+    return when.astimezone(tz) if tz else when
+
+
+# ---------------------------------------------------------------------------------------------- I.6
+
+
+def _fetch_errors(files: Iterable[ServedFile]) -> list[ServedFile]:
+    return [f for f in files if f.status is None]
+
+
+def integrity(obs: PublicationObservation) -> CheckResult:
+    """I.6: every manifest file is served byte-identical; nothing the served main.json names is extra."""
+    check = "integrity"
+    base = obs.baseline
+    seq_served, seq_base = obs.served_corte.secuencia, base.corte.secuencia
+    stale_unknown = obs.reference is None and seq_served is not None and seq_served != seq_base
+    missing, altered, unfetched = [], [], []
+    for rel, digest in sorted(base.manifest.items()):
+        sf = obs.served.get(rel)
+        if sf is None or sf.status is None:
+            unfetched.append({"path": rel, "expected": digest, "error": sf.error if sf else "not requested"})
+        elif sf.status != 200:
+            missing.append({"path": rel, "expected": digest, "status": sf.status})
+        elif sf.sha256 != digest:
+            altered.append({"path": rel, "expected": digest, "served": sf.sha256, "size": sf.size})
+    extra = [{"path": rel, "status": sf.status, "served": sf.sha256, "error": sf.error}
+             for rel, sf in sorted(obs.named_extra.items())]
+    n = len(base.manifest)
+    ev: dict[str, Any] = {
+        "base_url": obs.base_url, "paquete": base.source, "files": n,
+        "served_ok": n - len(missing) - len(altered) - len(unfetched),
+        "missing_count": len(missing), "altered_count": len(altered), "extra_count": len(extra),
+        "unfetched_count": len(unfetched), "missing": _cap(missing), "altered": _cap(altered),
+        "extra": _cap(extra), "unfetched": _cap(unfetched), "elapsed_s": obs.elapsed_s, "workers": obs.workers,
+        "corte_served": obs.served_corte.brief(), "corte_paquete": base.corte.brief(),
+    }
+    notes = []
+    if obs.reference is not None:
+        notes.append(Note("info", f"El sitio sirve el corte {seq_served}; se comparó con el paquete de ese corte "
+                          f"({obs.reference.source}). El retraso se juzga en I.4.",
+                          f"The site serves corte {seq_served}; compared with that corte's paquete "
+                          f"({obs.reference.source}). The lag is judged under I.4."))
+    if stale_unknown and (missing or altered):
+        return result("I.6", check, Verdict.ERROR,
+                      f"El sitio sirve el corte {seq_served} y el paquete entregado es del corte {seq_base}: sin el "
+                      f"paquete del corte {seq_served} no se distingue un archivo alterado de uno de otro corte "
+                      f"({len(altered)} distintos, {len(missing)} ausentes).",
+                      f"The site serves corte {seq_served} and the paquete given is corte {seq_base}: without the "
+                      f"paquete of corte {seq_served} an altered file cannot be told from another corte's "
+                      f"({len(altered)} differ, {len(missing)} absent).", notes=notes, **ev)
+    if missing or altered or extra:
+        parts_es, parts_en = [], []
+        if altered:
+            parts_es.append(f"{len(altered)} alterado(s) ({', '.join(a['path'] for a in altered[:3])})")
+            parts_en.append(f"{len(altered)} altered ({', '.join(a['path'] for a in altered[:3])})")
+        if missing:
+            parts_es.append(f"{len(missing)} ausente(s) ({', '.join(a['path'] for a in missing[:3])})")
+            parts_en.append(f"{len(missing)} missing ({', '.join(a['path'] for a in missing[:3])})")
+        if extra:
+            parts_es.append(f"{len(extra)} fuera del manifiesto nombrado(s) por main.json "
+                            f"({', '.join(a['path'] for a in extra[:3])})")
+            parts_en.append(f"{len(extra)} outside the manifest named by main.json "
+                            f"({', '.join(a['path'] for a in extra[:3])})")
+        return result("I.6", check, Verdict.FAIL,
+                      f"Publicación distinta del paquete ({n} archivos): " + "; ".join(parts_es) + ".",
+                      f"Publication differs from the paquete ({n} files): " + "; ".join(parts_en) + ".",
+                      notes=notes, **ev)
+    if unfetched:
+        return result("I.6", check, Verdict.ERROR,
+                      f"No se pudieron descargar {len(unfetched)} de {n} archivos "
+                      f"(p. ej. {unfetched[0]['path']}: {unfetched[0]['error']}).",
+                      f"Could not download {len(unfetched)} of {n} files "
+                      f"(e.g. {unfetched[0]['path']}: {unfetched[0]['error']}).", notes=notes, **ev)
+    return result("I.6", check, Verdict.PASS,
+                  f"Los {n} archivos del manifiesto se sirven idénticos (SHA-256) en {obs.elapsed_s:.1f} s.",
+                  f"All {n} manifest files are served byte-identical (SHA-256) in {obs.elapsed_s:.1f} s.",
+                  notes=notes, **ev)
+
+
+def _csv_rows(data: bytes) -> tuple[list[str] | None, list[list[str]]]:
+    """The acta header (the row naming CODIGO_INTEGRIDAD) and the rows after it."""
+    text = data.decode("utf-8-sig", errors="replace")
+    rows = list(csv.reader(io.StringIO(text)))
+    for i, row in enumerate(rows):
+        if "CODIGO_INTEGRIDAD" in [c.strip().upper() for c in row]:
+            return [c.strip().upper() for c in row], [r for r in rows[i + 1:] if any(c.strip() for c in r)]
+    return None, []
+
+
+def acta_images(obs: PublicationObservation) -> CheckResult:
+    """I.6: each acta image served hashes to the ``CODIGO_INTEGRIDAD`` its CSV row publishes."""
+    check = "acta_images"
+    base = obs.baseline
+    csvs = sorted(p for p in base.manifest if p.lower().endswith(".csv"))
+    by_digest: dict[str, str] = {sf.sha256.upper(): rel for rel, sf in obs.served.items() if sf.ok}
+    checked, mismatched, missing, unfetched, outside, sources = 0, [], [], [], [], {}
+    for rel in csvs:
+        sf = obs.served.get(rel)
+        if sf is not None and sf.ok and sf.body is not None:
+            data, sources[rel] = sf.body, "served"
+        elif rel in base.texts:
+            data, sources[rel] = base.texts[rel], "paquete"
+        else:
+            continue
+        header, rows = _csv_rows(data)
+        if header is None:
+            continue
+        ci = header.index("CODIGO_INTEGRIDAD")
+        ri = next((header.index(c) for c in ("RUTA_IMAGEN", "RUTA_ACTA", "IMAGEN", "ARCHIVO") if c in header), None)
+        ki = header.index("CLAVE_ACTA") if "CLAVE_ACTA" in header else 0
+        for row in rows:
+            if len(row) <= ci or not row[ci].strip():
+                continue
+            code = row[ci].strip().upper()
+            clave = row[ki] if len(row) > ki else "?"
+            checked += 1
+            if ri is None or len(row) <= ri or not row[ri].strip():
+                if code not in by_digest:
+                    missing.append({"csv": rel, "clave_acta": clave, "codigo": code, "image": None})
+                continue
+            img = row[ri].strip().lstrip("/")
+            served = obs.served.get(img)
+            if served is None:
+                outside.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code})
+            elif served.status is None:
+                unfetched.append({"csv": rel, "image": img, "error": served.error})
+            elif served.status != 200:
+                missing.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code,
+                                "status": served.status})
+            elif served.sha256.upper() != code:
+                mismatched.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code,
+                                   "served": served.sha256.upper()})
+    ev = {"csv_files": sources, "actas_checked": checked, "mismatched_count": len(mismatched),
+          "missing_count": len(missing), "outside_manifest_count": len(outside), "unfetched_count": len(unfetched),
+          "mismatched": _cap(mismatched), "missing": _cap(missing), "outside_manifest": _cap(outside),
+          "unfetched": _cap(unfetched)}
+    if not checked:
+        return result("I.6", check, Verdict.ERROR if csvs else Verdict.SKIP,
+                      "No se encontraron filas con CODIGO_INTEGRIDAD en los CSV del paquete.",
+                      "No rows with CODIGO_INTEGRIDAD found in the paquete's CSV files.", **ev)
+    bad = len(mismatched) + len(missing) + len(outside)
+    if bad:
+        first = (mismatched or missing or outside)[0]
+        return result("I.6", check, Verdict.FAIL,
+                      f"{bad} de {checked} actas no coinciden con su CODIGO_INTEGRIDAD: {len(mismatched)} imagen(es) "
+                      f"distinta(s), {len(missing)} ausente(s), {len(outside)} fuera del manifiesto "
+                      f"(p. ej. {first.get('image') or first.get('clave_acta')}).",
+                      f"{bad} of {checked} actas do not match their CODIGO_INTEGRIDAD: {len(mismatched)} different "
+                      f"image(s), {len(missing)} missing, {len(outside)} outside the manifest "
+                      f"(e.g. {first.get('image') or first.get('clave_acta')}).", **ev)
+    if unfetched:
+        return result("I.6", check, Verdict.ERROR,
+                      f"No se pudieron descargar {len(unfetched)} imágenes de actas.",
+                      f"Could not download {len(unfetched)} acta images.", **ev)
+    return result("I.6", check, Verdict.PASS,
+                  f"Las {checked} imágenes de actas coinciden con su CODIGO_INTEGRIDAD.",
+                  f"All {checked} acta images match their CODIGO_INTEGRIDAD.", **ev)
+
+
+# ---------------------------------------------------------------------------------------------- I.4
+
+
+def _main_json_unreadable(obs: PublicationObservation, req: str, check: str) -> CheckResult | None:
+    sf = obs.served.get(MAIN_JSON)
+    ev = {"main_json": sf.brief() if sf else None, "base_url": obs.base_url}
+    if sf is None or sf.status is None:
+        why = sf.error if sf else "not requested"
+        return result(req, check, Verdict.ERROR, f"No se pudo obtener {MAIN_JSON}: {why}",
+                      f"Could not fetch {MAIN_JSON}: {why}", **ev)
+    if sf.status != 200:
+        return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no se sirve (HTTP {sf.status}).",
+                      f"{MAIN_JSON} is not served (HTTP {sf.status}).", **ev)
+    if sf.json() is None:
+        return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no es JSON válido.",
+                      f"{MAIN_JSON} is not valid JSON.", **ev)
+    return None
+
+
+def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
+    """I.4: the served main.json announces the paquete's newest corte and every file of it is present."""
+    check = "corte_current"
+    bad = _main_json_unreadable(obs, "I.4", check)
+    if bad:
+        return bad
+    want, got = obs.paquete.corte, obs.served_corte
+    ev: dict[str, Any] = {"expected": want.brief(), "served": got.brief(), "paquete": obs.paquete.source,
+                          "max_lag_cortes": conv.freshness.max_lag_cortes}
+    if got.secuencia is None:
+        return result("I.4", check, Verdict.FAIL, f"{MAIN_JSON} servido no trae 'secuencia'.",
+                      f"The served {MAIN_JSON} has no 'secuencia'.", **ev)
+    lag = want.secuencia - got.secuencia
+    ev["lag_cortes"] = lag
+    if lag < 0:
+        return result("I.4", check, Verdict.ERROR,
+                      f"El sitio sirve el corte {got.secuencia}, posterior al paquete indicado ({want.secuencia}): "
+                      "actualice package: con el paquete más reciente.",
+                      f"The site serves corte {got.secuencia}, newer than the paquete given ({want.secuencia}): "
+                      "point package: at the newest paquete.", **ev)
+    if lag > conv.freshness.max_lag_cortes:
+        return result("I.4", check, Verdict.FAIL,
+                      f"Se sirve el corte {got.secuencia} ({got.corte_iso}); el más reciente es el {want.secuencia} "
+                      f"({want.corte_iso}): {lag} corte(s) de retraso.",
+                      f"Serves corte {got.secuencia} ({got.corte_iso}); the newest is {want.secuencia} "
+                      f"({want.corte_iso}): {lag} corte(s) behind.", **ev)
+    differs = [k for k, a, b in (("corte_iso", want.corte_iso, got.corte_iso),
+                                 ("ultimoCorte", want.ultimo_corte, got.ultimo_corte)) if lag == 0 and a != b]
+    if differs:
+        return result("I.4", check, Verdict.FAIL,
+                      f"El corte {got.secuencia} servido no coincide con el del paquete en: {', '.join(differs)}.",
+                      f"Served corte {got.secuencia} differs from the paquete's in: {', '.join(differs)}.", **ev)
+    absent = [{"path": rel, "status": sf.status if sf else None, "error": sf.error if sf else None}
+              for rel in sorted(obs.paquete.manifest) for sf in [obs.served.get(rel)]
+              if sf is None or sf.status != 200]
+    ev.update(files=len(obs.paquete.manifest), absent_count=len(absent), absent=_cap(absent))
+    no_response = [a for a in absent if a["status"] is None]
+    if len(no_response) < len(absent):
+        real = [a for a in absent if a["status"] is not None]
+        return result("I.4", check, Verdict.FAIL,
+                      f"Corte {got.secuencia} anunciado, pero faltan {len(real)} de sus {len(obs.paquete.manifest)} "
+                      f"archivos (p. ej. {real[0]['path']}: HTTP {real[0]['status']}).",
+                      f"Corte {got.secuencia} announced, but {len(real)} of its {len(obs.paquete.manifest)} files "
+                      f"are missing (e.g. {real[0]['path']}: HTTP {real[0]['status']}).", **ev)
+    if no_response:
+        return result("I.4", check, Verdict.ERROR,
+                      f"No se pudo comprobar la presencia de {len(no_response)} archivos del corte.",
+                      f"Could not check {len(no_response)} files of the corte are present.", **ev)
+    return result("I.4", check, Verdict.PASS,
+                  f"Se sirve el corte más reciente ({got.secuencia}, {got.corte_iso}) con sus "
+                  f"{len(obs.paquete.manifest)} archivos.",
+                  f"The newest corte ({got.secuencia}, {got.corte_iso}) is served with its "
+                  f"{len(obs.paquete.manifest)} files.", **ev)
+
+
+# ---------------------------------------------------------------------------------------------- I.9
+
+
+def corte_lag(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
+    """I.9: the served corte is no older than ``freshness.max_lag_min`` behind the paquete's newest."""
+    check = "corte_lag"
+    bad = _main_json_unreadable(obs, "I.9", check)
+    if bad:
+        return bad
+    want, got = corte_datetime(obs.paquete.corte), corte_datetime(obs.served_corte)
+    ev = {"expected": obs.paquete.corte.brief(), "served": obs.served_corte.brief(),
+          "max_lag_min": conv.freshness.max_lag_min}
+    if got is None:
+        return result("I.9", check, Verdict.FAIL,
+                      f"{MAIN_JSON} servido no trae fecha y hora de corte legibles (corte_iso / ultimoCorte).",
+                      f"The served {MAIN_JSON} carries no readable corte date/time (corte_iso / ultimoCorte).", **ev)
+    if want is None:
+        return result("I.9", check, Verdict.ERROR, "El paquete no trae fecha y hora de corte legibles.",
+                      "The paquete carries no readable corte date/time.", **ev)
+    lag_min = (want - got).total_seconds() / 60
+    ev["lag_min"] = round(lag_min, 2)
+    if lag_min > conv.freshness.max_lag_min:
+        return result("I.9", check, Verdict.FAIL,
+                      f"El corte publicado ({got.isoformat()}) va {lag_min:.0f} min detrás del más reciente "
+                      f"({want.isoformat()}); tolerancia {conv.freshness.max_lag_min:g} min.",
+                      f"The published corte ({got.isoformat()}) is {lag_min:.0f} min behind the newest "
+                      f"({want.isoformat()}); tolerance {conv.freshness.max_lag_min:g} min.", **ev)
+    return result("I.9", check, Verdict.PASS,
+                  f"Corte publicado {got.isoformat()}: {max(lag_min, 0):.0f} min de retraso "
+                  f"(tolerancia {conv.freshness.max_lag_min:g} min).",
+                  f"Published corte {got.isoformat()}: {max(lag_min, 0):.0f} min behind "
+                  f"(tolerance {conv.freshness.max_lag_min:g} min).", **ev)
+
+
+def corte_stamps(obs: PublicationObservation) -> CheckResult:
+    """I.9: main.json's ultimoCorte matches its corte_iso; every CSV's corte line and the ZIP name agree."""
+    check = "corte_stamps"
+    bad = _main_json_unreadable(obs, "I.9", check)
+    if bad:
+        return bad
+    ref = obs.served_corte
+    uc = ultimo_corte_datetime(ref.ultimo_corte)
+    problems: list[tuple[str, str]] = []
+    ev: dict[str, Any] = {"served": ref.brief()}
+    if uc is None:
+        problems.append(("main.json sin ultimoCorte {fecha, hora, zona} legible",
+                         "main.json has no readable ultimoCorte {fecha, hora, zona}"))
+    elif ref.corte is not None and uc != ref.corte.replace(second=0, microsecond=0):
+        problems.append((f"ultimoCorte ({uc.isoformat()}) no coincide con corte_iso ({ref.corte_iso})",
+                         f"ultimoCorte ({uc.isoformat()}) does not match corte_iso ({ref.corte_iso})"))
+    when = corte_datetime(ref)
+    csv_lines, zips = {}, {}
+    if when is not None:
+        local = _local(when, ref)
+        date_s, time_s = f"{local:%d/%m/%Y}", f"{local:%H:%M}"
+        for rel in sorted(obs.baseline.manifest):
+            sf = obs.served.get(rel)
+            if rel.lower().endswith(".csv") and sf is not None and sf.ok and sf.body is not None:
+                lines = sf.body.decode("utf-8-sig", errors="replace").splitlines()
+                line = next((ln for ln in lines[:5] if re.search(r"\d{1,2}/\d{1,2}/\d{4}\s+\d{1,2}:\d{2}", ln)), None)
+                csv_lines[rel] = line
+                if line is None:
+                    problems.append((f"{rel} no trae línea de corte", f"{rel} has no corte line"))
+                elif date_s not in line or time_s not in line:
+                    problems.append((f"{rel}: línea de corte '{line.strip()}' ≠ {date_s} {time_s}",
+                                     f"{rel}: corte line '{line.strip()}' ≠ {date_s} {time_s}"))
+            m = ZIP_NAME.search(rel)
+            if m and sf is not None and sf.ok:
+                zips[rel] = f"{m.group(1)}_{m.group(2)}"
+                if zips[rel] != f"{local:%Y%m%d_%H%M}":
+                    problems.append((f"el ZIP {rel} no corresponde al corte {local:%Y%m%d_%H%M}",
+                                     f"ZIP {rel} does not match corte {local:%Y%m%d_%H%M}"))
+    ev.update(csv_corte_lines=csv_lines, zip_names=list(zips))
+    if problems:
+        return result("I.9", check, Verdict.FAIL, "Fecha y hora de corte inconsistentes: "
+                      + "; ".join(p[0] for p in problems[:5]) + ".",
+                      "Corte date/time inconsistent: " + "; ".join(p[1] for p in problems[:5]) + ".",
+                      problems=[p[1] for p in problems], **ev)
+    return result("I.9", check, Verdict.PASS,
+                  f"main.json, {len(csv_lines)} CSV y {len(zips)} ZIP indican el mismo corte "
+                  f"({ref.ultimo_corte.get('fecha')} {ref.ultimo_corte.get('hora')} {ref.ultimo_corte.get('zona')}).",
+                  f"main.json, {len(csv_lines)} CSV and {len(zips)} ZIP carry the same corte "
+                  f"({ref.ultimo_corte.get('fecha')} {ref.ultimo_corte.get('hora')} {ref.ultimo_corte.get('zona')}).",
+                  **ev)
+
+
+class _PageParser(HTMLParser):
+    """Visible text (no script/style), script sources and inline script text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.scripts: list[str] = []
+        self.inline: list[str] = []
+        self._skip = 0
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "script":
+            self._in_script = True
+            if a.get("src"):
+                self.scripts.append(a["src"])
+        if tag in ("script", "style", "template", "noscript"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "template", "noscript") and self._skip:
+            self._skip -= 1
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.inline.append(data)
+        elif not self._skip:
+            self.text.append(data)
+
+
+MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+         "noviembre", "diciembre"]
+
+
+def _date_forms(d: dt.datetime) -> list[str]:
+    return [f"{d:%d/%m/%Y}", f"{d.day}/{d.month}/{d.year}", f"{d:%d-%m-%Y}", f"{d:%Y-%m-%d}",
+            f"{d.day} de {MESES[d.month - 1]} de {d.year}", f"{d:%d} de {MESES[d.month - 1]} de {d.year}",
+            f"{d:%d.%m.%Y}"]
+
+
+def _time_forms(d: dt.datetime) -> list[str]:
+    h12 = d.hour % 12 or 12
+    return [f"{d:%H:%M}", f"{d.hour}:{d:%M}", f"{h12}:{d:%M} p", f"{h12}:{d:%M}p", f"{h12}:{d:%M} a",
+            f"{h12}:{d:%M}a"]
+
+
+def _json_refs(code: str) -> list[str]:
+    return re.findall(r"""["'`]([^"'`\s]*\.json)(?:\?[^"'`]*)?["'`]""", code)
+
+
+def page_shows_corte(obs: PublicationObservation, page: ServedFile | None,
+                     scripts: Mapping[str, ServedFile] | None = None) -> CheckResult:
+    """I.9: the page citizens land on shows the corte's date and time (in its HTML, or built by its JS
+    from a JSON that carries it)."""
+    check = "page_shows_corte"
+    ref = obs.served_corte
+    when = corte_datetime(ref)
+    ev: dict[str, Any] = {"page": page.brief() if page else None, "served_corte": ref.brief()}
+    if page is None or page.status is None:
+        why = page.error if page else "not requested"
+        return result("I.9", check, Verdict.ERROR, f"No se pudo obtener la página: {why}",
+                      f"Could not fetch the page: {why}", **ev)
+    if page.status != 200 or page.body is None:
+        return result("I.9", check, Verdict.FAIL, f"La página no se sirve (HTTP {page.status}).",
+                      f"The page is not served (HTTP {page.status}).", **ev)
+    if when is None:
+        return result("I.9", check, Verdict.FAIL,
+                      f"No se puede saber qué corte debe mostrar la página: {MAIN_JSON} no trae fecha y hora.",
+                      f"Cannot tell which corte the page must show: {MAIN_JSON} has no date/time.", **ev)
+    local = _local(when, ref)
+    p = _PageParser()
+    p.feed(page.body.decode("utf-8", errors="replace"))
+    text = re.sub(r"\s+", " ", " ".join(p.text)).lower()
+    date_hit = next((f for f in _date_forms(local) if f.lower() in text), None)
+    time_hit = next((f for f in _time_forms(local) if f.lower() in text), None)
+    ev.update(expected=f"{local:%d/%m/%Y %H:%M}", date_found=date_hit, time_found=time_hit,
+              scripts=p.scripts[:20])
+    if date_hit and time_hit:
+        i = text.find(date_hit.lower())
+        ev["excerpt"] = text[max(0, i - 40): i + 60]
+        return result("I.9", check, Verdict.PASS,
+                      f"La página muestra la fecha y hora del corte ({date_hit} {time_hit}).",
+                      f"The page shows the corte's date and time ({date_hit} {time_hit}).", **ev)
+    # Built by JavaScript? Look for a JSON the page or its scripts load.
+    page_url = page.url
+    code = "\n".join(p.inline)
+    for src in p.scripts:
+        sf = (scripts or {}).get(urljoin(page_url, src))
+        if sf is not None and sf.body is not None:
+            code += "\n" + sf.body.decode("utf-8", errors="replace")
+    refs = sorted(set(_json_refs(code)))
+    main_url = urljoin(obs.base_url if obs.base_url.endswith("/") else obs.base_url + "/", MAIN_JSON)
+    loads_main = [r for r in refs if urlsplit(urljoin(page_url, r)).path == urlsplit(main_url).path]
+    ev["json_loaded_by_scripts"] = refs
+    other = [d for d in re.findall(r"\d{1,2}/\d{1,2}/\d{4}", text)]
+    if other:
+        ev["dates_on_page"] = other[:5]
+    uc_ok = ultimo_corte_datetime(ref.ultimo_corte) is not None
+    if loads_main and uc_ok:
+        return result("I.9", check, Verdict.PASS,
+                      f"La página construye el corte con JavaScript a partir de {loads_main[0]}; ese JSON trae "
+                      f"ultimoCorte {ref.ultimo_corte.get('fecha')} {ref.ultimo_corte.get('hora')} "
+                      "(el HTML no lo muestra por sí solo).",
+                      f"The page builds the corte with JavaScript from {loads_main[0]}; that JSON carries "
+                      f"ultimoCorte {ref.ultimo_corte.get('fecha')} {ref.ultimo_corte.get('hora')} "
+                      "(the HTML alone does not show it).",
+                      notes=[Note("info", "Verificado en el JSON que carga la página, no en la página renderizada.",
+                                  "Checked in the JSON the page loads, not on a rendered page.")],
+                      built_with_js=True, **ev)
+    if loads_main:
+        return result("I.9", check, Verdict.FAIL,
+                      f"La página carga {loads_main[0]} con JavaScript, pero ese JSON no trae ultimoCorte legible.",
+                      f"The page loads {loads_main[0]} with JavaScript, but that JSON has no readable ultimoCorte.",
+                      built_with_js=True, **ev)
+    return result("I.9", check, Verdict.FAIL,
+                  f"La página no muestra la fecha y hora del corte ({local:%d/%m/%Y %H:%M}) ni carga {MAIN_JSON}"
+                  + (f"; fechas en la página: {', '.join(other[:3])}" if other else "") + ".",
+                  f"The page shows neither the corte's date and time ({local:%d/%m/%Y %H:%M}) nor loads {MAIN_JSON}"
+                  + (f"; dates on the page: {', '.join(other[:3])}" if other else "") + ".", **ev)
