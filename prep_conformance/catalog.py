@@ -19,6 +19,7 @@ class Requirement:
         family: the check family (one module under ``rules/`` and ``checks/``).
         title_es, title_en: short titles.
         manual_evidence_es, manual_evidence_en: what a reviewer must look at when it is MANUAL.
+        how_es, how_en: how the harness verifies it (shown in the dictamen).
     """
 
     id: str
@@ -28,9 +29,14 @@ class Requirement:
     title_en: str
     manual_evidence_es: str
     manual_evidence_en: str
+    how_es: str = ""
+    how_en: str = ""
 
     def title(self, lang: str = "es") -> str:
         return self.title_en if lang == "en" else self.title_es
+
+    def how(self, lang: str = "es") -> str:
+        return self.how_en if lang == "en" else self.how_es
 
     def manual_evidence(self, lang: str = "es") -> str:
         return self.manual_evidence_en if lang == "en" else self.manual_evidence_es

@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         pargs.append("--prep-allow-remote-load")
     if args.workers:
         pargs += ["-n", str(args.workers), "--dist", "loadgroup"]
-    pargs += ["-q" if not args.verbose else "-v", "-rN", *args.pytest_args]
+    pargs += (["-q", "--tb=no"] if not args.verbose else ["-v"]) + ["-rN", *args.pytest_args]
     import pytest
     code = int(pytest.main(pargs))
     if code == EXIT_USAGE or code == 4:   # pytest usage error (e.g. a profile error found late)

@@ -39,6 +39,7 @@ class RunState:
     difusores: dict[str, Difusor] = field(default_factory=dict)
     results: dict[str, list[CheckResult]] = field(default_factory=dict)
     doc: dict[str, Any] | None = None
+    secrets: list[str] | None = None
 
 
 RUN = pytest.StashKey[RunState]()
@@ -232,9 +233,49 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             report.outcome = "passed"
             report.longrepr = None
     if results:
+        results = _scrubbed(item.config, results)
+        if report.longrepr and isinstance(report.longrepr, str):
+            report.longrepr = _scrubbed_text(item.config, report.longrepr)
+        _attach_html_extras(report, results)
         report.user_properties.append((PROP_DIFUSOR, did))
         for r in results:
             report.user_properties.append((PROP_RESULT, json.dumps(r.to_dict(), ensure_ascii=False, default=str)))
+
+
+def _secrets(config: pytest.Config) -> list[str]:
+    state = config.stash[RUN]
+    if state.secrets is None:
+        from .results import secret_values
+        state.secrets = secret_values(state.profiles)
+    return state.secrets
+
+
+def _scrubbed(config: pytest.Config, results: list[CheckResult]) -> list[CheckResult]:
+    """No secret value reaches any output: results are scrubbed before they leave the test."""
+    from .results import scrub
+    secrets = _secrets(config)
+    if not secrets:
+        return results
+    return [CheckResult.from_dict(scrub(r.to_dict(), secrets)) for r in results]
+
+
+def _scrubbed_text(config: pytest.Config, text: str) -> str:
+    from .results import scrub
+    return scrub(text, _secrets(config))
+
+
+def _attach_html_extras(report: pytest.TestReport, results: list[CheckResult]) -> None:
+    """The same verdicts and evidence in pytest-html's report (plain dicts: safe under xdist)."""
+    try:
+        from pytest_html import extras
+    except ImportError:
+        return
+    from .report.render import _plain_evidence
+    items = getattr(report, "extras", [])
+    for r in results:
+        items.append(extras.text(f"{r.verdict.value} {r.requirement} {r.check}: {r.summary}", name="verdict"))
+        items.append(extras.json(_plain_evidence(r.evidence), name=f"evidence {r.check}"))
+    report.extras = items
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -281,8 +322,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     state = config.stash.get(RUN, None)
     if state is None or state.doc is None:
         return
-    from .report.terminal import matrix_lines
+    from .report.terminal import matrix_lines, problem_lines
     terminalreporter.section("prep-conformance")
+    for line in problem_lines(state.doc, state.lang):
+        terminalreporter.write_line(line, red=True)
     for line in matrix_lines(state.doc, state.lang):
         terminalreporter.write_line(line)
     if state.out_dir is not None:

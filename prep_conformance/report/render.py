@@ -9,6 +9,21 @@ from typing import Any, Mapping
 import jinja2
 
 from .. import catalog
+from ..verdict import SEVERITY_ORDER
+from .i18n import LABELS
+
+# Evidence keys that hold a chart (SVG text made by our own code from numbers): shown as an image, not as JSON.
+CHART_KEYS = ("chart_svg",)
+
+
+def _svg_data_uri(svg: str) -> str:
+    """An <img> data URI: self-contained, and an SVG in <img> can run no script."""
+    import base64
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _plain_evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in (evidence or {}).items() if k not in CHART_KEYS}
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("prep_conformance.report", "templates"),
@@ -16,10 +31,14 @@ _ENV = jinja2.Environment(
     trim_blocks=True, lstrip_blocks=True,
 )
 _ENV.filters["tojson_pretty"] = lambda v: json.dumps(v, ensure_ascii=False, indent=2, default=str)
+_ENV.filters["svg_data_uri"] = lambda v: _svg_data_uri(v)
+_ENV.filters["plain_evidence"] = lambda v: _plain_evidence(v)
 
 
 def _context(doc: Mapping[str, Any], lang: str) -> dict[str, Any]:
-    return {"doc": doc, "lang": lang, "requirements": catalog.requirements(), "en": lang == "en"}
+    return {"doc": doc, "lang": lang, "requirements": catalog.requirements(), "en": lang == "en",
+            "L": LABELS["en" if lang == "en" else "es"], "verdicts": [v.value for v in SEVERITY_ORDER],
+            "chart_keys": CHART_KEYS}
 
 
 def render_index(doc: Mapping[str, Any], lang: str = "es") -> str:

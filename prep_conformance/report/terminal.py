@@ -23,3 +23,15 @@ def matrix_lines(doc: Mapping[str, Any], lang: str = "es") -> list[str]:
         lines.append(d["id"].ljust(w) + " | " + cells + " | " + d["overall"])
     lines.append("ok=PASS warn=WARN man=MANUAL -=SKIP ERR=ERROR")
     return lines
+
+
+def problem_lines(doc: Mapping[str, Any], lang: str = "es", width: int = 160) -> list[str]:
+    """One line per FAIL/ERROR check: what a person fixes first."""
+    out = []
+    for d in doc.get("difusores", []):
+        for c in d["checks"]:
+            if c["verdict"] in ("FAIL", "ERROR"):
+                text = (c.get("summary_en") or c["summary"]) if lang == "en" else c["summary"]
+                line = f"{c['verdict']:5} {d['id']} {c['requirement']} {c['check']}: {text}"
+                out.append(line if len(line) <= width else line[: width - 1] + "…")
+    return out
