@@ -1,0 +1,252 @@
+"""TLS probe: one sslyze scan of (host, port), flattened into a frozen observation with plain data.
+
+sslyze connects to the pinned address (``ServerNetworkLocation(ip_address=...)``) with the real name
+in SNI, validates the chain against its bundled stores plus the profile's ``ca_bundle``
+(``CertificateInfoExtraArgument(custom_ca_file=...)``) and runs fully offline. Only the scan
+commands the rule needs run; the Mozilla *intermediate* checker is applied for advisory notes.
+Scan once per (host, port) per run: ``difusor.once(f"tls:{host}:{port}", ...)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+PROTOCOL_COMMANDS = {       # label -> sslyze ScanCommand value
+    "SSL 2.0": "ssl_2_0_cipher_suites",
+    "SSL 3.0": "ssl_3_0_cipher_suites",
+    "TLS 1.0": "tls_1_0_cipher_suites",
+    "TLS 1.1": "tls_1_1_cipher_suites",
+    "TLS 1.2": "tls_1_2_cipher_suites",
+    "TLS 1.3": "tls_1_3_cipher_suites",
+}
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    """One certificate as received. Dates are ISO 8601 UTC strings.
+
+    Attributes: subject, issuer, sans (DNS names), not_before, not_after, serial (hex), sha256 (hex
+    fingerprint), self_signed (subject == issuer), key (``RSA 2048`` / ``EC secp256r1``), signature_hash.
+    """
+
+    subject: str
+    issuer: str
+    sans: tuple[str, ...]
+    not_before: str
+    not_after: str
+    serial: str
+    sha256: str
+    self_signed: bool
+    key: str = ""
+    signature_hash: str = ""
+
+    def to_evidence(self) -> dict[str, Any]:
+        return {"subject": self.subject, "issuer": self.issuer, "sans": list(self.sans),
+                "not_before": self.not_before, "not_after": self.not_after, "serial": self.serial,
+                "sha256": self.sha256, "self_signed": self.self_signed, "key": self.key,
+                "signature_hash": self.signature_hash}
+
+
+@dataclass(frozen=True)
+class TrustResult:
+    """Path validation against one trust store. Attributes: store (``Mozilla``, ``Supplied CA file`` ...), ok, error."""
+
+    store: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TlsObservation:
+    """What a TLS scan of one endpoint showed.
+
+    Attributes:
+        host, port, address: the name (SNI, verification) and the address scanned.
+        listener: ``tls`` (handshake possible), ``refused`` (nothing listening), ``not-tls`` (a listener
+            with no usable TLS), ``timeout`` or ``error`` (could not tell).
+        connect_error: sslyze's connectivity error, when not ``tls``.
+        chain: the received chain, leaf first.
+        trust: path validation per trust store (``Supplied CA file`` is the profile's ``ca_bundle``).
+        protocols: label -> accepted (True), refused (False) or not determined (None).
+        weak_ciphers: for accepted legacy protocols, some accepted suite names (evidence).
+        vulnerabilities: name -> vulnerable (True/False) or None when the test failed.
+        details: extra facts (ROBOT result, secure renegotiation support ...).
+        mozilla_issues: Mozilla intermediate deviations (advisory); None when not evaluated.
+        scan_errors: command -> error reason, for commands that could not run.
+        duration_s: scan time.
+    """
+
+    host: str
+    port: int
+    address: str | None
+    listener: str
+    connect_error: str | None = None
+    chain: tuple[CertInfo, ...] = ()
+    trust: tuple[TrustResult, ...] = ()
+    custom_ca: bool = False
+    protocols: Mapping[str, bool | None] = field(default_factory=dict)
+    weak_ciphers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    vulnerabilities: Mapping[str, bool | None] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+    mozilla_issues: tuple[tuple[str, str], ...] | None = None
+    mozilla_error: str | None = None
+    scan_errors: Mapping[str, str] = field(default_factory=dict)
+    duration_s: float = 0.0
+    observed_at: float = field(default_factory=time.time)
+
+    @property
+    def leaf(self) -> CertInfo | None:
+        return self.chain[0] if self.chain else None
+
+    @property
+    def trusted(self) -> bool:
+        return any(t.ok for t in self.trust)
+
+
+def _name(n) -> str:
+    try:
+        return n.rfc4514_string()
+    except Exception:
+        return str(n)
+
+
+def cert_info(cert) -> CertInfo:
+    """Plain data from a ``cryptography`` certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    try:
+        sans = tuple(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+                     .get_values_for_type(x509.DNSName))
+    except x509.ExtensionNotFound:
+        sans = ()
+    pk = cert.public_key()
+    if isinstance(pk, rsa.RSAPublicKey):
+        key = f"RSA {pk.key_size}"
+    elif isinstance(pk, ec.EllipticCurvePublicKey):
+        key = f"EC {pk.curve.name}"
+    else:
+        key = type(pk).__name__
+    try:
+        sig = cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else ""
+    except Exception:
+        sig = ""
+    nb = cert.not_valid_before_utc
+    na = cert.not_valid_after_utc
+    return CertInfo(_name(cert.subject), _name(cert.issuer), sans, nb.isoformat(), na.isoformat(),
+                    format(cert.serial_number, "x"), cert.fingerprint(hashes.SHA256()).hex(),
+                    cert.subject == cert.issuer, key, sig)
+
+
+def scan(host: str, port: int, address: str | None = None, ca_bundle: str | None = None,
+         timeout_s: float = 5.0, mozilla: bool = True) -> TlsObservation:
+    """Scan ``host:port`` (connecting to ``address`` when pinned). Never raises for network faults."""
+    from sslyze import (Scanner, ScanCommand, ScanCommandAttemptStatusEnum, ScanCommandsExtraArguments,
+                        ServerNetworkConfiguration, ServerNetworkLocation, ServerScanRequest, ServerScanStatusEnum)
+    from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
+
+    t0 = time.perf_counter()
+    commands = {ScanCommand.CERTIFICATE_INFO, ScanCommand.HEARTBLEED, ScanCommand.ROBOT,
+                ScanCommand.OPENSSL_CCS_INJECTION, ScanCommand.SESSION_RENEGOTIATION, ScanCommand.TLS_COMPRESSION}
+    commands |= {ScanCommand(v) for v in PROTOCOL_COMMANDS.values()}
+    if mozilla:
+        from sslyze.mozilla_tls_profile.tls_config_checker import SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER
+        commands |= set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER)
+    extra = ScanCommandsExtraArguments(
+        certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_bundle))) if ca_bundle else \
+        ScanCommandsExtraArguments()
+    location = ServerNetworkLocation(host, port, ip_address=address)
+    config = ServerNetworkConfiguration(tls_server_name_indication=host,
+                                        network_timeout=max(1, int(round(timeout_s))), network_max_retries=1)
+    request = ServerScanRequest(server_location=location, network_configuration=config,
+                                scan_commands=commands, scan_commands_extra_arguments=extra)
+    scanner = Scanner(per_server_concurrent_connections_limit=5)
+    with warnings.catch_warnings():     # sslyze's bundled stores hold old roots cryptography warns about
+        warnings.simplefilter("ignore")
+        scanner.queue_scans([request])
+        results = list(scanner.get_results())
+    res = results[0]
+    addr = address or (res.server_location.ip_address if res.server_location else None)
+    if res.scan_status == ServerScanStatusEnum.ERROR_NO_CONNECTIVITY or res.scan_result is None:
+        trace = res.connectivity_error_trace
+        exc = getattr(getattr(trace, "exc_type", None), "__name__", "") if trace else ""
+        text = str(trace) if trace else "unknown"
+        listener = {"ServerRejectedConnection": "refused",
+                    "ServerTlsConfigurationNotSupported": "not-tls",
+                    "ConnectionToServerTimedOut": "timeout"}.get(exc, "error")
+        return TlsObservation(host, port, addr, listener, f"{exc}: {text}"[:400],
+                              duration_s=time.perf_counter() - t0)
+
+    sr = res.scan_result
+    errors: dict[str, str] = {}
+
+    def attempt(name: str):
+        a = getattr(sr, name)
+        if a.status != ScanCommandAttemptStatusEnum.COMPLETED:
+            errors[name] = f"{a.error_reason}: {str(a.error_trace)[:200] if a.error_trace else ''}".strip(": ")
+            return None
+        return a.result
+
+    chain: tuple[CertInfo, ...] = ()
+    trust: tuple[TrustResult, ...] = ()
+    ci = attempt("certificate_info")
+    if ci is not None and ci.certificate_deployments:
+        dep = ci.certificate_deployments[0]
+        chain = tuple(cert_info(c) for c in dep.received_certificate_chain)
+        trust = tuple(TrustResult(p.trust_store.name, p.was_validation_successful, p.validation_error)
+                      for p in dep.path_validation_results)
+    protocols: dict[str, bool | None] = {}
+    weak: dict[str, tuple[str, ...]] = {}
+    for label, cmd in PROTOCOL_COMMANDS.items():
+        r = attempt(cmd)
+        protocols[label] = None if r is None else bool(r.accepted_cipher_suites)
+        if r is not None and r.accepted_cipher_suites and label in ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1"):
+            weak[label] = tuple(s.cipher_suite.name for s in r.accepted_cipher_suites[:8])
+    vulns: dict[str, bool | None] = {}
+    details: dict[str, Any] = {}
+    hb = attempt("heartbleed")
+    vulns["heartbleed"] = None if hb is None else bool(hb.is_vulnerable_to_heartbleed)
+    ccs = attempt("openssl_ccs_injection")
+    vulns["ccs_injection"] = None if ccs is None else bool(ccs.is_vulnerable_to_ccs_injection)
+    robot = attempt("robot")
+    if robot is None:
+        vulns["robot"] = None
+    else:
+        rv = robot.robot_result.name
+        details["robot_result"] = rv
+        vulns["robot"] = True if rv.startswith("VULNERABLE") else (None if "UNKNOWN" in rv else False)
+    reneg = attempt("session_renegotiation")
+    if reneg is None:
+        vulns["insecure_renegotiation"] = None
+    else:
+        details["supports_secure_renegotiation"] = reneg.supports_secure_renegotiation
+        details["client_renegotiation_dos"] = reneg.is_vulnerable_to_client_renegotiation_dos
+        vulns["insecure_renegotiation"] = (not reneg.supports_secure_renegotiation) or \
+            bool(reneg.is_vulnerable_to_client_renegotiation_dos)
+    comp = attempt("tls_compression")
+    vulns["compression"] = None if comp is None else bool(comp.supports_compression)
+
+    moz, moz_err = None, None
+    if mozilla:
+        from sslyze.mozilla_tls_profile.tls_config_checker import (
+            MozillaTlsConfiguration, ServerNotCompliantWithTlsConfiguration, ServerScanResultIncomplete,
+            TlsConfigurationEnum, check_server_against_tls_configuration)
+        try:
+            check_server_against_tls_configuration(
+                res, MozillaTlsConfiguration.get(TlsConfigurationEnum.MOZILLA_INTERMEDIATE))
+            moz = ()
+        except ServerNotCompliantWithTlsConfiguration as exc:
+            moz = tuple(sorted((str(k), str(v)) for k, v in exc.issues.items()))
+        except (ServerScanResultIncomplete, Exception) as exc:  # advisory only: never fatal
+            moz_err = f"{type(exc).__name__}: {exc}"[:300]
+    return TlsObservation(host, port, addr, "tls", None, chain, trust, bool(ca_bundle), protocols, weak, vulns,
+                          details, moz, moz_err, errors, time.perf_counter() - t0)
+
+
