@@ -1,0 +1,215 @@
+"""Purge adapters for II.2.b: HTTP ``PURGE``/``BAN``, the Cloudflare purge API, or a configured command.
+
+Every adapter returns a frozen ``PurgeObservation`` (accepted or not, what the CDN answered) and never
+raises for a refusal or a transport fault: the rule decides. Secrets (the token named by ``token_env``)
+go only into the request and are scrubbed from anything recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from ..profile import PurgeConfig
+
+CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
+CLOUDFLARE_MAX_FILES = 30          # per request, as Cloudflare documents for purge by URL
+DETAIL_MAX = 400
+
+
+@dataclass(frozen=True)
+class PurgeObservation:
+    """One purge as requested and answered.
+
+    Attributes:
+        method: ``PURGE`` | ``BAN`` | ``cloudflare`` | ``command``.
+        targets: what was asked to purge (URLs, ``everything``, the BAN expression or the argv).
+        accepted: the CDN (or command) said it did it: HTTP 2xx / ``success: true`` / exit 0.
+        statuses: HTTP status per request (or the exit code), in order.
+        detail: the answer, shortened and scrubbed (Cloudflare ``errors``, response body, stderr).
+        purge_ids: ids the CDN returned (Cloudflare ``result.id``).
+        error: a transport fault (timeout, refused), when no answer came.
+        elapsed_s: wall time of the purge request(s).
+        at: ``time.monotonic()`` when the purge was answered (the drill measures from here).
+    """
+
+    method: str
+    targets: tuple[str, ...]
+    accepted: bool
+    statuses: tuple[int | None, ...] = ()
+    detail: str = ""
+    purge_ids: tuple[str, ...] = ()
+    error: str | None = None
+    elapsed_s: float = 0.0
+    at: float = 0.0
+
+    def to_evidence(self) -> dict[str, Any]:
+        return {"method": self.method, "targets": list(self.targets[:20]), "target_count": len(self.targets),
+                "accepted": self.accepted, "statuses": list(self.statuses), "detail": self.detail,
+                "purge_ids": list(self.purge_ids), "error": self.error, "elapsed_s": self.elapsed_s}
+
+
+def _scrub(text: str, secrets: Iterable[str | None]) -> str:
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    text = re.sub(r"(?i)(authorization:\s*bearer\s+)\S+", r"\1***", text)
+    return text if len(text) <= DETAIL_MAX else text[:DETAIL_MAX - 3] + "..."
+
+
+def _site_host(site_url: str) -> str:
+    return urlsplit(site_url).netloc.rsplit("@", 1)[-1]
+
+
+def http_purge(cfg: PurgeConfig, session: requests.Session, site_url: str, paths: Sequence[str] = (),
+               token: str | None = None) -> PurgeObservation:
+    """``PURGE`` each path (or the configured URL itself), or one ``BAN`` of every path (or of everything).
+
+    Requests carry the public site's ``Host`` so the cache objects the public sees are the ones hit.
+    A ``BAN`` carries the paths as a regular expression in ``X-Ban-Url`` (Varnish's usual convention).
+    """
+    headers = {"Host": _site_host(site_url)} if urlsplit(cfg.url).scheme == "http" else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if cfg.method == "PURGE":
+        urls = [urljoin(cfg.url, "/" + p.lstrip("/")) for p in paths] or [cfg.url]
+        reqs = [(u, dict(headers)) for u in urls]
+        targets = tuple(urls)
+    else:
+        expr = "^/" if not paths else "^(" + "|".join(re.escape("/" + p.lstrip("/")) for p in paths) + ")$"
+        reqs = [(cfg.url, {**headers, "X-Ban-Url": expr, "X-Ban-Host": _site_host(site_url)})]
+        targets = (expr,)
+    statuses: list[int | None] = []
+    details: list[str] = []
+    t0 = time.perf_counter()
+    error = None
+    for url, h in reqs:
+        try:
+            r = session.request(cfg.method, url, headers=h, timeout=cfg.timeout_s, allow_redirects=False)
+            statuses.append(r.status_code)
+            if not 200 <= r.status_code < 300:
+                details.append(f"{url}: HTTP {r.status_code} {r.reason}: {r.text[:120]}")
+        except requests.RequestException as exc:
+            statuses.append(None)
+            error = f"{type(exc).__name__}: {exc}"
+            break
+    elapsed = round(time.perf_counter() - t0, 4)
+    accepted = error is None and all(s is not None and 200 <= s < 300 for s in statuses)
+    return PurgeObservation(cfg.method, targets, accepted, tuple(statuses), _scrub("; ".join(details), [token]),
+                            (), _scrub(error, [token]) if error else None, elapsed, time.monotonic())
+
+
+def cloudflare_purge(cfg: PurgeConfig, session: requests.Session, site_url: str, paths: Sequence[str] = (),
+                     token: str | None = None) -> PurgeObservation:
+    """``POST {api}/zones/{zone_id}/purge_cache`` with ``purge_everything`` or ``files`` (≤ 30 per request).
+
+    Accepted when every reply is HTTP 200 with ``{"success": true}``; ``errors`` are kept as the detail.
+    """
+    api = (cfg.api_base or CLOUDFLARE_API).rstrip("/")
+    url = f"{api}/zones/{cfg.zone_id}/purge_cache"
+    base = site_url if site_url.endswith("/") else site_url + "/"
+    files = [urljoin(base, p.lstrip("/")) for p in paths]
+    bodies = ([{"files": files[i:i + CLOUDFLARE_MAX_FILES]} for i in range(0, len(files), CLOUDFLARE_MAX_FILES)]
+              if files else [{"purge_everything": True}])
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    statuses: list[int | None] = []
+    ids: list[str] = []
+    details: list[str] = []
+    error = None
+    ok = True
+    t0 = time.perf_counter()
+    for body in bodies:
+        try:
+            r = session.post(url, data=json.dumps(body), headers=headers, timeout=cfg.timeout_s,
+                             allow_redirects=False)
+        except requests.RequestException as exc:
+            statuses.append(None)
+            error, ok = f"{type(exc).__name__}: {exc}", False
+            break
+        statuses.append(r.status_code)
+        try:
+            doc = r.json()
+        except ValueError:
+            doc = None
+        if not isinstance(doc, Mapping):
+            ok = False
+            details.append(f"HTTP {r.status_code}: reply is not Cloudflare JSON: {r.text[:120]!r}")
+            continue
+        errs = doc.get("errors") or []
+        if errs:
+            details.append("; ".join(f"{e.get('code')}: {e.get('message')}" if isinstance(e, Mapping) else str(e)
+                                     for e in errs))
+        res = doc.get("result")
+        if isinstance(res, Mapping) and res.get("id"):
+            ids.append(str(res["id"]))
+        if not (r.status_code == 200 and doc.get("success") is True):
+            ok = False
+            if not errs:
+                details.append(f"HTTP {r.status_code}, success={doc.get('success')!r}")
+    elapsed = round(time.perf_counter() - t0, 4)
+    targets = tuple(files) if files else ("everything",)
+    return PurgeObservation("cloudflare", targets, ok and error is None, tuple(statuses),
+                            _scrub("; ".join(details), [token]), tuple(ids),
+                            _scrub(error, [token]) if error else None, elapsed, time.monotonic())
+
+
+def command_purge(cfg: PurgeConfig, site_url: str, paths: Sequence[str] = (),
+                  token: str | None = None) -> PurgeObservation:
+    """Run the configured command (no shell); the paths go in ``PREP_PURGE_PATHS``/``PREP_PURGE_URLS``."""
+    base = site_url if site_url.endswith("/") else site_url + "/"
+    env = {**os.environ, "PREP_SITE_URL": site_url,
+           "PREP_PURGE_PATHS": "\n".join("/" + p.lstrip("/") for p in paths),
+           "PREP_PURGE_URLS": "\n".join(urljoin(base, p.lstrip("/")) for p in paths)}
+    argv = list(cfg.command or [])
+    t0 = time.perf_counter()
+    try:
+        cp = subprocess.run(argv, env=env, capture_output=True, timeout=cfg.timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return PurgeObservation("command", tuple(argv), False, (None,), "",
+                                error=_scrub(f"{type(exc).__name__}: {exc}", [token]),
+                                elapsed_s=round(time.perf_counter() - t0, 4), at=time.monotonic())
+    out = (cp.stderr or cp.stdout or b"").decode("utf-8", errors="replace").strip()
+    return PurgeObservation("command", tuple(argv), cp.returncode == 0, (cp.returncode,), _scrub(out, [token]),
+                            elapsed_s=round(time.perf_counter() - t0, 4), at=time.monotonic())
+
+
+def purge(cfg: PurgeConfig, site_url: str, paths: Sequence[str] = (), *, session: requests.Session | None = None,
+          token: str | None = None) -> PurgeObservation:
+    """Purge ``paths`` (site-relative; empty = everything) through the configured adapter."""
+    if cfg.method == "command":
+        return command_purge(cfg, site_url, paths, token)
+    own = session is None
+    s = session or requests.Session()
+    if own:
+        s.trust_env = False
+    try:
+        if cfg.method == "cloudflare":
+            return cloudflare_purge(cfg, s, site_url, paths, token)
+        return http_purge(cfg, s, site_url, paths, token)
+    finally:
+        if own:
+            s.close()
+
+
+def purge_for_profile(profile, paths: Sequence[str] = (), session: requests.Session | None = None
+                      ) -> PurgeObservation:
+    """Purge with the profile's ``cdn.purge`` (its token read from the environment variable it names)."""
+    cfg = profile.cdn.purge
+    if cfg is None:
+        raise ValueError("profile has no cdn.purge")
+    token = profile.env_secret(cfg.token_env)
+    if session is None and cfg.method != "command":
+        from .publication import session_for
+        with session_for(profile, pool=4) as s:
+            return purge(cfg, profile.target_url, paths, session=s, token=token)
+    return purge(cfg, profile.target_url, paths, session=session, token=token)

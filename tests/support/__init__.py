@@ -1,0 +1,1 @@
+"""Test support servers (real servers on loopback, no mocks)."""
