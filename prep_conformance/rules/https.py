@@ -1,0 +1,303 @@
+"""II.2.d.https: content served over HTTPS, judged from a TLS scan and two plain requests. Pure rules.
+
+* certificate: the chain validates (sslyze's stores or the profile's ``ca_bundle``), the name matches
+  (RFC 6125: SAN DNS names, a wildcard only as the whole leftmost label), and it is valid from now
+  through the end of the publication window (``publication.end`` + ``hold_after_close_h``); WARN when it
+  expires within ``tls.expiry_warn_days`` after it. When the window is over, validity is judged now.
+* protocols: every version below ``tls.min_version`` refused, one at or above it accepted. Mozilla
+  *intermediate* deviations are advisory notes.
+* vulnerabilities: Heartbleed, ROBOT, CCS injection, insecure renegotiation, TLS compression.
+* redirect: plain HTTP sends visitors to HTTPS (WARN when not). hsts: HSTS present (WARN when not).
+No TLS listener at all is FAIL (measured: nothing to talk TLS to); a timeout is ERROR.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from urllib.parse import urlsplit
+
+from ..convocatoria import Convocatoria
+from ..probes.http import HttpObservation
+from ..probes.tls import TlsObservation
+from ..verdict import CheckResult, Note, Verdict, result
+
+REQ = "II.2.d.https"
+ORDER = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
+VULN_NAMES = {"heartbleed": "Heartbleed", "robot": "ROBOT", "ccs_injection": "OpenSSL CCS injection",
+              "insecure_renegotiation": "renegociación insegura / insecure renegotiation",
+              "compression": "compresión TLS (CRIME) / TLS compression (CRIME)"}
+
+
+def window_end(conv: Convocatoria) -> dt.datetime:
+    """Last moment difusores must publish: the PREP close plus the hold the call demands."""
+    p = conv.publication
+    return p.end + dt.timedelta(hours=p.hold_after_close_h)
+
+
+def hostname_matches(host: str, names: tuple[str, ...] | list[str]) -> bool:
+    """RFC 6125 matching of ``host`` against SAN DNS names (case-insensitive, leftmost-label wildcard)."""
+    h = host.lower().rstrip(".")
+    for n in names:
+        n = n.lower().rstrip(".")
+        if n == h:
+            return True
+        if n.startswith("*.") and "*" not in n[2:]:
+            rest = n[2:]
+            head, _, tail = h.partition(".")
+            if head and tail == rest and rest.count(".") >= 1:
+                return True
+    return False
+
+
+def _parse(ts: str) -> dt.datetime:
+    d = dt.datetime.fromisoformat(ts)
+    return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+
+
+def _no_listener(obs: TlsObservation, check: str) -> CheckResult | None:
+    where = f"{obs.host}:{obs.port}" + (f" ({obs.address})" if obs.address else "")
+    ev = {"endpoint": where, "listener": obs.listener, "error": obs.connect_error}
+    if obs.listener in ("refused", "not-tls"):
+        why = ("nada escucha en ese puerto" if obs.listener == "refused" else "el puerto no acepta un saludo TLS")
+        why_en = ("nothing listens on that port" if obs.listener == "refused" else "the port accepts no TLS handshake")
+        return result(REQ, check, Verdict.FAIL, f"Sin HTTPS en {where}: {why}.", f"No HTTPS at {where}: {why_en}.", **ev)
+    if obs.listener != "tls":
+        return result(REQ, check, Verdict.ERROR, f"No se pudo escanear TLS en {where}: {obs.connect_error}.",
+                      f"Could not scan TLS at {where}: {obs.connect_error}.", **ev)
+    return None
+
+
+def certificate(obs: TlsObservation, check: str = "https_certificate") -> CheckResult:
+    """The chain is trusted and names the host."""
+    early = _no_listener(obs, check)
+    if early:
+        return early
+    ev = {"endpoint": f"{obs.host}:{obs.port}", "address": obs.address,
+          "chain": [c.to_evidence() for c in obs.chain],
+          "trust": [{"store": t.store, "ok": t.ok, "error": t.error} for t in obs.trust],
+          "custom_ca_file": obs.custom_ca}
+    leaf = obs.leaf
+    if leaf is None:
+        return result(REQ, check, Verdict.ERROR, "El escaneo no obtuvo el certificado del servidor.",
+                      "The scan did not obtain the server's certificate.",
+                      scan_errors=dict(obs.scan_errors), **ev)
+    matches = hostname_matches(obs.host, leaf.sans)
+    ev["hostname_matches"] = matches
+    problems_es, problems_en = [], []
+    if not matches:
+        problems_es.append(f"el certificado es para {', '.join(leaf.sans) or leaf.subject}, no para {obs.host}")
+        problems_en.append(f"the certificate is for {', '.join(leaf.sans) or leaf.subject}, not {obs.host}")
+    if not obs.trusted:
+        now = dt.datetime.fromtimestamp(obs.observed_at, dt.timezone.utc)
+        if _parse(leaf.not_after) < now:
+            problems_es.append(f"vencido el {leaf.not_after}")
+            problems_en.append(f"expired on {leaf.not_after}")
+        elif _parse(leaf.not_before) > now:
+            problems_es.append(f"aún no es válido (desde {leaf.not_before})")
+            problems_en.append(f"not valid yet (from {leaf.not_before})")
+        if leaf.self_signed and len(obs.chain) == 1:
+            problems_es.append("autofirmado y no está en el paquete de confianza (ca_bundle)")
+            problems_en.append("self-signed and not in the trust bundle (ca_bundle)")
+        if matches and not problems_es:
+            err = next((t.error for t in obs.trust if t.error), "")
+            problems_es.append(f"la cadena no valida contra ningún almacén de confianza ({err})")
+            problems_en.append(f"the chain validates against no trust store ({err})")
+    if problems_es:
+        return result(REQ, check, Verdict.FAIL, "Certificado inválido: " + "; ".join(problems_es) + ".",
+                      "Invalid certificate: " + "; ".join(problems_en) + ".", **ev)
+    stores = ", ".join(t.store for t in obs.trust if t.ok)
+    return result(REQ, check, Verdict.PASS,
+                  f"Cadena de confianza válida ({stores}) y el nombre {obs.host} coincide ({leaf.issuer}).",
+                  f"Trusted chain ({stores}) and the name {obs.host} matches ({leaf.issuer}).", **ev)
+
+
+def validity(obs: TlsObservation, conv: Convocatoria, now: dt.datetime | None = None,
+             check: str = "https_certificate_validity") -> CheckResult:
+    """The leaf is valid from now through the end of the publication window (+ warn margin)."""
+    early = _no_listener(obs, check)
+    if early:
+        return early
+    leaf = obs.leaf
+    if leaf is None:
+        return result(REQ, check, Verdict.ERROR, "El escaneo no obtuvo el certificado del servidor.",
+                      "The scan did not obtain the server's certificate.", scan_errors=dict(obs.scan_errors))
+    now = now or dt.datetime.fromtimestamp(obs.observed_at, dt.timezone.utc)
+    start, end = conv.publication.start, window_end(conv)
+    warn_days = conv.tls.expiry_warn_days
+    nb, na = _parse(leaf.not_before), _parse(leaf.not_after)
+    ev = {"not_before": leaf.not_before, "not_after": leaf.not_after, "now": now.isoformat(),
+          "publication_start": start.isoformat(), "publication_end": end.isoformat(),
+          "expiry_warn_days": warn_days, "subject": leaf.subject}
+    notes: list[Note] = []
+    if now > end:
+        notes.append(Note("info", f"La ventana de publicación ({start.isoformat()} – {end.isoformat()}) ya pasó: "
+                          "se juzga la vigencia a hoy.", f"The publication window ({start.isoformat()} – "
+                          f"{end.isoformat()}) is over: validity is judged as of now."))
+        must_until, warn_until = now, now + dt.timedelta(days=warn_days)
+    else:
+        must_until, warn_until = end, end + dt.timedelta(days=warn_days)
+    must_from = now
+    days_left = (na - now).total_seconds() / 86400
+    ev["days_left"] = round(days_left, 1)
+    if na < now:
+        return result(REQ, check, Verdict.FAIL, f"Certificado vencido el {leaf.not_after}.",
+                      f"Certificate expired on {leaf.not_after}.", notes, **ev)
+    if nb > must_from:
+        return result(REQ, check, Verdict.FAIL, f"Certificado aún no válido (desde {leaf.not_before}).",
+                      f"Certificate not valid yet (from {leaf.not_before}).", notes, **ev)
+    if na < must_until:
+        return result(REQ, check, Verdict.FAIL,
+                      f"El certificado vence el {leaf.not_after}, dentro de la ventana de publicación "
+                      f"(termina {end.isoformat()}).",
+                      f"The certificate expires on {leaf.not_after}, inside the publication window "
+                      f"(ends {end.isoformat()}).", notes, **ev)
+    if na < warn_until:
+        return result(REQ, check, Verdict.WARN,
+                      f"El certificado vence el {leaf.not_after}, menos de {warn_days} días después de "
+                      f"{'hoy' if now > end else 'la ventana de publicación'}.",
+                      f"The certificate expires on {leaf.not_after}, less than {warn_days} days after "
+                      f"{'today' if now > end else 'the publication window'}.", notes, **ev)
+    return result(REQ, check, Verdict.PASS,
+                  f"Certificado vigente hasta {leaf.not_after}, cubre la ventana de publicación y {warn_days} días más.",
+                  f"Certificate valid until {leaf.not_after}, covering the publication window and {warn_days} "
+                  "more days.", notes, **ev)
+
+
+def _version_key(label: str) -> int:
+    return ORDER.index(label)
+
+
+def _min_label(conv: Convocatoria) -> str:
+    return f"TLS {conv.tls.min_version}"
+
+
+def protocols(obs: TlsObservation, conv: Convocatoria, check: str = "https_protocols") -> CheckResult:
+    """Versions below the convocatoria's minimum refused, at least one at or above it offered."""
+    early = _no_listener(obs, check)
+    if early:
+        return early
+    minimum = _min_label(conv)
+    if minimum not in ORDER:
+        return result(REQ, check, Verdict.ERROR, f"Versión mínima desconocida en la convocatoria: {minimum}.",
+                      f"Unknown minimum version in the convocatoria: {minimum}.")
+    k = _version_key(minimum)
+    old = [p for p in ORDER if _version_key(p) < k]
+    new = [p for p in ORDER if _version_key(p) >= k]
+    accepted_old = [p for p in old if obs.protocols.get(p)]
+    unknown = [p for p in ORDER if obs.protocols.get(p) is None]
+    offered_new = [p for p in new if obs.protocols.get(p)]
+    ev = {"protocols": {p: obs.protocols.get(p) for p in ORDER}, "min_version": minimum,
+          "legacy_ciphers_accepted": {k2: list(v) for k2, v in obs.weak_ciphers.items()}}
+    notes = mozilla_notes(obs)
+    if accepted_old:
+        return result(REQ, check, Verdict.FAIL,
+                      f"El servidor acepta protocolos obsoletos: {', '.join(accepted_old)} (mínimo {minimum}).",
+                      f"The server accepts obsolete protocols: {', '.join(accepted_old)} (minimum {minimum}).",
+                      notes, **ev)
+    if not offered_new and not [p for p in new if p in unknown]:
+        return result(REQ, check, Verdict.FAIL, f"El servidor no ofrece {minimum} ni superior.",
+                      f"The server offers neither {minimum} nor newer.", notes, **ev)
+    if unknown:
+        return result(REQ, check, Verdict.ERROR,
+                      f"No se pudo determinar el soporte de {', '.join(unknown)}.",
+                      f"Support for {', '.join(unknown)} could not be determined.", notes,
+                      scan_errors=dict(obs.scan_errors), **ev)
+    return result(REQ, check, Verdict.PASS,
+                  f"Solo {', '.join(offered_new)}; {', '.join(old)} rechazados.",
+                  f"Only {', '.join(offered_new)}; {', '.join(old)} refused.", notes, **ev)
+
+
+def mozilla_notes(obs: TlsObservation) -> list[Note]:
+    """Mozilla intermediate deviations, as advisory notes (never change the verdict)."""
+    if obs.mozilla_issues is None:
+        if obs.mozilla_error:
+            return [Note("info", f"No se comparó con el perfil Mozilla intermedio: {obs.mozilla_error}",
+                         f"Not compared with Mozilla's intermediate profile: {obs.mozilla_error}")]
+        return []
+    if not obs.mozilla_issues:
+        return [Note("info", "Cumple el perfil Mozilla «intermediate».", "Meets Mozilla's 'intermediate' profile.")]
+    return [Note("warn", f"Mozilla intermediate — {k}: {v}", f"Mozilla intermediate — {k}: {v}")
+            for k, v in obs.mozilla_issues]
+
+
+def vulnerabilities(obs: TlsObservation, check: str = "https_vulnerabilities") -> CheckResult:
+    """Known TLS vulnerabilities absent; a test that could not run is ERROR, never PASS."""
+    early = _no_listener(obs, check)
+    if early:
+        return early
+    ev = {"vulnerabilities": dict(obs.vulnerabilities), "details": dict(obs.details)}
+    vuln = [VULN_NAMES.get(k, k) for k, v in obs.vulnerabilities.items() if v is True]
+    unknown = [k for k, v in obs.vulnerabilities.items() if v is None]
+    notes = []
+    if "robot" in unknown and "UNKNOWN" in str(obs.details.get("robot_result", "")):
+        unknown.remove("robot")
+        notes.append(Note("warn", "ROBOT: resultados inconsistentes (servidor inestable o balanceado).",
+                          "ROBOT: inconsistent results (unstable or load-balanced server)."))
+    if vuln:
+        return result(REQ, check, Verdict.FAIL, f"Vulnerabilidades TLS presentes: {', '.join(vuln)}.",
+                      f"TLS vulnerabilities present: {', '.join(vuln)}.", notes, **ev)
+    if unknown:
+        return result(REQ, check, Verdict.ERROR, f"No se pudieron probar: {', '.join(unknown)}.",
+                      f"Could not be tested: {', '.join(unknown)}.", notes,
+                      scan_errors=dict(obs.scan_errors), **ev)
+    return result(REQ, check, Verdict.PASS,
+                  "Sin Heartbleed, ROBOT, inyección CCS, renegociación insegura ni compresión TLS.",
+                  "No Heartbleed, ROBOT, CCS injection, insecure renegotiation nor TLS compression.", notes, **ev)
+
+
+def redirect(obs: HttpObservation, https_url: str, check: str = "https_redirect") -> CheckResult:
+    """Plain HTTP answers with a redirect to HTTPS on the same host (WARN otherwise: met, with a risk)."""
+    ev = {"response": obs.to_evidence(), "https_url": https_url}
+    if obs.status is None:
+        if obs.error_kind in ("connect",):
+            return result(REQ, check, Verdict.WARN,
+                          f"HTTP no se ofrece ({obs.url}: {obs.error}); quien escriba http:// no llega al sitio.",
+                          f"HTTP is not offered ({obs.url}: {obs.error}); visitors typing http:// do not reach "
+                          "the site.", **ev)
+        return result(REQ, check, Verdict.ERROR, f"Sin respuesta de {obs.url}: {obs.error}.",
+                      f"No response from {obs.url}: {obs.error}.", **ev)
+    loc = obs.get("location") or ""
+    lp, hp = urlsplit(loc), urlsplit(https_url)
+    if obs.status in (301, 302, 303, 307, 308) and lp.scheme == "https":
+        if (lp.hostname or "").lower() != (hp.hostname or "").lower():
+            return result(REQ, check, Verdict.WARN,
+                          f"HTTP redirige a HTTPS pero a otro sitio: {loc}.",
+                          f"HTTP redirects to HTTPS but to another host: {loc}.", **ev)
+        notes = [] if obs.status in (301, 308) else [
+            Note("info", f"Redirección temporal ({obs.status}); una permanente (301/308) es preferible.",
+                 f"Temporary redirect ({obs.status}); a permanent one (301/308) is preferable.")]
+        return result(REQ, check, Verdict.PASS, f"HTTP redirige a HTTPS ({obs.status} → {loc}).",
+                      f"HTTP redirects to HTTPS ({obs.status} → {loc}).", notes, **ev)
+    return result(REQ, check, Verdict.WARN,
+                  f"HTTP no redirige a HTTPS ({obs.url} respondió {obs.status}"
+                  f"{' → ' + loc if loc else ''}).",
+                  f"HTTP does not redirect to HTTPS ({obs.url} answered {obs.status}{' → ' + loc if loc else ''}).",
+                  **ev)
+
+
+def hsts(obs: HttpObservation | None, check: str = "https_hsts") -> CheckResult:
+    """Strict-Transport-Security with max-age > 0 on the HTTPS root (WARN when missing)."""
+    if obs is None:
+        return result(REQ, check, Verdict.SKIP, "No hay HTTPS que evaluar (ver https_certificate).",
+                      "No HTTPS to evaluate (see https_certificate).")
+    ev = {"response": obs.to_evidence()}
+    if obs.status is None:
+        return result(REQ, check, Verdict.ERROR, f"Sin respuesta HTTPS de {obs.url}: {obs.error}.",
+                      f"No HTTPS response from {obs.url}: {obs.error}.", **ev)
+    lines = obs.raw_lines(("strict-transport-security",))
+    ev["hsts_lines"] = lines
+    value = obs.getlist("strict-transport-security")
+    if not value:
+        return result(REQ, check, Verdict.WARN, "Falta Strict-Transport-Security (HSTS).",
+                      "Strict-Transport-Security (HSTS) is missing.", **ev)
+    m = re.search(r"max-age\s*=\s*\"?(\d+)", value[0], re.I)
+    age = int(m.group(1)) if m else 0
+    ev["max_age_s"] = age
+    if age <= 0:
+        return result(REQ, check, Verdict.WARN, f"HSTS sin max-age positivo: «{value[0]}».",
+                      f"HSTS without a positive max-age: '{value[0]}'.", **ev)
+    notes = [] if age >= 15552000 else [Note("info", f"max-age={age} s es menor a 180 días.",
+                                             f"max-age={age} s is below 180 days.")]
+    return result(REQ, check, Verdict.PASS, f"HSTS presente: «{value[0]}».", f"HSTS present: '{value[0]}'.",
+                  notes, **ev)
