@@ -7,6 +7,7 @@
     prep-conformance lab up|down|status ...      (the reference lab)
     prep-conformance demo                         (lab up, every scenario checked, reports, lab down)
     prep-conformance paquete generate OUT ...     (the synthetic paquete de difusión)
+    prep-conformance monitor --profile FILE --log FILE --interval S --count N   (availability samples)
 """
 
 from __future__ import annotations
@@ -184,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--lang", choices=("es", "en"), default="es")
     rep.set_defaults(func=cmd_report)
 
-    for name, help_ in (("lab", "the reference lab: up | down | status"),
+    for name, help_ in (("monitor", "poll main.json at an interval and log availability samples (II.2.e)"),
+                        ("lab", "the reference lab: up | down | status"),
                         ("demo", "lab up, check every scenario, write reports, lab down"),
                         ("paquete", "the synthetic paquete de difusión: generate")):
         sp = sub.add_parser(name, help=help_, add_help=False)
@@ -194,9 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("lab", "demo", "paquete"):
+    if argv and argv[0] in ("lab", "demo", "paquete", "monitor"):
         module = {"lab": "prep_conformance.lab.cli", "demo": "prep_conformance.lab.cli",
-                  "paquete": "prep_conformance.paquete"}[argv[0]]
+                  "paquete": "prep_conformance.paquete", "monitor": "prep_conformance.monitor"}[argv[0]]
         return _delegate(module, argv if argv[0] == "demo" else argv[1:])
     args = build_parser().parse_args(argv)
     try:

@@ -237,8 +237,9 @@ class Availability(_Strict):
 
     sla: float | None = Field(None, gt=0, le=1)
     evidence: str | None = None
+    monitor_log: str | None = None      # samples written by ``prep-conformance monitor`` (JSON lines)
 
-    @field_validator("evidence")
+    @field_validator("evidence", "monitor_log")
     @classmethod
     def _exists(cls, v, info: ValidationInfo):
         return _resolve_file(v, info)

@@ -1,0 +1,99 @@
+"""II.2.c visitor statistics: an analytics mechanism detected on the landing page, or declared.
+
+What the convocatoria asks (visitors, pages, pages consulted, time on site) is what every mainstream web
+analytics tool records, so detecting one on the page is strong evidence. Server-side analytics (access-log
+analysers) cannot be seen from outside: a declaration with its evidence goes to MANUAL review.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..verdict import CheckResult, Note, Verdict, result
+
+# (tool, pattern over the page HTML and the URLs of its scripts)
+SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(p, re.I)) for name, p in (
+    ("Google Analytics", r"googletagmanager\.com/gtag/js|google-analytics\.com/(analytics|ga)\.js|gtag\(\s*['\"]config['\"]"),
+    ("Google Tag Manager", r"googletagmanager\.com/gtm\.js|GTM-[A-Z0-9]{4,}"),
+    ("Matomo", r"matomo\.(js|php)|piwik\.(js|php)|_paq\.push"),
+    ("Plausible", r"plausible\.io/js|data-domain=[^>]*plausible|/js/plausible"),
+    ("Cloudflare Web Analytics", r"static\.cloudflareinsights\.com/beacon|data-cf-beacon"),
+    ("Adobe Analytics", r"AppMeasurement|omtrdc\.net|s_code\.js"),
+    ("Comscore", r"scorecardresearch\.com"),
+    ("Chartbeat", r"static\.chartbeat\.com"),
+    ("Microsoft Clarity", r"clarity\.ms/tag"),
+    ("Yandex Metrica", r"mc\.yandex\.ru/metrika"),
+    ("Umami", r"umami\.(js|is)|data-website-id="),
+    ("Fathom", r"cdn\.usefathom\.com"),
+    ("GoatCounter", r"gc\.zgo\.at/count\.js|data-goatcounter"),
+    ("Parse.ly", r"cdn\.parsely\.com|parsely-cfg"),
+))
+
+
+@dataclass(frozen=True)
+class PageObservation:
+    """The landing page as served. Attributes: url, status (None if no answer), html (text, possibly
+    truncated), script_urls (every ``<script src>``), error (transport fault)."""
+
+    url: str
+    status: int | None
+    html: str = ""
+    script_urls: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the profile's ``analytics:`` declares. Attributes: provider, evidence (file name or None)."""
+
+    provider: str | None
+    evidence: str | None
+
+
+def detect(page: PageObservation) -> list[dict[str, str]]:
+    """Every known analytics tool found, with the text that matched."""
+    hay = page.html + "\n" + "\n".join(page.script_urls)
+    found = []
+    for name, rx in SIGNATURES:
+        m = rx.search(hay)
+        if m:
+            found.append({"tool": name, "match": m.group(0)[:120]})
+    return found
+
+
+def evaluate(page: PageObservation | None, declared: Declared | None) -> CheckResult:
+    """PASS when a tool is seen on the page; MANUAL when only declared or nothing seen; ERROR when the page
+    could not be read (nothing could be detected)."""
+    decl = {"provider": declared.provider, "evidence": declared.evidence} if declared else None
+    if page is None or page.status is None or page.error:
+        why = (page.error if page else None) or "sin respuesta"
+        return result("II.2.c", "analytics_detected", Verdict.ERROR,
+                      f"No se pudo leer la página para detectar analítica: {why}",
+                      f"Could not read the page to detect analytics: {why}",
+                      url=page.url if page else None, declared=decl)
+    if page.status != 200:
+        return result("II.2.c", "analytics_detected", Verdict.ERROR,
+                      f"La página respondió {page.status}; no se pudo buscar analítica.",
+                      f"The page answered {page.status}; analytics could not be looked for.",
+                      url=page.url, status=page.status, declared=decl)
+    found = detect(page)
+    if found:
+        tools = ", ".join(f["tool"] for f in found)
+        return result("II.2.c", "analytics_detected", Verdict.PASS,
+                      f"Analítica detectada en la página: {tools}.", f"Analytics detected on the page: {tools}.",
+                      url=page.url, detected=found, declared=decl)
+    if declared and declared.provider:
+        return result("II.2.c", "analytics_detected", Verdict.MANUAL,
+                      f"Analítica declarada ({declared.provider}) pero no visible en la página (¿del lado del "
+                      "servidor?); revisar la evidencia declarada.",
+                      f"Analytics declared ({declared.provider}) but not visible on the page (server-side?); "
+                      "review the declared evidence.", url=page.url, detected=[], declared=decl,
+                      notes=[Note("info", "Las herramientas del lado del servidor (p. ej. análisis de bitácoras) no "
+                                          "se ven desde fuera.", "Server-side tools (e.g. log analysers) cannot "
+                                          "be seen from outside.")])
+    return result("II.2.c", "analytics_detected", Verdict.MANUAL,
+                  "No se detectó ni se declaró analítica; pedir captura con visitantes, páginas consultadas y "
+                  "tiempo de permanencia.",
+                  "No analytics detected or declared; ask for a screenshot with visitors, pages consulted and "
+                  "time on site.", url=page.url, detected=[], declared=None)
