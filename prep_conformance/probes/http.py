@@ -37,7 +37,8 @@ class HttpObservation:
         status: the status code, or None when no response came (then ``error``/``error_kind``).
         reason, http_version: from the status line.
         headers: every response header line, in order, original case, duplicates kept.
-        body_sha256, body_len: of the body read (GET only).
+        body_sha256, body_len: of the body read (GET only); ``body_sample`` its first bytes as text when
+            asked (``sample_bytes``), for fingerprints and login-page detection.
         elapsed_s: time to the full response.
         error_kind: ``connect`` | ``timeout`` | ``tls`` | ``protocol`` | None.
     """
@@ -57,6 +58,7 @@ class HttpObservation:
     error: str | None = None
     error_kind: str | None = None
     observed_at: float = field(default_factory=time.time)
+    body_sample: str = ""
 
     def getlist(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), one per line received."""
@@ -214,7 +216,7 @@ def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = 
           ca_bundle: str | None = None, timeout_s: float = 10.0, headers: Mapping[str, str] | None = None,
           connect_to: tuple[str, int] | None = None, host_header: str | None = None,
           server_name: str | None = None, variant: str = "", read_body: bool = True,
-          connect_timeout_s: float | None = None) -> HttpObservation:
+          connect_timeout_s: float | None = None, sample_bytes: int = 0) -> HttpObservation:
     """Send one request and observe the answer; a failure to connect is an observation, not an exception.
 
     ``resolve`` pins host names to addresses; ``connect_to`` (ip, port) overrides the address (an origin
@@ -247,10 +249,12 @@ def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = 
                                    error=_short_error(exc), error_kind=_classify(exc))
         try:
             raw_pairs = _raw_header_pairs(r)
-            digest, n = None, 0
+            digest, n, sample = None, 0, b""
             if read_body and method != "HEAD":
                 h = hashlib.sha256()
                 for chunk in r.iter_content(65536):
+                    if len(sample) < sample_bytes:
+                        sample += chunk[:sample_bytes - len(sample)]
                     n += len(chunk)
                     h.update(chunk)
                     if n > MAX_BODY:
@@ -258,7 +262,8 @@ def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = 
                 digest = h.hexdigest()
             version = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(getattr(r.raw, "version", 11), "HTTP/1.1")
             return HttpObservation(variant, url, method, r.status_code, r.reason or "", version, raw_pairs,
-                                   digest, n, time.perf_counter() - t0, connected, _notable(headers))
+                                   digest, n, time.perf_counter() - t0, connected, _notable(headers),
+                                   body_sample=sample.decode("utf-8", "replace"))
         except requests.exceptions.RequestException as exc:
             return HttpObservation(variant, url, method, r.status_code, r.reason or "", "", _raw_header_pairs(r),
                                    elapsed_s=time.perf_counter() - t0, connected_to=connected,
