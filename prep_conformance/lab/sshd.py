@@ -1,0 +1,361 @@
+"""Lab component: OpenSSH sshd as a difusor runs it, for the SSH/SFTP checks (II.1.a, II.1.c, II.1.d).
+
+Started as plain processes (no systemd), as root:
+* one sshd on 127.0.0.1 (a free high port) and one inside each shaped network namespace (a veth pair
+  with ``tc tbf`` on the host side, so uploads from the host are limited to the link's rate);
+* a shell user and an SFTP-only chrooted user (``ForceCommand internal-sftp``), each with a key;
+  a key sshd refuses, a key with a passphrase, a host key and an impostor host key;
+* upload directories on tmpfs: a big one (> 20 GB free; tmpfs ``size=`` is a limit, not an
+  allocation), a ~1 GB one, one not writable by the user, and the chroot's ``/upload``.
+
+``stop()`` removes every process, namespace, mount and user it made (their names carry an instance
+tag derived from the state folder, so two labs on one machine do not collide). State (keys, configs,
+pids) lives under ``state_dir``, whose path must be root-owned and not group/world-writable up to ``/``
+(sshd's rule for ``ChrootDirectory``), so not under /tmp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+SSHD = "/usr/sbin/sshd"
+DEFAULT_STATE = "/var/lib/prep-lab-ssh"
+PASSPHRASE_ENV = "PREP_LAB_SSH_PASSPHRASE"
+LAB_PASSPHRASE = "lab-only passphrase, not a secret"   # the lab's own throwaway key
+
+
+@dataclass(frozen=True)
+class Link:
+    """A shaped link: network namespace ``netns`` reached from the host through veth ``host_if``."""
+
+    name: str
+    rate_mbit: int
+    netns: str
+    host_if: str
+    ns_if: str
+    host_ip: str
+    ns_ip: str
+
+
+def _run(*argv: str, check: bool = True, timeout: float = 30, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(list(argv), check=check, timeout=timeout, capture_output=True, text=True, **kw)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(host: str, port: int, netns: str | None = None, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if netns:
+            # the address lives inside the namespace but is routed through the veth: connect from the host
+            pass
+        try:
+            with socket.create_connection((host, port), timeout=1) as s:
+                if s.recv(4).startswith(b"SSH-"):
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"sshd did not answer on {host}:{port}")
+
+
+class SshdLab:
+    """The SSH part of the reference lab: ``start()``, ``stop()``, ``status()``, ``profile_ssh(scenario)``."""
+
+    name = "sshd"
+
+    def __init__(self, state_dir: str | os.PathLike = DEFAULT_STATE, links: dict[str, int] | None = None,
+                 port: int = 0):
+        self.dir = Path(state_dir).resolve() / "ssh" if Path(state_dir).name != "ssh" else Path(state_dir).resolve()
+        self.tag = hashlib.sha1(str(self.dir).encode()).hexdigest()[:5]
+        n = int(self.tag[:2], 16)                                  # 10.231.<n>.0/28 for this instance
+        links = {"20mbs": 160, "60mbs": 480} if links is None else links
+        self.links = {}
+        for i, (lname, rate) in enumerate(links.items()):
+            self.links[lname] = Link(lname, rate, f"pcssh-{self.tag}-{i}", f"pcs{self.tag}h{i}",
+                                     f"pcs{self.tag}n{i}", f"10.231.{n}.{4 * i + 1}", f"10.231.{n}.{4 * i + 2}")
+        self.shell_user = f"pcsh{self.tag}"
+        self.sftp_user = f"pcsf{self.tag}"
+        self._port = port
+        self.state_file = self.dir / "state.json"
+
+    # -- paths -------------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        st = self._state()
+        return st.get("port", self._port)
+
+    def p(self, *parts: str) -> str:
+        return str(self.dir.joinpath(*parts))
+
+    @property
+    def big_dir(self) -> str:
+        return self.p("big")
+
+    @property
+    def small_dir(self) -> str:
+        return self.p("small")
+
+    @property
+    def chroot(self) -> str:
+        return self.p("chroot")
+
+    def _state(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _save(self, st: dict[str, Any]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps(st, indent=1))
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> dict[str, Any]:
+        """Bring everything up (idempotent: a running lab is stopped first)."""
+        if self._state():
+            self.stop()
+        self._check_chroot_chain()
+        st: dict[str, Any] = {"users": [], "mounts": [], "netns": [], "veth": [], "pids": {}, "made_run_sshd": False}
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.dir, 0o755)
+            self._save(st)
+            self._keys()
+            self._users(st)
+            self._mounts(st)
+            port = self._port or _free_port()
+            st["port"] = port
+            if not os.path.isdir("/run/sshd"):
+                os.makedirs("/run/sshd", mode=0o755)
+                st["made_run_sshd"] = True
+            self._save(st)
+            self._sshd(st, "loop", "127.0.0.1", port, None)
+            for link in self.links.values():
+                self._link(st, link)
+                self._sshd(st, link.name, link.ns_ip, 22, link.netns)
+            self._known_hosts()
+            _wait_port("127.0.0.1", port)
+            for link in self.links.values():
+                _wait_port(link.ns_ip, 22)
+        except BaseException:
+            self.stop()
+            raise
+        return self.status()
+
+    def _check_chroot_chain(self) -> None:
+        d = self.dir
+        for parent in [d, *d.parents]:
+            if not parent.exists():
+                continue
+            s = parent.stat()
+            if s.st_uid != 0 or s.st_mode & 0o022:
+                raise RuntimeError(f"{parent} must be root-owned and not group/world-writable "
+                                   f"(sshd ChrootDirectory rule); choose another lab state folder")
+
+    def _keys(self) -> None:
+        keys = self.dir / "keys"
+        keys.mkdir(exist_ok=True)
+        os.chmod(keys, 0o755)
+        for name, extra in (("host_ed25519", []), ("impostor_ed25519", []), ("shell_ed25519", []),
+                            ("sftp_ed25519", []), ("refused_ed25519", []),
+                            ("passphrase_ed25519", ["-N", LAB_PASSPHRASE])):
+            path = keys / name
+            if not path.exists():
+                _run("ssh-keygen", "-q", "-t", "ed25519", "-C", f"prep-lab {name}", "-f", str(path),
+                     *(extra or ["-N", ""]))
+            os.chmod(path, 0o600)
+        auth = self.dir / "authorized_keys"
+        auth.mkdir(exist_ok=True)
+        os.chmod(auth, 0o755)
+        (auth / self.shell_user).write_text((keys / "shell_ed25519.pub").read_text()
+                                            + (keys / "passphrase_ed25519.pub").read_text())
+        (auth / self.sftp_user).write_text((keys / "sftp_ed25519.pub").read_text())
+        for f in auth.iterdir():
+            os.chmod(f, 0o644)
+
+    def _users(self, st: dict[str, Any]) -> None:
+        home = self.dir / "home"
+        home.mkdir(exist_ok=True)
+        os.chmod(home, 0o755)
+        for user, shell in ((self.shell_user, "/bin/bash"), (self.sftp_user, "/usr/sbin/nologin")):
+            if _run("id", "-u", user, check=False).returncode != 0:
+                _run("useradd", "-M", "-d", str(home / user), "-s", shell, "-c", "prep-conformance lab", user)
+                st["users"].append(user)
+                self._save(st)
+            _run("usermod", "-p", "*", user)         # unlock for key login under UsePAM no
+            (home / user).mkdir(exist_ok=True)
+            shutil.chown(home / user, user, user)
+
+    def _mount_tmpfs(self, st: dict[str, Any], path: str, size: str) -> None:
+        os.makedirs(path, exist_ok=True)
+        if not os.path.ismount(path):
+            _run("mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", f"prep-lab-{self.tag}", path)
+            st["mounts"].append(path)
+            self._save(st)
+
+    def _mounts(self, st: dict[str, Any]) -> None:
+        self._mount_tmpfs(st, self.big_dir, "64g")
+        self._mount_tmpfs(st, self.small_dir, "1g")
+        os.makedirs(self.chroot, exist_ok=True)
+        os.chmod(self.chroot, 0o755)
+        self._mount_tmpfs(st, os.path.join(self.chroot, "upload"), "64g")
+        shutil.chown(os.path.join(self.chroot, "upload"), self.sftp_user, self.sftp_user)
+        for base in (self.big_dir, self.small_dir):
+            os.makedirs(os.path.join(base, "prep"), exist_ok=True)
+            shutil.chown(os.path.join(base, "prep"), self.shell_user, self.shell_user)
+        os.makedirs(os.path.join(self.big_dir, "readonly"), exist_ok=True)   # root-owned 0755: not writable
+        os.chmod(os.path.join(self.big_dir, "readonly"), 0o755)
+
+    def _config(self, name: str, addr: str, port: int) -> str:
+        cfg = self.dir / f"sshd_{name}.conf"
+        cfg.write_text(f"""# prep-conformance lab sshd ({name})
+Port {port}
+ListenAddress {addr}
+HostKey {self.p('keys', 'host_ed25519')}
+PidFile {self.p(f'sshd_{name}.pid')}
+UsePAM no
+StrictModes no
+PermitRootLogin no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AuthorizedKeysFile {self.p('authorized_keys')}/%u
+AllowUsers {self.shell_user} {self.sftp_user}
+AllowTcpForwarding no
+AllowAgentForwarding no
+X11Forwarding no
+PrintMotd no
+MaxStartups 64
+MaxSessions 32
+Subsystem sftp internal-sftp
+Match User {self.sftp_user}
+    ChrootDirectory {self.chroot}
+    ForceCommand internal-sftp
+""")
+        return str(cfg)
+
+    def _sshd(self, st: dict[str, Any], name: str, addr: str, port: int, netns: str | None) -> None:
+        cfg = self._config(name, addr, port)
+        _run(SSHD, "-t", "-f", cfg)
+        argv = [SSHD, "-D", "-e", "-f", cfg]
+        if netns:
+            argv = ["ip", "netns", "exec", netns, *argv]
+        log = open(self.p(f"sshd_{name}.log"), "ab")
+        proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        st["pids"][name] = proc.pid
+        self._save(st)
+
+    def _link(self, st: dict[str, Any], link: Link) -> None:
+        _run("ip", "netns", "add", link.netns)
+        st["netns"].append(link.netns)
+        self._save(st)
+        _run("ip", "link", "add", link.host_if, "type", "veth", "peer", "name", link.ns_if)
+        st["veth"].append(link.host_if)
+        self._save(st)
+        _run("ip", "link", "set", link.ns_if, "netns", link.netns)
+        _run("ip", "addr", "add", f"{link.host_ip}/30", "dev", link.host_if)
+        _run("ip", "link", "set", link.host_if, "up")
+        _run("ip", "-n", link.netns, "addr", "add", f"{link.ns_ip}/30", "dev", link.ns_if)
+        _run("ip", "-n", link.netns, "link", "set", link.ns_if, "up")
+        _run("ip", "-n", link.netns, "link", "set", "lo", "up")
+        # Host → namespace is the upload direction: shape the host side's egress.
+        burst = max(64 * 1024, link.rate_mbit * 1_000_000 // 8 // 100)
+        _run("tc", "qdisc", "add", "dev", link.host_if, "root", "tbf", "rate", f"{link.rate_mbit}mbit",
+             "burst", str(burst), "latency", "50ms")
+
+    def _known_hosts(self) -> None:
+        pub = Path(self.p("keys", "host_ed25519.pub")).read_text().split()
+        bad = Path(self.p("keys", "impostor_ed25519.pub")).read_text().split()
+        names = [f"[127.0.0.1]:{self.port}"] + [link.ns_ip for link in self.links.values()]
+        Path(self.p("known_hosts")).write_text("".join(f"{n} {pub[0]} {pub[1]}\n" for n in names))
+        Path(self.p("known_hosts_wrong")).write_text("".join(f"{n} {bad[0]} {bad[1]}\n" for n in names))
+
+    def stop(self) -> None:
+        """Undo everything ``start`` recorded: processes, namespaces, veths, mounts, users."""
+        st = self._state()
+        for name, pid in (st.get("pids") or {}).items():
+            self._kill(pid, self.p(f"sshd_{name}.conf"))
+        for ns in st.get("netns", []):
+            _run("ip", "netns", "pids", ns, check=False)
+            for pid in (_run("ip", "netns", "pids", ns, check=False).stdout or "").split():
+                self._kill(int(pid), self.p(""))
+            _run("ip", "netns", "del", ns, check=False)
+        for veth in st.get("veth", []):
+            _run("ip", "link", "del", veth, check=False)
+        for m in reversed(st.get("mounts", [])):
+            if os.path.ismount(m):
+                _run("umount", "-l", m, check=False)
+        for user in st.get("users", []):
+            self._kill_user_sessions(user)
+            _run("userdel", user, check=False)
+        if st:
+            self.state_file.unlink(missing_ok=True)
+
+    @staticmethod
+    def _kill_user_sessions(user: str) -> None:
+        """Kill leftover session processes of a lab user (ours: the lab's sshd started them), by pid."""
+        uid = _run("id", "-u", user, check=False).stdout.strip()
+        if not uid.isdigit():
+            return
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                uids = next(ln for ln in (proc / "status").read_text().splitlines() if ln.startswith("Uid:"))
+            except (OSError, StopIteration):
+                continue
+            if uids.split()[1] == uid:
+                try:
+                    os.kill(int(proc.name), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    @staticmethod
+    def _kill(pid: int, marker: str) -> None:
+        """Kill one of our sshd processes (its command line names our config), never another process."""
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            return
+        if marker not in cmd:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(50):
+                if not Path(f"/proc/{pid}").exists():
+                    return
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+                time.sleep(0.05)
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def status(self) -> dict[str, Any]:
+        st = self._state()
+        alive = {n: Path(f"/proc/{pid}").exists() for n, pid in (st.get("pids") or {}).items()}
+        return {"component": self.name, "running": bool(alive) and all(alive.values()), "processes": alive,
+                "port": st.get("port"), "links": {k: asdict(v) for k, v in self.links.items()},
+                "users": [self.shell_user, self.sftp_user], "state_dir": str(self.dir)}
+
+    # -- what scenarios put in a profile's ssh: section ----------------------------------------------
+    def profile_ssh(self, scenario: str) -> dict[str, Any]:
+        from .scenarios.ssh import ssh_section
+        return ssh_section(self, scenario)

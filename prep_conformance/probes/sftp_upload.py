@@ -1,0 +1,561 @@
+"""II.1.d upload measurement: timed SFTP uploads of a probe into ``ssh.scratch_dir``, always removed.
+
+Two engines, so that our client is not what limits the figure (issue 5):
+* ``openssh``: OpenSSH's own ``sftp -b`` (the reference the figure is compared with), one session for
+  every round; each round is timed from the moment sftp echoes ``put`` to the moment it echoes the
+  next command (sftp flushes its batch echo), so login is not counted as upload time. Host keys are
+  checked by OpenSSH against the same known_hosts (``StrictHostKeyChecking=yes``, ``BatchMode=yes``).
+* ``paramiko``: for a passphrase-protected key or a password account: AES-GCM, 261120-byte write
+  requests (the largest sftp-server accepts), pipelined 1 MiB writes, a 64 MiB window.
+
+The probe files are removed after each round, again in ``finally`` (also on Ctrl-C/SIGTERM, through a
+fresh connection if the first one died), and their absence is verified. The client's own limit is
+known from its CPU share during the transfer and from an in-process AES-GCM self-test.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import paramiko
+
+from ..errors import CheckError
+from ..profile import Ssh
+from . import ssh as ssh_probe
+
+PROBE_PREFIX = "prep-probe-"
+CHUNK = 1024 * 1024
+MAX_REQUEST_SIZE = 261120
+MB = 10**6
+
+
+@dataclass(frozen=True)
+class UploadRound:
+    """One timed upload. Attributes: bytes, seconds (transfer only), mb_s (10^6 B/s), ok, error."""
+
+    index: int
+    bytes: int
+    seconds: float | None
+    mb_s: float | None
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadObservation:
+    """The upload measurement and what it cost.
+
+    Attributes:
+        engine: ``openssh`` (OpenSSH ``sftp -b``) or ``paramiko``.
+        cipher: client→server cipher used by the engine.
+        probe_bytes, rounds: the probe size and the rounds done (each with bytes and seconds).
+        median_mb_s: median MB/s of the successful rounds (None if none succeeded).
+        upload_dir, scratch_dir: where the probes went.
+        setup: None, or why no round could start: ``missing`` (upload_dir absent), ``not_dir``,
+            ``not_writable``, ``no_space`` (less free space than one probe), ``engine`` (client failure).
+        setup_detail: the server's message for ``setup``.
+        disk_full: a round failed because the disk filled up.
+        client_cpu_s, wall_s: CPU seconds our client used and the transfer seconds it spanned.
+        client_cpu_share: client_cpu_s / wall_s (≥ 0.8 means one core was saturated: our limit).
+        client_ceiling_mb_s: this machine's own ceiling for the engine (``self_test``: an upload to a
+            private sshd over a pipe, no network); ``selftest`` its details.
+        login_s: session setup time (not counted in the figure).
+        end_to_end_mb_s: bytes of all rounds over the whole session wall time, login included.
+        cleanup: removed paths, verified (all absent afterwards), leftovers.
+        fallback: why the preferred engine was not used.
+    """
+
+    engine: str
+    cipher: str | None
+    probe_bytes: int
+    rounds: tuple[UploadRound, ...]
+    median_mb_s: float | None
+    upload_dir: str
+    scratch_dir: str
+    setup: str | None = None
+    setup_detail: str | None = None
+    disk_full: bool = False
+    client_cpu_s: float | None = None
+    wall_s: float | None = None
+    client_cpu_share: float | None = None
+    client_ceiling_mb_s: float | None = None
+    selftest: dict = field(default_factory=dict)
+    login_s: float | None = None
+    end_to_end_mb_s: float | None = None
+    cleanup: dict = field(default_factory=dict)
+    fallback: str | None = None
+
+
+# -- signal-safe cleanup registry --------------------------------------------------------------------
+
+_ACTIVE: dict[int, Callable[[], Any]] = {}
+_ACTIVE_LOCK = threading.Lock()
+
+
+def _run_active_cleanups() -> None:
+    with _ACTIVE_LOCK:
+        items = list(_ACTIVE.items())
+        _ACTIVE.clear()
+    for _, fn in items:
+        try:
+            fn()
+        except Exception:
+            pass
+
+
+atexit.register(_run_active_cleanups)
+
+
+class _Guard:
+    """While active: SIGTERM/SIGHUP raise KeyboardInterrupt (so ``finally`` runs); ``shield()`` defers SIGINT."""
+
+    def __init__(self):
+        self._main = threading.current_thread() is threading.main_thread()
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self):
+        if self._main:
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                self._old[sig] = signal.signal(sig, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        return False
+
+    def shield(self):
+        return _Shield(self._main)
+
+
+class _Shield:
+    """Defer SIGINT/SIGTERM during cleanup; re-raise KeyboardInterrupt afterwards if one came."""
+
+    def __init__(self, main: bool):
+        self._main = main
+        self._old: dict[int, Any] = {}
+        self.hit = False
+
+    def _note(self, signum, frame):
+        self.hit = True
+
+    def __enter__(self):
+        if self._main:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                self._old[sig] = signal.signal(sig, self._note)
+        return self
+
+    def __exit__(self, exc_type, *rest):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        if self.hit and exc_type is None:
+            raise KeyboardInterrupt("interrupted during cleanup (cleanup completed)")
+        return False
+
+
+# -- client ceiling ------------------------------------------------------------------------------------
+
+_SELFTEST: dict[str, dict[str, Any]] = {}
+
+
+def self_test(engine: str, megabytes: int = 64) -> dict[str, Any]:
+    """This machine's own ceiling for ``engine``: an upload to a private ``sshd -i`` over a pipe.
+
+    No network is involved (the server is a child process speaking over stdin/stdout), so the figure
+    is what our client and this CPU can do at best; a measured rate near it is our limit, not the link's.
+    """
+    if engine in _SELFTEST:
+        return _SELFTEST[engine]
+    sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
+    if not sshd or not shutil.which("ssh-keygen"):
+        out = {"mb_s": None, "error": "sshd/ssh-keygen not installed here: no self-test"}
+        _SELFTEST[engine] = out
+        return out
+    tmp = tempfile.mkdtemp(prefix="prep-selftest-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    try:
+        if os.geteuid() == 0 and not os.path.isdir("/run/sshd"):
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        for name in ("host", "client"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/{name}"], check=True,
+                           capture_output=True, timeout=30)
+        shutil.copy(f"{tmp}/client.pub", f"{tmp}/ak")
+        with open(f"{tmp}/sshd.conf", "w") as fh:
+            fh.write(f"HostKey {tmp}/host\nAuthorizedKeysFile {tmp}/ak\nStrictModes no\nUsePAM no\n"
+                     "Subsystem sftp internal-sftp\nLogLevel QUIET\nPermitRootLogin prohibit-password\n"
+                     "PasswordAuthentication no\nKbdInteractiveAuthentication no\n")
+        host_pub = open(f"{tmp}/host.pub").read().split()
+        with open(f"{tmp}/kh", "w") as fh:
+            fh.write(f"selftest {host_pub[0]} {host_pub[1]}\n")
+        import getpass
+        cfg = Ssh(host="selftest", username=getpass.getuser(), key_file=f"{tmp}/client", known_hosts=f"{tmp}/kh",
+                  upload_dir=tmp, timeout_s=20, probe_mb=megabytes, rounds=2)
+        proxy = f"{sshd} -i -f {tmp}/sshd.conf"
+        paths = [f"{tmp}/up-1", f"{tmp}/up-2"]
+        nbytes = megabytes * MB
+        if engine == "openssh":
+            res = _openssh_rounds(cfg, paths, nbytes, lambda p: None,
+                                  ("-o", f"ProxyCommand={proxy}", "-o", "HostKeyAlias=selftest"))
+        else:
+            sess = ssh_probe.connect(cfg, sock=paramiko.ProxyCommand(proxy))
+            try:
+                res = _paramiko_rounds(sess, paths, nbytes)
+            finally:
+                sess.close()
+        ok = [r.mb_s for r in res.rounds if r.ok]
+        out = {"mb_s": round(statistics.median(ok), 1) if ok else None, "cipher": res.cipher,
+               "method": "upload to a private sshd -i over a pipe (no network)", "probe_bytes": nbytes}
+        if not ok:
+            out["error"] = (res.fatal or "; ".join(r.error or "" for r in res.rounds))[:300]
+    except Exception as exc:            # the self-test informs; it never decides a verdict by itself
+        out = {"mb_s": None, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _SELFTEST[engine] = out
+    return out
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+
+def scratch_of(cfg: Ssh) -> str:
+    return cfg.scratch_dir or cfg.upload_dir.rstrip("/") + "/.conformance"
+
+
+def choose_engine(cfg: Ssh) -> tuple[str, str | None]:
+    """(engine, why not openssh). OpenSSH in BatchMode needs an unencrypted key file."""
+    if cfg.upload_engine == "paramiko":
+        return "paramiko", "profile: upload_engine paramiko"
+    why = None
+    if not shutil.which("sftp"):
+        why = "OpenSSH sftp client not installed"
+    elif not cfg.key_file:
+        why = "password account (OpenSSH BatchMode cannot take a password)"
+    elif cfg.key_passphrase_env:
+        why = "key with passphrase (OpenSSH BatchMode cannot take it)"
+    if why and cfg.upload_engine == "openssh":
+        raise CheckError(f"Motor openssh no disponible: {why}", f"openssh engine unavailable: {why}")
+    return ("paramiko", why) if why else ("openssh", None)
+
+
+def _is_enospc(text: str) -> bool:
+    return bool(re.search(r"No space left|ENOSPC|disk full|quota", text or "", re.I))
+
+
+def _free_bytes(session: ssh_probe.SshSession, path: str) -> int | None:
+    try:
+        st = session.statvfs(path)
+        return st.f_bavail * st.f_frsize
+    except Exception:
+        return None
+
+
+def _local_probe(nbytes: int) -> str:
+    """A local file of ``nbytes`` (random 4 MiB block repeated: incompressible at the SSH layer)."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and shutil.disk_usage("/dev/shm").free > 2 * nbytes else None
+    fd, path = tempfile.mkstemp(prefix=PROBE_PREFIX, dir=base)
+    block = os.urandom(4 * CHUNK)
+    with os.fdopen(fd, "wb") as fh:
+        left = nbytes
+        while left > 0:
+            n = min(left, len(block))
+            fh.write(block[:n])
+            left -= n
+    return path
+
+
+def _quote_batch(path: str) -> str:
+    return '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# -- engines -------------------------------------------------------------------------------------------
+
+@dataclass
+class _EngineResult:
+    rounds: list[UploadRound]
+    cipher: str | None = None
+    cpu_s: float | None = None
+    login_s: float | None = None
+    session_wall_s: float | None = None
+    fatal: str | None = None          # the engine itself failed before any round (login, client error)
+
+
+def _openssh_argv(cfg: Ssh, batch: str) -> list[str]:
+    t = max(5, int(cfg.timeout_s))
+    return ["sftp", "-v", "-b", batch, "-F", "/dev/null", "-P", str(cfg.port), "-i", cfg.key_file,
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={cfg.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", "CheckHostIP=no", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+            "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
+            "-o", f"ConnectTimeout={t}", "-o", f"ServerAliveInterval={t}", "-o", "ServerAliveCountMax=2",
+            "-o", "Compression=no", "-o", "Ciphers=^aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+            f"{cfg.username}@{cfg.host}"]
+
+
+def _openssh_rounds(cfg: Ssh, remote_paths: list[str], nbytes: int, track: Callable[[subprocess.Popen], None],
+                    extra: tuple[str, ...] = ()) -> _EngineResult:
+    local = _local_probe(nbytes)
+    batch_fd, batch = tempfile.mkstemp(prefix=PROBE_PREFIX, suffix=".batch")
+    try:
+        with os.fdopen(batch_fd, "w") as fh:
+            for rp in remote_paths:
+                fh.write(f"put {_quote_batch(local)} {_quote_batch(rp)}\n-rm {_quote_batch(rp)}\n")
+        argv = _openssh_argv(cfg, batch)
+        argv[1:1] = list(extra)
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)        # a terminal Ctrl-C reaches us, we stop it
+        track(proc)
+        err_chunks: list[bytes] = []
+        err_thread = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
+        err_thread.start()
+        marks: list[tuple[float, str]] = []
+        for line in iter(proc.stdout.readline, b""):
+            if line.startswith(b"sftp> "):
+                marks.append((time.perf_counter() - t0, line[6:].decode("utf-8", "replace").strip()))
+        _, status, ru = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        end = time.perf_counter() - t0
+        err_thread.join(5)
+        stderr = b"".join(err_chunks).decode("utf-8", "replace")
+        m = re.search(r"kex: client->server cipher: (\S+)", stderr)
+        cipher = m.group(1) if m else None
+        errors = [ln for ln in stderr.splitlines() if not ln.startswith("debug") and ln.strip()
+                  and not ln.startswith("Connected to") and not ln.startswith("Authenticated to")
+                  and not ln.startswith("Transferred:") and not ln.startswith("Bytes per second")]
+        res = _EngineResult([], cipher, ru.ru_utime + ru.ru_stime, marks[0][0] if marks else None, end)
+        if not marks:
+            res.fatal = ("; ".join(errors) or f"sftp exit {proc.returncode}")[:500]
+            return res
+        puts = [(i, t_) for i, (t_, cmd) in enumerate(marks) if cmd.startswith("put ")]
+        for k, (i, t_start) in enumerate(puts):
+            t_end = marks[i + 1][0] if i + 1 < len(marks) else None
+            if t_end is not None:
+                secs = t_end - t_start
+                res.rounds.append(UploadRound(k + 1, nbytes, round(secs, 4), round(nbytes / secs / MB, 2), True))
+            else:   # the last command echoed was this put and sftp stopped: it failed
+                msg = "; ".join(errors)[:500] or f"sftp exit {proc.returncode}"
+                res.rounds.append(UploadRound(k + 1, nbytes, None, None, False, msg))
+        if proc.returncode != 0 and all(r.ok for r in res.rounds) and len(res.rounds) < len(remote_paths):
+            res.rounds.append(UploadRound(len(res.rounds) + 1, nbytes, None, None, False,
+                                          ("; ".join(errors) or f"sftp exit {proc.returncode}")[:500]))
+        return res
+    finally:
+        for f in (local, batch):
+            try:
+                os.unlink(f)
+            except OSError:
+                pass
+
+
+def _paramiko_rounds(session: ssh_probe.SshSession, remote_paths: list[str], nbytes: int) -> _EngineResult:
+    block = memoryview(os.urandom(CHUNK))
+    sftp = session.new_sftp()
+    res = _EngineResult([], session.transport.local_cipher, login_s=0.0)
+    cpu0, w0 = time.process_time(), time.perf_counter()
+    try:
+        for k, rp in enumerate(remote_paths):
+            t0 = time.perf_counter()
+            try:
+                fh = sftp.open(rp, "wb")
+                try:
+                    fh.MAX_REQUEST_SIZE = MAX_REQUEST_SIZE
+                    fh.set_pipelined(True)
+                    left = nbytes
+                    while left > 0:
+                        n = min(left, CHUNK)
+                        fh.write(block[:n])
+                        left -= n
+                finally:
+                    fh.close()                      # waits for every write's status
+                secs = time.perf_counter() - t0
+                res.rounds.append(UploadRound(k + 1, nbytes, round(secs, 4), round(nbytes / secs / MB, 2), True))
+            except (IOError, OSError, paramiko.SSHException, EOFError) as exc:
+                res.rounds.append(UploadRound(k + 1, nbytes, None, None, False, f"{type(exc).__name__}: {exc}"[:500]))
+                break
+            finally:
+                try:
+                    sftp.remove(rp)
+                except (IOError, OSError, paramiko.SSHException, EOFError):
+                    pass
+    finally:
+        res.cpu_s = time.process_time() - cpu0
+        res.session_wall_s = time.perf_counter() - w0
+        try:
+            sftp.close()
+        except Exception:
+            pass
+    return res
+
+
+# -- the measurement -----------------------------------------------------------------------------------
+
+def _cleanup(session: ssh_probe.SshSession, cfg: Ssh, scratch: str, paths: list[str], made_scratch: bool
+             ) -> dict[str, Any]:
+    """Remove every probe (and the scratch dir if we made it); verify they are gone."""
+    s = session
+    if not session.transport.is_active():
+        try:
+            s = ssh_probe.connect(cfg)
+        except CheckError as exc:
+            return {"removed": [], "verified": False, "leftover": paths, "error": exc.summary_en}
+    try:
+        sftp = s.new_sftp()
+    except Exception as exc:
+        return {"removed": [], "verified": False, "leftover": paths, "error": str(exc)}
+    removed, leftover = [], []
+    try:
+        for p in paths:
+            try:
+                sftp.remove(p)
+                removed.append(p)
+            except FileNotFoundError:
+                pass
+            except (IOError, OSError):
+                pass
+        if made_scratch:
+            try:
+                sftp.rmdir(scratch)
+            except (IOError, OSError):
+                pass
+        for p in paths + ([scratch] if made_scratch else []):
+            try:
+                sftp.stat(p)
+                leftover.append(p)
+            except FileNotFoundError:
+                pass
+            except (IOError, OSError) as exc:
+                leftover.append(f"{p} ({exc})")
+    finally:
+        sftp.close()
+        if s is not session:
+            s.close()
+    return {"removed": removed, "verified": not leftover, "leftover": leftover,
+            "scratch_removed": made_scratch and scratch not in leftover}
+
+
+def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None) -> UploadObservation:
+    """Upload ``rounds`` probes of ``probe_mb`` MB into the scratch dir and time them; always clean up."""
+    cfg = cfg or session.cfg
+    nbytes = int(cfg.probe_mb * MB)
+    scratch = scratch_of(cfg)
+    engine, fallback = choose_engine(cfg)
+    base = dict(probe_bytes=nbytes, upload_dir=cfg.upload_dir, scratch_dir=scratch)
+
+    def early(setup: str, detail: str, eng: str = engine) -> UploadObservation:
+        return UploadObservation(eng, None, rounds=(), median_mb_s=None, setup=setup, setup_detail=detail,
+                                 fallback=fallback, **base)
+
+    sftp = session.sftp()
+    try:
+        st = sftp.stat(cfg.upload_dir)
+        import stat as stat_mod
+        if not stat_mod.S_ISDIR(st.st_mode or 0):
+            return early("not_dir", f"{cfg.upload_dir} is not a directory")
+    except FileNotFoundError:
+        return early("missing", f"{cfg.upload_dir}: no such directory")
+    except (IOError, OSError) as exc:
+        return early("not_writable" if isinstance(exc, PermissionError) else "engine", f"{cfg.upload_dir}: {exc}")
+    free = _free_bytes(session, cfg.upload_dir)
+    if free is not None and free < nbytes + 4 * CHUNK:
+        return early("no_space", f"{free} bytes free < probe {nbytes} bytes")
+    made_scratch = False
+    try:
+        sftp.stat(scratch)
+    except FileNotFoundError:
+        try:
+            sftp.mkdir(scratch, 0o700)
+            made_scratch = True
+        except (IOError, OSError) as exc:
+            return early("not_writable", f"mkdir {scratch}: {exc}")
+    # stale probes of an earlier run killed with SIGKILL: ours by name, remove them
+    try:
+        for name in sftp.listdir(scratch):
+            if name.startswith(PROBE_PREFIX):
+                try:
+                    sftp.remove(f"{scratch}/{name}")
+                except (IOError, OSError):
+                    pass
+    except (IOError, OSError):
+        pass
+    token = f"{PROBE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    paths = [f"{scratch}/{token}-{i + 1}" for i in range(cfg.rounds)]
+    procs: list[subprocess.Popen] = []
+    cleanup: dict[str, Any] = {}
+    key = id(paths)
+
+    def stop_procs():
+        for p in procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait(5)
+
+    def do_cleanup():
+        stop_procs()
+        return _cleanup(session, cfg, scratch, paths, made_scratch)
+
+    with _ACTIVE_LOCK:
+        _ACTIVE[key] = do_cleanup
+    guard = _Guard()
+    res: _EngineResult | None = None
+    disk_full = False
+    try:
+        with guard:
+            if engine == "openssh":
+                res = _openssh_rounds(cfg, paths, nbytes, procs.append)
+                if res.fatal and not res.rounds:
+                    fallback = f"OpenSSH sftp failed before uploading ({res.fatal}); tuned paramiko used"
+                    engine = "paramiko"
+                    res = _paramiko_rounds(session, paths, nbytes)
+            else:
+                res = _paramiko_rounds(session, paths, nbytes)
+            failed = [r for r in res.rounds if not r.ok]
+            if failed:
+                free_now = _free_bytes(session, scratch)
+                disk_full = _is_enospc(failed[0].error or "") or (free_now is not None and free_now < 4 * CHUNK)
+    finally:
+        with guard.shield():
+            with _ACTIVE_LOCK:
+                _ACTIVE.pop(key, None)
+            cleanup = do_cleanup()
+    ok = [r for r in res.rounds if r.ok]
+    ceiling = self_test(engine) if ok else {}
+    median = round(statistics.median(r.mb_s for r in ok), 2) if ok else None
+    transfer_s = sum(r.seconds for r in ok) or None
+    span = transfer_s or res.session_wall_s
+    share = round(res.cpu_s / span, 3) if res.cpu_s is not None and span else None
+    e2e = round(len(ok) * nbytes / res.session_wall_s / MB, 2) if ok and res.session_wall_s else None
+    setup, detail = None, None
+    if res.fatal and not res.rounds:
+        setup, detail = "engine", res.fatal
+    elif not ok and res.rounds:
+        err = res.rounds[0].error or ""
+        if re.search(r"Permission denied|EACCES|PermissionError", err):
+            setup, detail = "not_writable", err
+    return UploadObservation(engine, res.cipher, rounds=tuple(res.rounds), median_mb_s=median, setup=setup,
+                             setup_detail=detail, disk_full=disk_full, client_cpu_s=round(res.cpu_s or 0, 3),
+                             wall_s=round(span or 0, 3), client_cpu_share=share,
+                             client_ceiling_mb_s=ceiling.get("mb_s"), selftest=ceiling,
+                             login_s=round(res.login_s, 3) if res.login_s is not None else None,
+                             end_to_end_mb_s=e2e, cleanup=cleanup, fallback=fallback, **base)
