@@ -72,15 +72,28 @@ def _wait_port(host: str, port: int, netns: str | None = None, timeout: float = 
     raise RuntimeError(f"sshd did not answer on {host}:{port}")
 
 
+def _root_chain_ok(d: Path) -> bool:
+    """sshd's ChrootDirectory rule: every existing component root-owned, not group/world-writable."""
+    for parent in [d, *d.parents]:
+        if parent.exists():
+            st = parent.stat()
+            if st.st_uid != 0 or st.st_mode & 0o022:
+                return False
+    return True
+
+
 class SshdLab:
     """The SSH part of the reference lab: ``start()``, ``stop()``, ``status()``, ``profile_ssh(scenario)``."""
 
     name = "sshd"
 
     def __init__(self, state_dir: str | os.PathLike = DEFAULT_STATE, links: dict[str, int] | None = None,
-                 port: int = 0):
+                 port: int = 0, register=None, spawn=None):
         self.dir = Path(state_dir).resolve() / "ssh" if Path(state_dir).name != "ssh" else Path(state_dir).resolve()
         self.tag = hashlib.sha1(str(self.dir).encode()).hexdigest()[:5]
+        # hooks for the lab core: register(kind, value, **extra) BEFORE creating; spawn(name, argv) -> pid
+        self._register = register
+        self._spawn = spawn
         n = int(self.tag[:2], 16)                                  # 10.231.<n>.0/28 for this instance
         links = {"20mbs": 160, "60mbs": 480} if links is None else links
         self.links = {}
@@ -111,7 +124,7 @@ class SshdLab:
 
     @property
     def chroot(self) -> str:
-        return self.p("chroot")
+        return self.p("chroot") if _root_chain_ok(self.dir) else f"{DEFAULT_STATE}-chroot/{self.tag}"
 
     def _state(self) -> dict[str, Any]:
         try:
@@ -128,17 +141,15 @@ class SshdLab:
         """Bring everything up (idempotent: a running lab is stopped first)."""
         if self._state():
             self.stop()
-        self._check_chroot_chain()
         st: dict[str, Any] = {"users": [], "mounts": [], "netns": [], "veth": [], "pids": {}, "made_run_sshd": False}
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            os.chmod(self.dir, 0o755)
+            port = self._port or _free_port()
+            self._port = port
+            self.prepare()
+            st["port"] = port
             self._save(st)
-            self._keys()
             self._users(st)
             self._mounts(st)
-            port = self._port or _free_port()
-            st["port"] = port
             if not os.path.isdir("/run/sshd"):
                 os.makedirs("/run/sshd", mode=0o755)
                 st["made_run_sshd"] = True
@@ -147,7 +158,6 @@ class SshdLab:
             for link in self.links.values():
                 self._link(st, link)
                 self._sshd(st, link.name, link.ns_ip, 22, link.netns)
-            self._known_hosts()
             _wait_port("127.0.0.1", port)
             for link in self.links.values():
                 _wait_port(link.ns_ip, 22)
@@ -156,15 +166,12 @@ class SshdLab:
             raise
         return self.status()
 
-    def _check_chroot_chain(self) -> None:
-        d = self.dir
-        for parent in [d, *d.parents]:
-            if not parent.exists():
-                continue
-            s = parent.stat()
-            if s.st_uid != 0 or s.st_mode & 0o022:
-                raise RuntimeError(f"{parent} must be root-owned and not group/world-writable "
-                                   f"(sshd ChrootDirectory rule); choose another lab state folder")
+    def prepare(self) -> None:
+        """Files only (no system change): state folder, keys, known_hosts. Profiles can be written after this."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        self._keys()
+        self._known_hosts()
 
     def _keys(self) -> None:
         keys = self.dir / "keys"
@@ -193,6 +200,7 @@ class SshdLab:
         os.chmod(home, 0o755)
         for user, shell in ((self.shell_user, "/bin/bash"), (self.sftp_user, "/usr/sbin/nologin")):
             if _run("id", "-u", user, check=False).returncode != 0:
+                self._reg("user", user)
                 _run("useradd", "-M", "-d", str(home / user), "-s", shell, "-c", "prep-conformance lab", user)
                 st["users"].append(user)
                 self._save(st)
@@ -200,9 +208,14 @@ class SshdLab:
             (home / user).mkdir(exist_ok=True)
             shutil.chown(home / user, user, user)
 
+    def _reg(self, kind: str, value: str, **extra: Any) -> None:
+        if self._register is not None:
+            self._register(kind, value, **extra)
+
     def _mount_tmpfs(self, st: dict[str, Any], path: str, size: str) -> None:
         os.makedirs(path, exist_ok=True)
         if not os.path.ismount(path):
+            self._reg("mount", path)
             _run("mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", f"prep-lab-{self.tag}", path)
             st["mounts"].append(path)
             self._save(st)
@@ -210,6 +223,9 @@ class SshdLab:
     def _mounts(self, st: dict[str, Any]) -> None:
         self._mount_tmpfs(st, self.big_dir, "64g")
         self._mount_tmpfs(st, self.small_dir, "1g")
+        if not self.chroot.startswith(str(self.dir)):
+            self._reg("command", self.chroot, undo=["rm", "-rf", "--one-file-system", self.chroot])
+            st.setdefault("paths", []).append(self.chroot)
         os.makedirs(self.chroot, exist_ok=True)
         os.chmod(self.chroot, 0o755)
         self._mount_tmpfs(st, os.path.join(self.chroot, "upload"), "64g")
@@ -254,6 +270,10 @@ Match User {self.sftp_user}
         argv = [SSHD, "-D", "-e", "-f", cfg]
         if netns:
             argv = ["ip", "netns", "exec", netns, *argv]
+        if self._spawn is not None:
+            st["pids"][name] = self._spawn(f"sshd-{name}", argv, port if not netns else None)
+            self._save(st)
+            return
         log = open(self.p(f"sshd_{name}.log"), "ab")
         proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
@@ -261,9 +281,11 @@ Match User {self.sftp_user}
         self._save(st)
 
     def _link(self, st: dict[str, Any], link: Link) -> None:
+        self._reg("netns", link.netns)
         _run("ip", "netns", "add", link.netns)
         st["netns"].append(link.netns)
         self._save(st)
+        self._reg("link", link.host_if)
         _run("ip", "link", "add", link.host_if, "type", "veth", "peer", "name", link.ns_if)
         st["veth"].append(link.host_if)
         self._save(st)
@@ -300,6 +322,8 @@ Match User {self.sftp_user}
         for m in reversed(st.get("mounts", [])):
             if os.path.ismount(m):
                 _run("umount", "-l", m, check=False)
+        for path in st.get("paths", []):
+            shutil.rmtree(path, ignore_errors=True)
         for user in st.get("users", []):
             self._kill_user_sessions(user)
             _run("userdel", user, check=False)
@@ -359,3 +383,60 @@ Match User {self.sftp_user}
     def profile_ssh(self, scenario: str) -> dict[str, Any]:
         from .scenarios.ssh import ssh_section
         return ssh_section(self, scenario)
+
+
+# -- the lab core's component interface (lab/component.py) ------------------------------------------------
+
+from .component import Component, Context  # noqa: E402
+
+
+class SshdComponent(Component):
+    """sshd for the ``ssh`` family of scenarios; other scenarios get no ``ssh:`` (II.1.a/c/d are MANUAL)."""
+
+    name = "sshd"
+    order = 60
+
+    def _lab(self, ctx: Context) -> SshdLab:
+        def register(kind: str, value: str, **extra: Any) -> None:
+            ctx.register(self.name, kind, value, **extra)
+
+        def spawn(name: str, argv: list[str], port: int | None) -> int:
+            return ctx.spawn(self.name, name, argv, ports=[port] if port else [])
+        return SshdLab(ctx.state / "sshd", port=ctx.port("lab", "sshd"), register=register, spawn=spawn)
+
+    def _wanted(self, ctx: Context) -> bool:
+        return any("sshd" in sc.requires for sc in ctx.scenarios)
+
+    def available(self) -> str | None:
+        missing = [b for b in (SSHD, shutil.which("ssh-keygen"), shutil.which("ip"), shutil.which("tc"),
+                               shutil.which("useradd")) if not b or not os.path.exists(b)]
+        if missing or not shutil.which("sftp"):
+            return "openssh-server/openssh-client/iproute2 not installed"
+        if os.geteuid() != 0:
+            return "sshd lab needs root (users, tmpfs, network namespaces)"
+        return None
+
+    def plan(self, ctx: Context) -> None:
+        if self._wanted(ctx):
+            ctx.port("lab", "sshd")
+            SshdLab(ctx.state / "sshd", port=ctx.port("lab", "sshd")).prepare()   # profiles name these files
+
+    def start(self, ctx: Context) -> None:
+        if self._wanted(ctx):
+            self._lab(ctx).start()
+
+    def stop(self, ctx: Context) -> None:
+        SshdLab(ctx.state / "sshd").stop()
+
+    def status(self, ctx: Context) -> list[dict[str, Any]]:
+        return [SshdLab(ctx.state / "sshd").status()] if self._wanted(ctx) else []
+
+    def profile_for(self, scenario, ctx: Context) -> dict[str, Any]:
+        if "sshd" not in scenario.requires:
+            return {}
+        from .scenarios.ssh import ssh_section
+        lab = SshdLab(ctx.state / "sshd", port=ctx.port("lab", "sshd"))
+        return {"ssh": ssh_section(lab, scenario.id)}
+
+
+COMPONENT = SshdComponent()

@@ -10,36 +10,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..sshd import LAB_PASSPHRASE, PASSPHRASE_ENV, SshdLab
+from ..sshd import PASSPHRASE_ENV, SshdLab
 
-SCENARIOS: dict[str, dict[str, Any]] = {
-    "ssh-compliant": {"es": "SSH con shell, disco grande, enlace local rápido",
-                      "en": "shell SSH, big disk, fast local link", "expect": {}},
-    "ssh-shaped-20": {"es": "enlace limitado a ~20 MB/s (tbf 160mbit)", "en": "link shaped to ~20 MB/s (tbf 160mbit)",
-                      "expect": {"II.1.d": "FAIL"}},
-    "ssh-shaped-60": {"es": "enlace limitado a ~60 MB/s (tbf 480mbit)", "en": "link shaped to ~60 MB/s (tbf 480mbit)",
-                      "expect": {}},
-    "ssh-small-disk": {"es": "directorio de carga en un tmpfs de 1 GB", "en": "upload dir on a 1 GB tmpfs",
-                       "expect": {"II.1.c": "FAIL"}},
-    "ssh-sftp-only": {"es": "cuenta solo SFTP en chroot (SO por banner, disco por statvfs)",
-                      "en": "SFTP-only chrooted account (OS by banner, disk by statvfs)", "expect": {}},
-    "ssh-passphrase-key": {"es": "clave con frase (motor paramiko)", "en": "key with passphrase (paramiko engine)",
-                           "expect": {}, "env": {PASSPHRASE_ENV: LAB_PASSPHRASE}},
-    "ssh-wrong-host-key": {"es": "known_hosts con otra clave de host", "en": "known_hosts holds another host key",
-                           "expect": {"II.1.a": "ERROR", "II.1.c": "ERROR", "II.1.d": "ERROR"}},
-    "ssh-refused-key": {"es": "clave no autorizada en el servidor", "en": "key not authorised on the server",
-                        "expect": {"II.1.a": "ERROR", "II.1.c": "ERROR", "II.1.d": "ERROR"}},
-    "ssh-missing-upload-dir": {"es": "upload_dir no existe", "en": "upload_dir does not exist",
-                               "expect": {"II.1.c": "ERROR", "II.1.d": "FAIL"}},
-    "ssh-readonly-upload-dir": {"es": "upload_dir sin permiso de escritura", "en": "upload_dir not writable",
-                                "expect": {"II.1.d": "FAIL"}},
-}
+from ..scenario import Scenario
+
+
+def _sc(sid: str, es: str, en: str, expect: dict[str, str] | None = None) -> Scenario:
+    return Scenario(sid, es, en, expect=expect or {}, family="ssh", requires=("sshd",))
+
+
+ERR = {"II.1.a": "ERROR", "II.1.c": "ERROR", "II.1.d": "ERROR"}
+SCENARIOS = [
+    _sc("ssh-compliant", "SSH con shell, disco grande, enlace local rápido", "Shell SSH, big disk, fast local link"),
+    _sc("ssh-shaped-20", "Enlace SFTP limitado a ~20 MB/s (tbf 160mbit)", "SFTP link shaped to ~20 MB/s (tbf 160mbit)",
+        {"II.1.d": "FAIL"}),
+    _sc("ssh-shaped-60", "Enlace SFTP limitado a ~60 MB/s (tbf 480mbit)", "SFTP link shaped to ~60 MB/s (tbf 480mbit)"),
+    _sc("ssh-small-disk", "Directorio de carga en un disco de 1 GB", "Upload dir on a 1 GB disk", {"II.1.c": "FAIL"}),
+    _sc("ssh-sftp-only", "Cuenta solo SFTP en chroot (SO por banner, disco por statvfs)",
+        "SFTP-only chrooted account (OS by banner, disk by statvfs)"),
+    _sc("ssh-wrong-host-key", "known_hosts con otra clave de host", "known_hosts holds another host key", ERR),
+    _sc("ssh-refused-key", "Clave no autorizada en el servidor", "Key not authorised on the server", ERR),
+    _sc("ssh-missing-upload-dir", "El directorio de carga no existe", "The upload dir does not exist",
+        {"II.1.c": "ERROR", "II.1.d": "FAIL"}),
+    _sc("ssh-readonly-upload-dir", "Directorio de carga sin permiso de escritura", "Upload dir not writable",
+        {"II.1.d": "FAIL"}),
+]
+# Not in the lab's list (its profile needs PREP_LAB_SSH_PASSPHRASE set in the checking process):
+# tests/lab/test_ssh.py runs it with the variable set.
+EXTRA_SECTIONS = ("ssh-passphrase-key",)
+KNOWN = {sc.id for sc in SCENARIOS} | set(EXTRA_SECTIONS)
 
 
 def ssh_section(lab: SshdLab, scenario: str) -> dict[str, Any]:
     """The ``ssh:`` mapping of the scenario's profile (absolute paths into the lab's state folder)."""
-    if scenario not in SCENARIOS:
-        raise KeyError(f"unknown SSH scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    if scenario not in KNOWN:
+        raise KeyError(f"unknown SSH scenario {scenario!r}; known: {', '.join(sorted(KNOWN))}")
     base = {"host": "127.0.0.1", "port": lab.port, "username": lab.shell_user,
             "key_file": lab.p("keys", "shell_ed25519"), "known_hosts": lab.p("known_hosts"), "shell": True,
             "upload_dir": f"{lab.big_dir}/prep", "timeout_s": 10, "probe_mb": 64, "rounds": 3}
