@@ -261,7 +261,7 @@ class Lab:
         ctx.save()
         log(f"lab up in {self.state}: {len(chosen)} scenarios in {ctx.record['up_seconds']} s"
             + (f"; skipped {skipped}" if skipped else ""))
-        return self.status()
+        return {**self.status(), "started_now": True}
 
     def _paquete(self, size: str) -> list[Path]:
         """The lab paquete of a size (cortes 1..CORTES), generated once and reused while its parameters hold."""
@@ -423,6 +423,26 @@ class Lab:
         if kind == "command":
             return run(list(r["undo"]))
         raise LabError(f"unknown resource kind {kind!r}")
+
+    # ------------------------------------------------------------------ leases
+    def acquire(self) -> None:
+        """Say this process uses the lab (test sessions share one lab; the last one out may stop it)."""
+        d = self.state / "leases"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{os.getpid()}-{procs.start_time(os.getpid())}").touch()
+
+    def release(self) -> int:
+        """Drop this process's lease; returns how many other live processes still use the lab."""
+        d = self.state / "leases"
+        (d / f"{os.getpid()}-{procs.start_time(os.getpid())}").unlink(missing_ok=True)
+        live = 0
+        for f in d.glob("*-*") if d.exists() else []:
+            pid, _, start = f.name.partition("-")
+            if pid.isdigit() and procs.alive(int(pid), int(start) if start.isdigit() else None):
+                live += 1
+            else:
+                f.unlink(missing_ok=True)
+        return live
 
     # ------------------------------------------------------------------ status
     def status(self) -> dict[str, Any]:
