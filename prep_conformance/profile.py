@@ -129,8 +129,8 @@ class Ssh(_Strict):
     key_file: str | None = None
     key_passphrase_env: str | None = None
     password_env: str | None = None
-    known_hosts: str
     accept_new_host_key: bool = False   # explicit opt-in: record a first-seen key into known_hosts
+    known_hosts: str                    # (declared after the opt-in: its validator reads it)
     shell: bool = True
     upload_dir: str
     scratch_dir: str | None = None
