@@ -1,0 +1,45 @@
+"""II.2.d.ddos: signals of DDoS detection and containment (CDN/WAF in front, rate limiting under a burst).
+
+The burst is bounded (convocatoria ``ddos``) and, like the load test, runs only with
+``load.authorized: true`` (and ``--prep-allow-remote-load`` beyond loopback); without it the verdict
+rests on the CDN/WAF headers alone (MANUAL).
+"""
+
+import pytest
+
+from prep_conformance.probes import burst as burst_probe
+from prep_conformance.probes import load
+from prep_conformance.rules import ddos
+from prep_conformance.rules import load as load_rules
+
+from .test_load import site_map
+
+
+def _detect(headers_seen):
+    try:
+        from prep_conformance.rules import cdn_detect
+    except ImportError:  # the web family's detector; without it the front is simply unknown
+        return None
+    return cdn_detect.detect(headers_seen)
+
+
+@pytest.mark.requirement("II.2.d.ddos")
+def test_ddos_signals(difusor, record_check):
+    prof = difusor.profile
+    site = site_map(difusor)
+    g = difusor.once("load:guard", lambda: load_rules.guard(
+        prof.load.authorized, load.target_addresses(prof.target_url, prof.http.resolve),
+        bool(difusor.options.get("allow_remote_load"))))
+    obs, not_run = None, None
+    if g.allowed:
+        c = difusor.convocatoria.ddos
+        obs = difusor.once("ddos:burst", lambda: burst_probe.burst(
+            prof.target_url, requests_n=c.burst_requests, concurrency=c.burst_concurrency, max_s=c.burst_max_s,
+            stop_after_limited=c.stop_after_limited, resolve=prof.http.resolve, ca_bundle=prof.http.ca_bundle,
+            timeout_s=float(prof.http.timeout_s)))
+    else:
+        not_run = (f"ráfaga no ejecutada: {g.reason}", f"burst not run: {g.reason_en}")
+    headers = [list(site.page_headers), list(site.main_json_headers)]
+    if obs is not None:
+        headers += [list(obs.first_headers), list(obs.limited_headers)]
+    record_check(ddos.evaluate(obs, _detect(headers), not_run))

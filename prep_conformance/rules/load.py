@@ -1,0 +1,298 @@
+"""II.2.a under load: k6-style thresholds from the convocatoria, guardrails, and verdicts. Pure: no I/O.
+
+``settings`` merges the convocatoria's ``load`` defaults with the profile's overrides and applies the
+caps; ``guard`` says whether a run is allowed at all; ``thresholds``, ``main_json_under_load`` and
+``main_json_not_cached`` judge one ``LoadObservation``. The chart is ``rules.load_chart``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from ..verdict import CheckResult, Note, Verdict, result
+from ..probes.load import LoadObservation, all_loopback
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """The thresholds and the shape of the run for one difusor (convocatoria defaults, profile overrides, caps).
+
+    Attributes:
+        users, spawn_rate, duration_s: the load; capped by ``max_users``/``max_duration_s``.
+        p95_ms, p99_ms, max_error_rate, min_rps: pass criteria.
+        capped: what was lowered by a cap (``users 5000 -> 2000``).
+    """
+
+    users: int
+    spawn_rate: float
+    duration_s: int
+    p95_ms: float
+    p99_ms: float
+    max_error_rate: float
+    min_rps: float
+    poll_min_s: float
+    poll_max_s: float
+    weights: Mapping[str, float]
+    workers: int = 0
+    remote_workers: bool = False
+    expect_workers_wait_s: int = 60
+    master_bind_host: str | None = None
+    master_port: int | None = None
+    capped: tuple[str, ...] = ()
+
+    def to_evidence(self) -> dict:
+        return {"users": self.users, "spawn_rate": self.spawn_rate, "duration_s": self.duration_s,
+                "workers": self.workers, "remote_workers": self.remote_workers,
+                "think_time_s": [self.poll_min_s, self.poll_max_s], "weights": dict(self.weights),
+                "thresholds": {"p95_ms": self.p95_ms, "p99_ms": self.p99_ms,
+                               "max_error_rate": self.max_error_rate, "min_rps": self.min_rps},
+                "capped": list(self.capped)}
+
+
+def settings(defaults, overrides) -> LoadSettings:
+    """``defaults``: ``Convocatoria.load``; ``overrides``: ``Profile.load``. Caps always win."""
+    def pick(name):
+        v = getattr(overrides, name, None)
+        return getattr(defaults, name) if v is None else v
+
+    capped = []
+    users, duration = int(pick("users")), int(pick("duration_s"))
+    if users > defaults.max_users:
+        capped.append(f"users {users} -> {defaults.max_users}")
+        users = defaults.max_users
+    if duration > defaults.max_duration_s:
+        capped.append(f"duration_s {duration} -> {defaults.max_duration_s}")
+        duration = defaults.max_duration_s
+    lo, hi = float(pick("poll_min_s")), float(pick("poll_max_s"))
+    return LoadSettings(users, float(pick("spawn_rate")), duration, float(pick("p95_ms")), float(pick("p99_ms")),
+                        float(pick("max_error_rate")), float(pick("min_rps")), lo, max(lo, hi),
+                        dict(pick("weights")), int(overrides.workers or 0), bool(overrides.remote_workers),
+                        int(pick("expect_workers_wait_s")), overrides.master_bind_host, overrides.master_port,
+                        tuple(capped))
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Whether the load may run. ``allowed`` False comes with the reason (the verdict is SKIP)."""
+
+    allowed: bool
+    reason: str = ""
+    reason_en: str = ""
+    addresses: tuple[str, ...] = ()
+    loopback: bool = False
+
+
+def guard(authorized: bool, addresses: Sequence[str], allow_remote: bool) -> Guard:
+    """Only with ``load.authorized: true``; beyond loopback also only with ``--prep-allow-remote-load``."""
+    loop = all_loopback(addresses)
+    if not authorized:
+        return Guard(False, "Prueba de carga no autorizada: el perfil no declara load.authorized: true.",
+                     "Load test not authorised: the profile does not set load.authorized: true.",
+                     tuple(addresses), loop)
+    if not addresses:
+        return Guard(False, "No se pudo resolver la dirección del sitio; la carga no se envía a ciegas.",
+                     "The site's address could not be resolved; load is not sent blindly.", (), False)
+    if not loop and not allow_remote:
+        return Guard(False, f"El sitio no está en loopback ({', '.join(addresses)}): la carga remota requiere "
+                     "además la opción --prep-allow-remote-load.",
+                     f"The site is not on loopback ({', '.join(addresses)}): remote load also needs the "
+                     "--prep-allow-remote-load flag.", tuple(addresses), loop)
+    return Guard(True, addresses=tuple(addresses), loopback=loop)
+
+
+def _run_problem(obs: LoadObservation, s: LoadSettings) -> tuple[str, str] | None:
+    """Why a run cannot be judged (ERROR), or None."""
+    if obs.error:
+        return (f"La prueba de carga no produjo estadísticas: {obs.error}",
+                f"The load test produced no statistics: {obs.error}")
+    if obs.timed_out:
+        return ("Locust no terminó dentro del tiempo límite y fue detenido; resultados incompletos.",
+                "Locust did not finish within the hard timeout and was stopped; results incomplete.")
+    if obs.requests == 0:
+        return ("El generador de carga no completó ninguna petición: no hay nada que evaluar.",
+                "The load generator completed no request: nothing to evaluate.")
+    if (s.workers or s.remote_workers) and obs.workers_seen < max(1, s.workers):
+        return (f"Se esperaban {s.workers} workers de Locust y se conectaron {obs.workers_seen}.",
+                f"{s.workers} Locust workers were expected, {obs.workers_seen} connected.")
+    if obs.measured_s < 0.5 * s.duration_s and obs.requests:
+        return (f"La carga duró {obs.measured_s:.1f} s de {s.duration_s} s previstos: corrida truncada.",
+                f"The load lasted {obs.measured_s:.1f} s of {s.duration_s} s planned: truncated run.")
+    return None
+
+
+def _numbers(obs: LoadObservation) -> dict:
+    return {"requests": obs.requests, "failures": obs.failures, "error_rate": round(obs.error_rate, 5),
+            "rps": obs.rps, "p50_ms": obs.p50_ms, "p95_ms": obs.p95_ms, "p99_ms": obs.p99_ms,
+            "avg_ms": obs.avg_ms, "max_ms": obs.max_ms, "measured_s": obs.measured_s,
+            "workers_seen": obs.workers_seen}
+
+
+def _endpoint_rows(obs: LoadObservation, n: int = 15) -> list[dict]:
+    return [{"method": e.method, "name": e.name, "requests": e.requests, "failures": e.failures,
+             "p50_ms": e.p50_ms, "p95_ms": e.p95_ms, "p99_ms": e.p99_ms, "max_ms": e.max_ms}
+            for e in obs.endpoints[:n]]
+
+
+def _series(obs: LoadObservation, max_points: int = 300) -> list[list]:
+    pts = obs.series
+    step = max(1, -(-len(pts) // max_points))
+    return [[p.t, p.users, round(p.rps, 2), round(p.fails_s, 2), p.p50_ms, p.p95_ms, p.p99_ms]
+            for p in pts[::step]]
+
+
+def thresholds(obs: LoadObservation, s: LoadSettings, requirement: str = "II.2.a",
+               check: str = "load_thresholds", chart_svg: str | None = None) -> CheckResult:
+    """p95, p99, error rate and requests/s against the convocatoria's thresholds."""
+    ev: dict = {"settings": s.to_evidence(), **_numbers(obs), "endpoints": _endpoint_rows(obs),
+                "failures_top": [{"method": f.method, "name": f.name, "error": f.error, "occurrences": f.occurrences}
+                                 for f in obs.failure_lines[:10]],
+                "series_columns": ["t_s", "users", "rps", "failures_s", "p50_ms", "p95_ms", "p99_ms"],
+                "series": _series(obs), "command": " ".join(obs.command), "artifacts": obs.artifacts}
+    if chart_svg:
+        ev["chart_svg"] = chart_svg
+    notes: list[Note] = []
+    if s.capped:
+        notes.append(Note("info", "Valores limitados por la convocatoria: " + "; ".join(s.capped),
+                          "Values capped by the convocatoria: " + "; ".join(s.capped)))
+    if obs.cpu_warning:
+        notes.append(Note("warn", "Un proceso de Locust superó 90 % de CPU: el generador pudo limitar las cifras; "
+                          "use load.workers para repartir la carga.",
+                          "A Locust process exceeded 90 % CPU: the generator may have limited the numbers; "
+                          "use load.workers to spread the load."))
+    problem = _run_problem(obs, s)
+    if problem:
+        ev["log_tail"] = obs.log_tail[-800:]
+        return result(requirement, check, Verdict.ERROR, problem[0], problem[1], notes=notes, **ev)
+    bad_es, bad_en = [], []
+    if obs.p95_ms is None or obs.p95_ms > s.p95_ms:
+        bad_es.append(f"p95 {obs.p95_ms} ms > {s.p95_ms:g} ms")
+        bad_en.append(f"p95 {obs.p95_ms} ms > {s.p95_ms:g} ms")
+    if obs.p99_ms is None or obs.p99_ms > s.p99_ms:
+        bad_es.append(f"p99 {obs.p99_ms} ms > {s.p99_ms:g} ms")
+        bad_en.append(f"p99 {obs.p99_ms} ms > {s.p99_ms:g} ms")
+    if obs.error_rate > s.max_error_rate:
+        bad_es.append(f"tasa de error {obs.error_rate:.2%} > {s.max_error_rate:.2%}")
+        bad_en.append(f"error rate {obs.error_rate:.2%} > {s.max_error_rate:.2%}")
+    if obs.rps < s.min_rps:
+        bad_es.append(f"{obs.rps:g} peticiones/s < {s.min_rps:g}")
+        bad_en.append(f"{obs.rps:g} requests/s < {s.min_rps:g}")
+    head_es = (f"{s.users} usuarios, {obs.measured_s:.0f} s: {obs.requests} peticiones, {obs.rps:g}/s, "
+               f"p95 {obs.p95_ms} ms, p99 {obs.p99_ms} ms, errores {obs.error_rate:.2%}")
+    head_en = (f"{s.users} users, {obs.measured_s:.0f} s: {obs.requests} requests, {obs.rps:g}/s, "
+               f"p95 {obs.p95_ms} ms, p99 {obs.p99_ms} ms, errors {obs.error_rate:.2%}")
+    if bad_es:
+        return result(requirement, check, Verdict.FAIL, f"{head_es}. No cumple: {'; '.join(bad_es)}.",
+                      f"{head_en}. Not met: {'; '.join(bad_en)}.", notes=notes, **ev)
+    return result(requirement, check, Verdict.PASS, f"{head_es}. Dentro de los umbrales.",
+                  f"{head_en}. Within thresholds.", notes=notes, **ev)
+
+
+def _directives(value: str) -> list[str]:
+    """Cache-Control compared as its comma-separated directives, case-insensitive, whitespace ignored."""
+    return [re.sub(r"\s+", "", d).lower() for d in value.split(",") if d.strip()]
+
+
+def main_json_under_load(obs: LoadObservation, expected_cache_control: str, expected_secuencia: int | None,
+                         secuencia_source: str, requirement: str = "II.2.a",
+                         check: str = "main_json_under_load") -> CheckResult:
+    """Under load, every 200 of main.json still carries the exact Cache-Control and the newest corte.
+
+    ``secuencia_source``: ``paquete`` (the institute's newest corte: every answer must equal it) or
+    ``baseline`` (read just before the load: no answer may be older; a newer corte may appear).
+    """
+    t = obs.tally
+    if obs.error or t is None:
+        why = obs.error or "sin conteo de main.json / no main.json tally"
+        return result(requirement, check, Verdict.ERROR,
+                      f"No se pudo observar main.json bajo carga: {why}.",
+                      f"main.json could not be observed under load: {why}.")
+    ev = {"responses": t.responses, "ok_200": t.ok, "bad_json": t.bad_json, "cache_control_seen": dict(t.cache_control),
+          "secuencia_seen": dict(t.secuencia), "expected_cache_control": expected_cache_control,
+          "expected_secuencia": expected_secuencia, "secuencia_source": secuencia_source}
+    if t.responses == 0:
+        return result(requirement, check, Verdict.ERROR, "Ningún visitante pidió main.json durante la carga.",
+                      "No visitor requested main.json during the load.", **ev)
+    if t.ok == 0:
+        return result(requirement, check, Verdict.FAIL,
+                      f"main.json no respondió 200 ni una vez en {t.responses} peticiones bajo carga.",
+                      f"main.json never answered 200 in {t.responses} requests under load.", **ev)
+    want = _directives(expected_cache_control)
+    wrong_cc = {v: n for v, n in t.cache_control.items() if _directives(v) != want}
+    problems_es, problems_en = [], []
+    if wrong_cc:
+        n = sum(wrong_cc.values())
+        problems_es.append(f"{n} de {t.ok} respuestas sin el Cache-Control exacto ({'; '.join(wrong_cc)})")
+        problems_en.append(f"{n} of {t.ok} answers without the exact Cache-Control ({'; '.join(wrong_cc)})")
+    if t.bad_json:
+        problems_es.append(f"{t.bad_json} respuestas 200 que no son JSON")
+        problems_en.append(f"{t.bad_json} 200 answers that are not JSON")
+    if expected_secuencia is not None:
+        def stale(k: str) -> bool:
+            try:
+                seq = int(k)
+            except ValueError:
+                return True
+            return seq != expected_secuencia if secuencia_source == "paquete" else seq < expected_secuencia
+        old = {k: n for k, n in t.secuencia.items() if stale(k)}
+        if old:
+            n = sum(old.values())
+            problems_es.append(f"{n} respuestas con un corte distinto del más reciente ({expected_secuencia}): "
+                               f"secuencia {', '.join(old)}")
+            problems_en.append(f"{n} answers with a corte other than the newest ({expected_secuencia}): "
+                               f"secuencia {', '.join(old)}")
+    if problems_es:
+        return result(requirement, check, Verdict.FAIL, "main.json bajo carga: " + "; ".join(problems_es) + ".",
+                      "main.json under load: " + "; ".join(problems_en) + ".", **ev)
+    seq_txt = f", corte {expected_secuencia}" if expected_secuencia is not None else ""
+    return result(requirement, check, Verdict.PASS,
+                  f"Las {t.ok} respuestas 200 de main.json bajo carga llevan el Cache-Control exacto{seq_txt}.",
+                  f"All {t.ok} 200 answers of main.json under load carry the exact Cache-Control{seq_txt}.", **ev)
+
+
+def main_json_not_cached(obs: LoadObservation, requirement: str = "II.1.e",
+                         check: str = "main_json_not_cached_under_load") -> CheckResult:
+    """II.1.e's purpose under load: no main.json answer comes out of a cache (``Age > 0``, ``X-Cache: HIT``).
+
+    Catches an edge that honours the header at rest but micro-caches main.json once traffic rises.
+    """
+    t = obs.tally
+    if obs.error or t is None:
+        why = obs.error or "sin conteo de main.json / no main.json tally"
+        return result(requirement, check, Verdict.ERROR, f"No se pudo observar main.json bajo carga: {why}.",
+                      f"main.json could not be observed under load: {why}.")
+    ev = {"ok_200": t.ok, "cache_hits": t.cache_hits, "age_max_s": t.age_max,
+          "hit_examples": [dict(x) for x in t.hit_examples]}
+    if t.ok == 0:
+        return result(requirement, check, Verdict.ERROR,
+                      "Ninguna respuesta 200 de main.json bajo carga: no se puede juzgar si se sirvió de caché.",
+                      "No 200 answer of main.json under load: cannot tell whether it came from a cache.", **ev)
+    if t.cache_hits:
+        return result(requirement, check, Verdict.FAIL,
+                      f"{t.cache_hits} de {t.ok} respuestas de main.json bajo carga salieron de una caché "
+                      f"(Age hasta {t.age_max} s o X-Cache: HIT): el borde lo almacena pese a no-store.",
+                      f"{t.cache_hits} of {t.ok} main.json answers under load came from a cache "
+                      f"(Age up to {t.age_max} s or X-Cache: HIT): the edge stores it despite no-store.", **ev)
+    return result(requirement, check, Verdict.PASS,
+                  f"Ninguna de las {t.ok} respuestas de main.json bajo carga salió de caché.",
+                  f"None of the {t.ok} main.json answers under load came from a cache.", **ev)
+
+
+def plan_for(profile, convocatoria, s: LoadSettings, site) -> "LoadPlan":
+    """The Locust plan for a profile: its site, pinning, trust, and what the page loads (``site``: a SiteMap)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from ..probes.load import LoadPlan
+
+    p = urlsplit(profile.target_url)
+    return LoadPlan(
+        host=urlunsplit((p.scheme, p.netloc, "", "", "")), page=p.path or "/", users=s.users,
+        spawn_rate=s.spawn_rate, duration_s=s.duration_s, workers=0 if s.remote_workers else s.workers,
+        remote_workers=s.remote_workers, remote_count=s.workers if s.remote_workers else 0,
+        expect_workers_wait_s=s.expect_workers_wait_s,
+        master_bind_host=s.master_bind_host or ("0.0.0.0" if s.remote_workers else "127.0.0.1"),
+        master_port=s.master_port, main_json=convocatoria.main_json.path,
+        page_assets=tuple(site.page_assets), data_files=tuple(site.data_files),
+        poll_min_s=s.poll_min_s, poll_max_s=s.poll_max_s, weights=dict(s.weights),
+        resolve=dict(profile.http.resolve), ca_bundle=profile.http.ca_bundle, timeout_s=float(profile.http.timeout_s))
