@@ -351,3 +351,65 @@ def reach(ep: Endpoint, connect_timeout_s: float = 3.0) -> Reach:
                          f"The site {ep.site} is unreachable: no HTTP/HTTPS port accepts a connection at {address}.",
                          host=ep.host, address=address, ports_closed={str(k): v for k, v in closed.items()})
     return Reach(ep.host, address, open_, closed)
+
+
+# ------------------------------------------------------------------ per-difusor, shared by every web check
+def site(difusor) -> Endpoint:
+    """The difusor's endpoint after the reachability pre-flight (once per run; ``Blocked`` afterwards)."""
+    ep = endpoint(difusor.profile)
+    difusor.once("http:reach", lambda: reach(ep, connect_timeout_s=min(3.0, ep.timeout_s)))
+    return ep
+
+
+def main_json_url(ep: Endpoint, conv, base: str | None = None) -> str:
+    return url_for(base or ep.site, conv.main_json.path)
+
+
+def edge_main_json(difusor, method: str = "GET") -> HttpObservation:
+    """``main.json`` at the public URL, once per run and method."""
+    ep = site(difusor)
+    url = main_json_url(ep, difusor.convocatoria)
+    return difusor.once(f"http:edge:main_json:{method}",
+                        lambda: fetch_site(ep, url, method, variant=f"edge-{method}"))
+
+
+def edge_root(difusor) -> HttpObservation:
+    ep = site(difusor)
+    return difusor.once("http:edge:root", lambda: fetch_site(ep, ep.site, "GET", variant="edge-root",
+                                                             sample_bytes=8192))
+
+
+def follow(ep: Endpoint, url: str, max_hops: int = 5, variant: str = "", sample_bytes: int = 8192) -> list[HttpObservation]:
+    """GET ``url`` following redirects by hand (each hop observed, pinning and trust kept)."""
+    chain = []
+    for _ in range(max_hops + 1):
+        o = fetch_site(ep, url, "GET", variant=variant, sample_bytes=sample_bytes)
+        chain.append(o)
+        loc = o.get("location")
+        if o.status is None or not (300 <= o.status < 400 and o.status != 304 and loc):
+            break
+        url = urljoin(url, loc)
+    return chain
+
+
+def cdn_detection(difusor):
+    """What CDN/cache sits in front (``rules.cdn_detect.CdnDetection``), from the edge's headers and the
+    CNAME chain (when the profile names a resolver). Once per run; for II.2.b and II.2.d.ddos too."""
+    from ..rules import cdn_detect
+
+    # the inputs are gathered outside ``once``: its lock is not re-entrant
+    headers = [edge_root(difusor).headers, edge_main_json(difusor, "GET").headers]
+    d = dns_observation(difusor)
+    chain = d.cname_chain if d is not None else ()
+    return difusor.once("http:cdn_detection", lambda: cdn_detect.detect(headers, chain))
+
+
+def dns_observation(difusor):
+    """The site's name through the profile's resolver (``dns:``), once per run; None when not configured."""
+    prof = difusor.profile
+    if prof.dns is None:
+        return None
+    from . import dns as dnsprobe
+    host = endpoint(prof).host
+    return difusor.once("dns:site", lambda: dnsprobe.lookup(host, prof.dns.nameserver, prof.dns.port,
+                                                           min(5.0, prof.http.timeout_s)))
