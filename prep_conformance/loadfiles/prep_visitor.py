@@ -80,6 +80,13 @@ def _pin(resolve):
     gevent.socket.getaddrinfo = getaddrinfo
 
 
+def _context(ca):
+    """System trust anchors plus the profile's CA bundle, hostname checked (as probes.http does)."""
+    ctx = gevent.ssl.create_default_context()
+    ctx.load_verify_locations(cafile=ca)
+    return ctx
+
+
 def _weights(text):
     out = {"poll": 6.0, "data": 3.0, "page": 1.0}
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -102,7 +109,8 @@ def _configure(opts):
     PrepVisitor.network_timeout = timeout
     PrepVisitor.insecure = False
     ca = opts.prep_ca_bundle
-    PrepVisitor.ssl_context_factory = (lambda: gevent.ssl.create_default_context(cafile=ca)) if ca else None
+    # staticmethod: a plain function on the class would be bound and get the user as an argument
+    PrepVisitor.ssl_context_factory = staticmethod(lambda: _context(ca)) if ca else None
     _pin({str(k).lower(): str(v) for k, v in json.loads(opts.prep_resolve).items()})
     w = _weights(opts.prep_weights)
     if not PrepVisitor.data_files:

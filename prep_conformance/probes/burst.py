@@ -39,6 +39,7 @@ class BurstObservation:
         challenges: markers of a challenge page/cookie found.
         first_headers, limited_headers: header lines of the first answer and of the first limited one.
         stopped_early: the burst stopped because rate limiting was already clear.
+        unhinted_5xx: 5xx answers without ``Retry-After`` (overload, or a limit that gives no retry hint).
     """
 
     url: str
@@ -55,6 +56,7 @@ class BurstObservation:
     limited_headers: tuple[tuple[str, str], ...] = ()
     stopped_early: bool = False
     concurrency: int = 0
+    unhinted_5xx: int = 0
 
     @property
     def answered(self) -> int:
@@ -66,6 +68,7 @@ class BurstObservation:
                 "statuses": dict(self.statuses), "errors": dict(self.errors), "limited": self.limited,
                 "first_limited_at": self.first_limited_at, "retry_after": list(self.retry_after),
                 "challenges": list(self.challenges), "stopped_early": self.stopped_early,
+                "unhinted_5xx": self.unhinted_5xx,
                 "limited_headers": [f"{k}: {v}" for k, v in self.limited_headers
                                     if k.lower() not in ("set-cookie", "cookie", "authorization")]}
 
@@ -100,7 +103,7 @@ def burst(url: str, *, requests_n: int, concurrency: int, max_s: float, stop_aft
     host = (p.hostname or "").lower()
     ctx = ssl_context(ca_bundle) if p.scheme == "https" else None
     lock = threading.Lock()
-    state = {"next": 0, "answered": 0, "limited": 0, "first_limited_at": None, "stop": False}
+    state = {"next": 0, "answered": 0, "limited": 0, "first_limited_at": None, "stop": False, "unhinted": 0}
     statuses: dict[str, int] = {}
     errors: dict[str, int] = {}
     retry_after: list[str] = []
@@ -139,6 +142,8 @@ def burst(url: str, *, requests_n: int, concurrency: int, max_s: float, stop_aft
                 with lock:
                     statuses[str(r.status_code)] = statuses.get(str(r.status_code), 0) + 1
                     state["answered"] += 1
+                    if r.status_code >= 500 and ra is None:
+                        state["unhinted"] += 1
                     if not first_headers:
                         first_headers.extend(hdrs)
                     if ra is not None and ra not in retry_after and len(retry_after) < 10:
@@ -165,4 +170,4 @@ def burst(url: str, *, requests_n: int, concurrency: int, max_s: float, stop_aft
     elapsed = time.perf_counter() - t0
     return BurstObservation(url, requests_n, state["next"], elapsed, statuses, errors, tuple(retry_after),
                             state["limited"], state["first_limited_at"], tuple(challenges), tuple(first_headers),
-                            tuple(limited_headers), bool(state["stop"]), concurrency)
+                            tuple(limited_headers), bool(state["stop"]), concurrency, state["unhinted"])

@@ -48,6 +48,8 @@ def evaluate(burst: BurstObservation | None, detection=None, burst_not_run: tupl
     if burst is None:
         why = burst_not_run or ("no se ejecutó", "not run")
         ev["burst"] = {"run": False, "reason": why[0], "reason_en": why[1]}
+        sig_es.append(why[0])
+        sig_en.append(why[1])
     else:
         ev["burst"] = {"run": True, **burst.to_evidence()}
         if burst.sent and burst.answered == 0:
@@ -73,7 +75,13 @@ def evaluate(burst: BurstObservation | None, detection=None, burst_not_run: tupl
                           "límite de conexiones (señal débil)")
             sig_en.append(f"connections refused or reset during the burst ({dict(burst.errors)}): possible "
                           "connection limiting (weak signal)")
-        if not burst.limited and not burst.challenges:
+        unhinted = burst.unhinted_5xx
+        if unhinted > 0:
+            sig_es.append(f"{unhinted} respuestas 5xx sin Retry-After: sobrecarga o límite sin indicación de "
+                          "reintento (señal débil)")
+            sig_en.append(f"{unhinted} 5xx answers without Retry-After: overload or a limit without a retry "
+                          "hint (weak signal)")
+        elif not burst.limited and not burst.challenges:
             sig_es.append(f"sin limitación ante {burst.answered} peticiones en {burst.elapsed_s:.1f} s desde un cliente")
             sig_en.append(f"no limiting for {burst.answered} requests in {burst.elapsed_s:.1f} s from one client")
     ev["signals"], ev["signals_en"] = sig_es, sig_en
