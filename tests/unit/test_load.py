@@ -1,0 +1,242 @@
+"""Load rules and Locust output parsing (II.2.a, II.1.e under load): pure, with hand-built observations
+and real Locust output files captured from a lab run (tests/data/load/)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from prep_conformance.convocatoria import load_convocatoria
+from prep_conformance.probes import load
+from prep_conformance.probes.load import LoadObservation, LoadPlan, MainJsonTally, SeriesPoint
+from prep_conformance.profile import Load
+from prep_conformance.rules import load as rules
+from prep_conformance.rules import load_chart
+from prep_conformance.verdict import Verdict
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "load"
+CONV = load_convocatoria("iem-michoacan-2024")
+CC = CONV.main_json.cache_control
+
+
+def _settings(**over):
+    return rules.settings(CONV.load, Load(**over))
+
+
+def _s10(**over):
+    """Settings for a 10 s run (what ``_obs`` measured)."""
+    return _settings(**{"duration_s": 10, **over})
+
+
+def _obs(**kw) -> LoadObservation:
+    base = dict(plan=LoadPlan(host="http://127.0.0.1:1", users=10, spawn_rate=10, duration_s=10),
+                command=("locust",), exit_code=0, timed_out=False, wall_s=11.0, requests=1000, failures=0,
+                rps=100.0, p50_ms=5.0, p95_ms=50.0, p99_ms=90.0, avg_ms=8.0, max_ms=120.0, measured_s=10.0,
+                tally=MainJsonTally(500, 500, 0, {CC: 500}, {"3": 500}, 0, 0))
+    base.update(kw)
+    return LoadObservation(**base)
+
+
+# ---------------------------------------------------------------- parsing Locust's files
+
+def test_percentile_from_histogram_matches_locust():
+    hist = {"1": 50, "2": 40, "100": 9, "1000": 1}
+    # locust.stats.calculate_response_time_percentile: walk down from the slowest bucket
+    assert load.percentile_from_histogram(hist, 0.5) == 2
+    assert load.percentile_from_histogram(hist, 0.95) == 100
+    assert load.percentile_from_histogram(hist, 0.99) == 1000
+    assert load.percentile_from_histogram(hist, 1.0) == 1000
+    assert load.percentile_from_histogram({}, 0.95) is None
+
+
+def test_parse_real_json_stats_agrees_with_locust_csv():
+    agg = load.parse_json_stats((DATA / "locust.json").read_text())
+    assert agg["requests"] == 415 and agg["failures"] == 301
+    # the same percentiles Locust wrote in its own _stats.csv Aggregated row for that run
+    assert (agg["p50_ms"], agg["p95_ms"], agg["p99_ms"]) == (2.0, 480.0, 1200.0)
+    assert agg["measured_s"] > 5 and agg["rps"] == pytest.approx(415 / agg["measured_s"], rel=0.01)
+    assert agg["endpoints"][0].name == "/json/main.json"
+
+
+def test_parse_history_and_failures():
+    series = load.parse_history_csv((DATA / "locust_stats_history.csv").read_text())
+    assert series[0].t == 0 and series[-1].t > 5
+    assert series[-1].users == 30 and series[-1].fails_s > 0
+    assert series[0].p95_ms is None          # "N/A" before any request
+    fails = load.parse_failures_csv((DATA / "locust_failures.csv").read_text())
+    assert fails[0].occurrences >= fails[-1].occurrences
+    assert "503" in fails[0].error
+
+
+def test_parse_tally():
+    t = load.parse_tally((DATA / "tally_microcache.json").read_text())
+    assert t.ok == 236 and t.cache_hits == 232 and t.age_max == 1 and t.hit_examples
+
+
+def test_workers_seen_and_cpu_warning_from_log():
+    log = ("x (index 0) reported as ready. 1 workers connected.\n"
+           "y (index 1) reported as ready. 2 workers connected.\nCPU usage above 90%! This may ...")
+    assert load.workers_seen(log) == 2 and load.cpu_warning(log)
+    assert load.workers_seen("") == 0 and not load.cpu_warning("all fine")
+
+
+def test_discover_paths_same_origin_only():
+    html = ('<link rel="stylesheet" href="assets/app.css"><link rel="icon" href="favicon.ico">'
+            '<script src="/assets/app.js"></script><script src="https://cdn.other.example/x.js"></script>'
+            '<a href="json/MICH_DIP_LOC_2024.csv">csv</a>')
+    js = {"/assets/app.js": 'fetch("json/main.json"); fetch(`json/resumen.json`); x="//evil.example/a.csv"'}
+    assets, data = load.discover_paths("https://prep.example/", html, js, "/json/main.json")
+    assert assets == ("/assets/app.css", "/assets/app.js")
+    assert data == ("/json/MICH_DIP_LOC_2024.csv", "/json/resumen.json")
+
+
+def test_loopback_addresses():
+    assert load.all_loopback(["127.0.0.1", "::1"])
+    assert not load.all_loopback(["127.0.0.1", "203.0.113.5"])
+    assert not load.all_loopback([])
+    assert load.target_addresses("https://x.example:8443/", {"x.example": "127.0.0.9"}) == ("127.0.0.9",)
+    assert load.target_addresses("http://127.0.0.1:1/", {}) == ("127.0.0.1",)
+
+
+# ---------------------------------------------------------------- command lines
+
+def test_locust_command_lines(tmp_path):
+    plan = LoadPlan(host="https://h.example:1", users=20, spawn_rate=5, duration_s=30, workers=2,
+                    resolve={"h.example": "127.0.0.1"}, ca_bundle="/ca.pem", expect_workers_wait_s=7)
+    m = load.locust_command(plan, tmp_path, "master", 5599)
+    s = " ".join(m)
+    assert m[1:3] == ["-m", "locust"] and "--headless" in m
+    assert "-t 30s" in s and "-u 20" in s and "-r 5" in s
+    assert "--master" in m and "--expect-workers 2" in s and "--expect-workers-max-wait 7" in s
+    assert "--master-bind-host 127.0.0.1" in s and "--prep-ca-bundle /ca.pem" in s
+    assert "--json-file" in m and "--csv-full-history" in m
+    w = load.locust_command(plan, tmp_path, "worker", 5599)
+    assert "--worker" in w and "--master-port" in w and "-u" not in w
+    assert plan.hard_timeout_s > 30 + 7
+    assert "-f - --worker --master-host 10.0.0.5 --master-port 5557" in load.remote_worker_command("10.0.0.5", 5557)
+
+
+# ---------------------------------------------------------------- settings and guard
+
+def test_settings_defaults_overrides_and_caps():
+    s = _settings()
+    assert (s.users, s.duration_s, s.p95_ms, s.min_rps) == (CONV.load.users, CONV.load.duration_s,
+                                                          CONV.load.p95_ms, CONV.load.min_rps)
+    s = _settings(users=5, p95_ms=200, workers=2)
+    assert s.users == 5 and s.p95_ms == 200 and s.workers == 2 and not s.capped
+    s = _settings(users=10**6, duration_s=10**5)
+    assert s.users == CONV.load.max_users and s.duration_s == CONV.load.max_duration_s
+    assert len(s.capped) == 2
+
+
+def test_guard():
+    assert not rules.guard(False, ["127.0.0.1"], True).allowed
+    g = rules.guard(True, ["203.0.113.7"], False)
+    assert not g.allowed and "--prep-allow-remote-load" in g.reason_en
+    assert rules.guard(True, ["203.0.113.7"], True).allowed
+    assert rules.guard(True, ["127.0.0.1"], False).allowed
+    assert not rules.guard(True, [], True).allowed
+
+
+def test_plan_for_uses_profile_and_site():
+    prof = SimpleNamespace(target_url="https://prep.example:8443/prep/", load=Load(),
+                           http=SimpleNamespace(resolve={"prep.example": "127.0.0.1"}, ca_bundle=None, timeout_s=5))
+    site = SimpleNamespace(page_assets=("/prep/a.js",), data_files=("/prep/json/x.csv",))
+    plan = rules.plan_for(prof, CONV, _settings(users=3, workers=2), site)
+    assert plan.host == "https://prep.example:8443" and plan.page == "/prep/"
+    assert plan.workers == 2 and plan.main_json == CONV.main_json.path and plan.data_files == ("/prep/json/x.csv",)
+    remote = rules.plan_for(prof, CONV, _settings(workers=3, remote_workers=True), site)
+    assert remote.workers == 0 and remote.expect_workers == 3 and remote.master_bind_host == "0.0.0.0"
+
+
+# ---------------------------------------------------------------- thresholds
+
+def test_thresholds_pass():
+    r = rules.thresholds(_obs(), _s10(), chart_svg="<svg/>")
+    assert r.verdict is Verdict.PASS and r.requirement == "II.2.a"
+    assert r.evidence["p95_ms"] == 50.0 and r.evidence["chart_svg"] == "<svg/>"
+    assert r.evidence["settings"]["thresholds"]["p95_ms"] == CONV.load.p95_ms
+
+
+@pytest.mark.parametrize("kw,needle", [
+    ({"p95_ms": 5000.0}, "p95"), ({"p99_ms": 9000.0}, "p99"),
+    ({"failures": 100}, "error rate"), ({"rps": 1.0}, "requests/s")])
+def test_thresholds_fail_on_each_criterion(kw, needle):
+    r = rules.thresholds(_obs(**kw), _s10())
+    assert r.verdict is Verdict.FAIL and needle in r.summary_en
+
+
+@pytest.mark.parametrize("kw", [{"error": "no stats"}, {"timed_out": True}, {"requests": 0},
+                                {"measured_s": 1.0}])
+def test_thresholds_error_when_not_evaluable(kw):
+    assert rules.thresholds(_obs(**kw), _s10()).verdict is Verdict.ERROR
+
+
+def test_thresholds_error_when_workers_missing_and_cpu_note():
+    r = rules.thresholds(_obs(workers_seen=1), _s10(workers=2))
+    assert r.verdict is Verdict.ERROR and "workers" in r.summary_en
+    r = rules.thresholds(_obs(cpu_warning=True, workers_seen=2), _s10(workers=2))
+    assert r.verdict is Verdict.PASS and any(n.level == "warn" for n in r.notes)
+
+
+# ---------------------------------------------------------------- main.json under load
+
+def test_main_json_under_load_pass_and_fail():
+    assert rules.main_json_under_load(_obs(), CC, 3, "paquete").verdict is Verdict.PASS
+    # directive case and spacing do not matter; order and content do
+    t = MainJsonTally(10, 10, 0, {"No-Cache,no-store,  must-revalidate": 10}, {"3": 10}, 0, 0)
+    assert rules.main_json_under_load(_obs(tally=t), CC, 3, "paquete").verdict is Verdict.PASS
+    t = MainJsonTally(10, 10, 0, {CC: 6, "public, max-age=60": 4}, {"3": 10}, 0, 0)
+    r = rules.main_json_under_load(_obs(tally=t), CC, 3, "paquete")
+    assert r.verdict is Verdict.FAIL and "4 of 10" in r.summary_en
+    t = MainJsonTally(10, 10, 0, {CC: 10}, {"3": 7, "2": 3}, 0, 0)
+    assert rules.main_json_under_load(_obs(tally=t), CC, 3, "paquete").verdict is Verdict.FAIL
+    t = MainJsonTally(10, 10, 1, {CC: 10}, {"3": 9}, 0, 0)
+    assert rules.main_json_under_load(_obs(tally=t), CC, 3, "paquete").verdict is Verdict.FAIL
+
+
+def test_main_json_under_load_baseline_allows_a_newer_corte():
+    t = MainJsonTally(10, 10, 0, {CC: 10}, {"3": 5, "4": 5}, 0, 0)
+    assert rules.main_json_under_load(_obs(tally=t), CC, 3, "baseline").verdict is Verdict.PASS
+    assert rules.main_json_under_load(_obs(tally=t), CC, 4, "baseline").verdict is Verdict.FAIL
+
+
+def test_main_json_under_load_error_and_all_failed():
+    assert rules.main_json_under_load(_obs(tally=None), CC, 3, "paquete").verdict is Verdict.ERROR
+    t = MainJsonTally(0, 0, 0, {}, {}, 0, 0)
+    assert rules.main_json_under_load(_obs(tally=t), CC, 3, "paquete").verdict is Verdict.ERROR
+    t = MainJsonTally(40, 0, 0, {}, {}, 0, 0)
+    assert rules.main_json_under_load(_obs(tally=t), CC, 3, "paquete").verdict is Verdict.FAIL
+
+
+def test_main_json_not_cached():
+    assert rules.main_json_not_cached(_obs()).verdict is Verdict.PASS
+    t = load.parse_tally((DATA / "tally_microcache.json").read_text())
+    r = rules.main_json_not_cached(_obs(tally=t))
+    assert r.verdict is Verdict.FAIL and r.requirement == "II.1.e" and r.evidence["cache_hits"] == 232
+    assert rules.main_json_not_cached(_obs(tally=MainJsonTally(5, 0, 0, {}, {}, 0, 0))).verdict is Verdict.ERROR
+    assert rules.main_json_not_cached(_obs(error="x")).verdict is Verdict.ERROR
+
+
+# ---------------------------------------------------------------- chart
+
+def test_chart_is_self_contained_svg():
+    series = load.parse_history_csv((DATA / "locust_stats_history.csv").read_text())
+    svg = load_chart.render(series, 1000, 3000, 50, lang="en")
+    root = ET.fromstring(svg)                    # well-formed XML
+    assert root.tag.endswith("svg")
+    assert svg.count("<polyline") == 6 and "p95 ≤ 1000" in svg
+    assert "<script" not in svg and "href" not in svg
+    assert load_chart.render(()) == ""
+
+
+def test_chart_escapes_text():
+    pts = (SeriesPoint(0, 1, 1.0, 0.0, 1.0, 2.0, 3.0), SeriesPoint(1, 1, 2.0, 0.0, 1.0, 2.0, 3.0))
+    svg = load_chart.render(pts, lang="es")
+    ET.fromstring(svg)
+    assert "peticiones/s" in svg
