@@ -71,22 +71,22 @@ def _site_host(site_url: str) -> str:
 
 def http_purge(cfg: PurgeConfig, session: requests.Session, site_url: str, paths: Sequence[str] = (),
                token: str | None = None) -> PurgeObservation:
-    """``PURGE`` each path (or the configured URL itself), or one ``BAN`` of every path (or of everything).
+    """``PURGE`` (exact URL) or ``BAN`` (URL prefix) each path, or the configured URL itself when none.
 
     Requests carry the public site's ``Host`` so the cache objects the public sees are the ones hit.
-    A ``BAN`` carries the paths as a regular expression in ``X-Ban-Url`` (Varnish's usual convention).
     """
     headers = {"Host": _site_host(site_url)} if urlsplit(cfg.url).scheme == "http" else {}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    urls = [urljoin(cfg.url, "/" + p.lstrip("/")) for p in paths] or [cfg.url]
     if cfg.method == "PURGE":
-        urls = [urljoin(cfg.url, "/" + p.lstrip("/")) for p in paths] or [cfg.url]
         reqs = [(u, dict(headers)) for u in urls]
-        targets = tuple(urls)
     else:
-        expr = "^/" if not paths else "^(" + "|".join(re.escape("/" + p.lstrip("/")) for p in paths) + ")$"
-        reqs = [(cfg.url, {**headers, "X-Ban-Url": expr, "X-Ban-Host": _site_host(site_url)})]
-        targets = (expr,)
+        # Varnish's usual BAN takes the request URL as a path prefix; X-Ban-Url carries the same as a
+        # regular expression for VCLs that read a header instead.
+        reqs = [(u, {**headers, "X-Ban-Url": "^" + re.escape(urlsplit(u).path or "/"),
+                     "X-Ban-Host": _site_host(site_url)}) for u in urls]
+    targets = tuple(urls)
     statuses: list[int | None] = []
     details: list[str] = []
     t0 = time.perf_counter()
@@ -213,3 +213,83 @@ def purge_for_profile(profile, paths: Sequence[str] = (), session: requests.Sess
         with session_for(profile, pool=4) as s:
             return purge(cfg, profile.target_url, paths, session=s, token=token)
     return purge(cfg, profile.target_url, paths, session=session, token=token)
+
+
+# ---------------------------------------------------------------------------------------------- effect
+
+
+def cache_state(headers: Mapping[str, str]) -> str | None:
+    """``hit`` | ``miss`` | None from the usual cache headers (X-Cache, CF-Cache-Status, X-Varnish, Age)."""
+    h = {k.lower(): v for k, v in headers.items()}
+    for name in ("x-cache", "cf-cache-status", "x-cache-status", "cache-status"):
+        v = h.get(name, "").upper()
+        if "HIT" in v:
+            return "hit"
+        if any(w in v for w in ("MISS", "EXPIRED", "BYPASS", "DYNAMIC", "PASS")):
+            return "miss"
+    xv = h.get("x-varnish", "").split()
+    if len(xv) == 2:
+        return "hit"
+    if len(xv) == 1:
+        return "miss"
+    try:
+        return "hit" if int(h.get("age", "")) > 0 else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class PurgeEffect:
+    """Whether a purge evicted a cached object, seen from outside without changing any content.
+
+    Attributes:
+        path: the object (a cacheable file of the paquete); ``before``/``after`` its cache state
+            (``hit``/``miss``/None) right before and right after the purge; ``headers_*`` the raw cache
+            headers; ``measurable`` False when the object was never seen cached.
+    """
+
+    path: str
+    before: str | None
+    after: str | None
+    headers_before: Mapping[str, str] = field(default_factory=dict)
+    headers_after: Mapping[str, str] = field(default_factory=dict)
+    purge: PurgeObservation | None = None
+    error: str | None = None
+
+    @property
+    def measurable(self) -> bool:
+        return self.before == "hit" and self.after is not None and self.purge is not None and self.purge.accepted
+
+    @property
+    def evicted(self) -> bool | None:
+        return (self.after == "miss") if self.measurable else None
+
+    def to_evidence(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after,
+                "headers_before": dict(self.headers_before), "headers_after": dict(self.headers_after),
+                "purge": self.purge.to_evidence() if self.purge else None, "error": self.error}
+
+
+_CACHE_HEADERS = ("age", "x-cache", "cf-cache-status", "x-cache-status", "cache-status", "x-varnish", "via")
+
+
+def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, timeout: float = 10.0
+                 ) -> PurgeEffect:
+    """GET ``path`` twice (cache it), purge it, GET again: a hit before and a miss after means evicted."""
+    base = site_url if site_url.endswith("/") else site_url + "/"
+    url = urljoin(base, path.lstrip("/"))
+
+    def look() -> dict[str, str]:
+        r = session.get(url, timeout=timeout, allow_redirects=False)
+        r.content  # drain
+        return {k: r.headers[k] for k in r.headers if k.lower() in _CACHE_HEADERS}
+
+    try:
+        look()
+        time.sleep(1.1)           # Age has a one-second resolution
+        hb = look()
+        obs = do_purge([path])
+        ha = look()
+    except requests.RequestException as exc:
+        return PurgeEffect(path, None, None, error=f"{type(exc).__name__}: {exc}")
+    return PurgeEffect(path, cache_state(hb), cache_state(ha), hb, ha, obs)

@@ -234,8 +234,19 @@ def _main_json_unreadable(obs: PublicationObservation, req: str, check: str) -> 
     return None
 
 
+CORTE_FILE_SUFFIXES = (".json", ".csv", ".zip", ".html", ".htm")
+
+
+def is_corte_file(rel: str) -> bool:
+    """The corte's own data (main.json, CSV, ZIP, the page): what I.4's "every file present" covers.
+
+    Acta images and assets are cumulative, not a corte's own; a missing one is I.6's finding alone.
+    """
+    return rel.lower().endswith(CORTE_FILE_SUFFIXES)
+
+
 def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
-    """I.4: the served main.json announces the paquete's newest corte and every file of it is present."""
+    """I.4: the served main.json announces the paquete's newest corte and its data files are present."""
     check = "corte_current"
     bad = _main_json_unreadable(obs, "I.4", check)
     if bad:
@@ -266,17 +277,18 @@ def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResul
         return result("I.4", check, Verdict.FAIL,
                       f"El corte {got.secuencia} servido no coincide con el del paquete en: {', '.join(differs)}.",
                       f"Served corte {got.secuencia} differs from the paquete's in: {', '.join(differs)}.", **ev)
+    corte_files = [rel for rel in sorted(obs.paquete.manifest) if is_corte_file(rel)]
     absent = [{"path": rel, "status": sf.status if sf else None, "error": sf.error if sf else None}
-              for rel in sorted(obs.paquete.manifest) for sf in [obs.served.get(rel)]
+              for rel in corte_files for sf in [obs.served.get(rel)]
               if sf is None or sf.status != 200]
-    ev.update(files=len(obs.paquete.manifest), absent_count=len(absent), absent=_cap(absent))
+    ev.update(corte_files=len(corte_files), absent_count=len(absent), absent=_cap(absent))
     no_response = [a for a in absent if a["status"] is None]
     if len(no_response) < len(absent):
         real = [a for a in absent if a["status"] is not None]
         return result("I.4", check, Verdict.FAIL,
-                      f"Corte {got.secuencia} anunciado, pero faltan {len(real)} de sus {len(obs.paquete.manifest)} "
-                      f"archivos (p. ej. {real[0]['path']}: HTTP {real[0]['status']}).",
-                      f"Corte {got.secuencia} announced, but {len(real)} of its {len(obs.paquete.manifest)} files "
+                      f"Corte {got.secuencia} anunciado, pero faltan {len(real)} de sus {len(corte_files)} "
+                      f"archivos de datos (p. ej. {real[0]['path']}: HTTP {real[0]['status']}).",
+                      f"Corte {got.secuencia} announced, but {len(real)} of its {len(corte_files)} data files "
                       f"are missing (e.g. {real[0]['path']}: HTTP {real[0]['status']}).", **ev)
     if no_response:
         return result("I.4", check, Verdict.ERROR,
@@ -284,9 +296,9 @@ def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResul
                       f"Could not check {len(no_response)} files of the corte are present.", **ev)
     return result("I.4", check, Verdict.PASS,
                   f"Se sirve el corte más reciente ({got.secuencia}, {got.corte_iso}) con sus "
-                  f"{len(obs.paquete.manifest)} archivos.",
+                  f"{len(corte_files)} archivos de datos.",
                   f"The newest corte ({got.secuencia}, {got.corte_iso}) is served with its "
-                  f"{len(obs.paquete.manifest)} files.", **ev)
+                  f"{len(corte_files)} data files.", **ev)
 
 
 # ---------------------------------------------------------------------------------------------- I.9

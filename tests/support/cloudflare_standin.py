@@ -128,16 +128,17 @@ def forward_ban(varnish_url: str, site_host: str, timeout: float = 5.0) -> Calla
     """An ``on_purge`` that turns a Cloudflare purge into a Varnish ``BAN`` (``X-Ban-Url``) on a real edge."""
 
     def ban(body: dict) -> None:
+        # Varnish's lab VCL bans by URL prefix: BAN /path (everything: BAN /).
         if body.get("files"):
             paths = [urlsplit(f if isinstance(f, str) else f.get("url", "")).path or "/" for f in body["files"]]
-            expr = "^(" + "|".join(re.escape(p) for p in paths) + ")$"
         else:
-            expr = "^/"
-        req = Request(varnish_url, method="BAN", headers={"X-Ban-Url": expr, "X-Ban-Host": site_host,
-                                                          "Host": site_host})
-        with urlopen(req, timeout=timeout) as r:
-            if not 200 <= r.status < 300:
-                raise RuntimeError(f"BAN answered {r.status}")
+            paths = ["/"]
+        base = varnish_url.rstrip("/")
+        for p in paths:
+            req = Request(base + p, method="BAN", headers={"Host": site_host})
+            with urlopen(req, timeout=timeout) as r:
+                if not 200 <= r.status < 300:
+                    raise RuntimeError(f"BAN {p} answered {r.status}")
 
     return ban
 

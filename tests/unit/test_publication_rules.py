@@ -82,8 +82,13 @@ def test_missing_acta_image(c7):
     assert r.verdict is Verdict.FAIL and r.evidence["missing"][0]["path"] == img
     a = rules.acta_images(obs)
     assert a.verdict is Verdict.FAIL and a.evidence["missing"][0]["image"] == img
-    c = rules.corte_current(obs, CONV)
-    assert c.verdict is Verdict.FAIL and c.evidence["absent"][0]["path"] == img
+    assert rules.corte_current(obs, CONV).verdict is Verdict.PASS     # an image is I.6's finding alone
+
+
+def test_missing_zip_fails_corte_current(c7):
+    z = next(p for p in c7 if p.endswith(".zip"))
+    c = rules.corte_current(_obs(c7, drop=(z,)), CONV)
+    assert c.verdict is Verdict.FAIL and c.evidence["absent"][0]["path"] == z
 
 
 def test_acta_image_swapped(c7):

@@ -1,0 +1,402 @@
+"""The corte drill (II.2.b): publish the next corte as the institute would, purge, time fresh content; restore.
+
+Only on the test site and only when the profile says ``cdn.drill: true``. Steps:
+1. derive the next corte from the delivered paquete with the generator (same actas, sizes, seed);
+2. snapshot what the public site serves for every path involved (for the restore check);
+3. back up, over SFTP, the files the new corte overwrites; upload the new corte into ``ssh.upload_dir``
+   files first and ``json/main.json`` last, each written to a temporary name and renamed;
+4. purge through the profile's adapter; poll the public ``main.json`` (and the changed files once it
+   announces the new corte) every ``purge.poll_interval_s`` until the whole new corte is served, or
+   ``purge.fresh_within_s`` has passed; every response is recorded (stale after the purge? mixed?);
+5. always (``finally``): put the backed-up bytes back, delete what the drill added, purge, wait for
+   the old corte at the edge and compare every path with the snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import posixpath
+import stat as stat_mod
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from .. import paquete as gen
+from ..errors import CheckError
+from .publication import CorteRef, ServedFile, fetch_many, fetch_one, file_url
+from .purge import PurgeObservation
+
+MAIN_JSON = gen.MAIN_JSON
+POLL_CAP = 300          # polls kept in evidence
+
+
+# ---------------------------------------------------------------------------------------------- next corte
+
+
+def _acta_probe(pq: gen.Paquete) -> tuple[str, str] | None:
+    for rel in sorted(pq.manifest):
+        if rel.startswith("actas/") and rel.endswith(".png"):
+            return rel, pq.manifest[rel]
+    return None
+
+
+def generator_params(pq: gen.Paquete, interval_min: float = gen.INTERVAL_MIN) -> dict[str, Any] | None:
+    """The generator parameters that reproduce ``pq`` byte for byte, or None (not a generator paquete)."""
+    start = pq.corte - dt.timedelta(minutes=interval_min * (pq.secuencia - 1))
+    actas = sum(1 for p in pq.manifest if p.startswith("actas/") and p.endswith(".png"))
+    probe = _acta_probe(pq)
+    found: dict[str, Any] | None = None
+    if probe is not None:
+        rel, digest = probe
+        size = pq.path(rel).stat().st_size
+        clave = posixpath.basename(rel)[:-4]
+        # PNG = 57 bytes of framing + zlib(stored) of height*65 raw bytes; height = n // 64, n = image_bytes - 80
+        raw = size - 57 - 6
+        raw -= 5 * (raw // 65540 + 1)
+        height = max(1, round(raw / 65))
+        for seed in range(4):
+            for n in list(range(64 * height, 64 * height + 64)) + [64]:
+                ib = n + 80
+                if gen.sha256_hex(gen.acta_image(clave, ib, seed)) == digest:
+                    found = {"actas": actas, "image_bytes": ib, "seed": seed}
+                    break
+            if found:
+                break
+    else:
+        found = {"actas": 0, "image_bytes": gen.TINY["image_bytes"], "seed": 0}
+    if found is None:
+        return None
+    params = {**found, "start": start, "interval_min": interval_min}
+    files = gen.corte_files(pq.secuencia, **params)
+    if gen.parse_manifest(files[gen.MANIFEST].decode()) != dict(pq.manifest):
+        return None
+    return params
+
+
+def next_corte(pq: gen.Paquete, interval_min: float = gen.INTERVAL_MIN) -> dict[str, bytes]:
+    """Every file of corte ``secuencia + 1`` as the generator makes it after ``pq``."""
+    params = generator_params(pq, interval_min)
+    if params is None:
+        raise CheckError("El paquete no es del generador sintético: no se puede derivar el corte siguiente "
+                         "para el simulacro.",
+                         "The paquete is not the synthetic generator's: the next corte for the drill cannot be "
+                         "derived.", paquete=str(pq.source))
+    return gen.corte_files(pq.secuencia + 1, **params)
+
+
+# ---------------------------------------------------------------------------------------------- observations
+
+
+@dataclass(frozen=True)
+class Poll:
+    """One look at the public site during the drill.
+
+    Attributes:
+        t_s: seconds since the purge was answered (negative: before the purge).
+        where: ``edge`` (the public URL) or ``origin`` (``http.origin``).
+        status, secuencia: of ``main.json``; ``age``/``x_cache`` its cache headers.
+        old_files: files of the new corte still served with their previous bytes (mixed state).
+        absent_files: files the new ``main.json`` names that are not served (mixed state).
+        error: a transport fault.
+    """
+
+    t_s: float
+    where: str
+    status: int | None
+    secuencia: int | None
+    age: str | None = None
+    x_cache: str | None = None
+    old_files: int = 0
+    absent_files: int = 0
+    error: str | None = None
+
+    @property
+    def mixed(self) -> bool:
+        return self.old_files > 0 or self.absent_files > 0
+
+
+@dataclass(frozen=True)
+class RestoreObservation:
+    """The drill's undo.
+
+    Attributes:
+        ok: every path serves at the edge what it served before the drill.
+        differences: paths whose status or digest differs from the snapshot (path, before, after).
+        lingering: paths that answered 404 before and are still served (the CDN kept drill files).
+        waited_s: time until the edge served the old corte again.
+        purge: the restore purge; ``error`` a fault while restoring.
+    """
+
+    ok: bool
+    differences: tuple[Mapping[str, Any], ...] = ()
+    lingering: tuple[str, ...] = ()
+    waited_s: float | None = None
+    purge: PurgeObservation | None = None
+    error: str | None = None
+    files_restored: int = 0
+    files_removed: int = 0
+
+
+@dataclass(frozen=True)
+class DrillObservation:
+    """The corte drill as it happened.
+
+    Attributes:
+        old_secuencia, new_secuencia: the corte served before and the one uploaded.
+        changed: paths the new corte adds or changes (main.json included).
+        upload_dir, uploaded_bytes, upload_s: the SFTP upload.
+        purge: the purge request and its answer.
+        polls: every look at edge (and origin) after the upload.
+        fresh_after_s: from the purge's answer to the first poll serving the whole new corte (None: never).
+        origin_fresh_after_s: same at the origin (None: never or no origin configured).
+        bound_s: ``convocatoria.purge.fresh_within_s``.
+        restore: the undo; ``error`` a fault that stopped the drill.
+    """
+
+    site_url: str
+    old_secuencia: int | None
+    new_secuencia: int | None
+    changed: tuple[str, ...] = ()
+    upload_dir: str = ""
+    uploaded_bytes: int = 0
+    upload_s: float = 0.0
+    purge: PurgeObservation | None = None
+    polls: tuple[Poll, ...] = ()
+    fresh_after_s: float | None = None
+    origin_fresh_after_s: float | None = None
+    origin_checked: bool = False
+    bound_s: float = 0.0
+    restore: RestoreObservation | None = None
+    error: str | None = None
+
+    @property
+    def stale_after_purge(self) -> int:
+        return sum(1 for p in self.polls if p.where == "edge" and p.t_s >= 0 and p.secuencia == self.old_secuencia)
+
+    @property
+    def mixed_polls(self) -> int:
+        return sum(1 for p in self.polls if p.where == "edge" and p.t_s >= 0 and p.mixed)
+
+
+# ---------------------------------------------------------------------------------------------- SFTP
+
+
+def _exists(sftp, path: str) -> bool:
+    try:
+        sftp.stat(path)
+        return True
+    except IOError:
+        return False
+
+
+def _makedirs(sftp, path: str) -> None:
+    parts, cur = [p for p in path.split("/") if p], "/" if path.startswith("/") else ""
+    for p in parts:
+        cur = posixpath.join(cur, p) if cur else p
+        try:
+            st = sftp.stat(cur)
+            if not stat_mod.S_ISDIR(st.st_mode):
+                raise IOError(f"{cur} is not a folder")
+        except FileNotFoundError:
+            sftp.mkdir(cur)
+
+
+def _put_atomic(sftp, remote: str, data: bytes) -> None:
+    """Write to a temporary name in the same folder, then rename over the target (readers never see half)."""
+    tmp = posixpath.join(posixpath.dirname(remote), f".{posixpath.basename(remote)}.prep-drill.tmp")
+    sftp.putfo(io.BytesIO(data), tmp, file_size=len(data), confirm=True)
+    try:
+        sftp.posix_rename(tmp, remote)
+    except IOError:
+        if _exists(sftp, remote):
+            sftp.remove(remote)
+        sftp.rename(tmp, remote)
+
+
+def _read(sftp, remote: str) -> bytes:
+    with sftp.open(remote, "rb") as f:
+        f.prefetch()
+        return f.read()
+
+
+# ---------------------------------------------------------------------------------------------- drill
+
+
+@dataclass
+class DrillTarget:
+    """What the drill needs; built from a profile by ``target_from_profile`` (plain values for tests)."""
+
+    site_url: str
+    session: requests.Session
+    sftp: Any
+    upload_dir: str
+    purge: Callable[[Sequence[str]], PurgeObservation]
+    bound_s: float
+    poll_interval_s: float
+    timeout_s: float = 10.0
+    origin_url: str | None = None
+    interval_min: float = gen.INTERVAL_MIN
+
+
+def _origin_main(t: DrillTarget) -> ServedFile:
+    url = urljoin(t.origin_url.rstrip("/") + "/", MAIN_JSON)
+    host = urlsplit(t.site_url).netloc
+    try:
+        r = t.session.get(url, headers={"Host": host}, timeout=t.timeout_s, allow_redirects=False)
+        return ServedFile(MAIN_JSON, url, r.status_code, hashlib.sha256(r.content).hexdigest(), len(r.content),
+                          None, r.content, {})
+    except requests.RequestException as exc:
+        return ServedFile(MAIN_JSON, url, None, error=f"{type(exc).__name__}: {exc}")
+
+
+def _snapshot(t: DrillTarget, paths: Sequence[str]) -> dict[str, tuple[int | None, str | None]]:
+    got = fetch_many(t.session, t.site_url, paths, workers=8, timeout=t.timeout_s, keep=lambda p: p == MAIN_JSON)
+    return {p: (sf.status, sf.sha256) for p, sf in got.items()}
+
+
+def _poll(t: DrillTarget, t0: float, new_seq: int, new_manifest: Mapping[str, str], changed: Sequence[str]
+          ) -> tuple[Poll, bool]:
+    main = fetch_one(t.session, file_url(t.site_url, MAIN_JSON), MAIN_JSON, t.timeout_s, True)
+    seq = CorteRef.from_doc(main.json()).secuencia if main.ok else None
+    old = absent = 0
+    if seq == new_seq:
+        others = [p for p in changed if p != MAIN_JSON]
+        got = fetch_many(t.session, t.site_url, others, workers=8, timeout=t.timeout_s, keep=lambda p: False)
+        for p in others:
+            sf = got[p]
+            if not sf.ok:
+                absent += 1
+            elif sf.sha256 != new_manifest[p]:
+                old += 1
+    poll = Poll(round(time.monotonic() - t0, 3), "edge", main.status, seq, main.headers.get("age"),
+                main.headers.get("x-cache"), old, absent, main.error)
+    return poll, seq == new_seq and old == 0 and absent == 0
+
+
+def run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
+    """Upload the next corte, purge, poll until fresh or ``bound_s``; restore in ``finally``."""
+    site = t.site_url
+    now = fetch_one(t.session, file_url(site, MAIN_JSON), MAIN_JSON, t.timeout_s, True)
+    cur = CorteRef.from_doc(now.json()).secuencia if now.ok else None
+    if cur != pq.secuencia:
+        raise CheckError(f"El sitio sirve el corte {cur} y el paquete es del {pq.secuencia}: el simulacro parte del "
+                         "corte vigente; publique primero el paquete indicado.",
+                         f"The site serves corte {cur} and the paquete is corte {pq.secuencia}: the drill starts "
+                         "from the current corte; publish the given paquete first.", main_json=now.brief())
+    files = next_corte(pq, t.interval_min)
+    new_seq = pq.secuencia + 1
+    new_manifest = gen.parse_manifest(files[gen.MANIFEST].decode())
+    changed = sorted(p for p, d in new_manifest.items() if pq.manifest.get(p) != d)
+    if MAIN_JSON not in changed:
+        changed.append(MAIN_JSON)
+    # upload order: every file but main.json, the manifest, then main.json last
+    order = [p for p in changed if p != MAIN_JSON] + [gen.MANIFEST, MAIN_JSON]
+    # What the site serves now (new-only paths are not asked for: a CDN would cache their 404).
+    before = _snapshot(t, sorted(set(pq.manifest) | {MAIN_JSON}))
+    new_only = sorted(set(new_manifest) - set(pq.manifest))
+    backups: dict[str, bytes] = {}
+    added: list[str] = []
+    polls: list[Poll] = []
+    purge_obs = None
+    fresh = origin_fresh = None
+    uploaded = 0
+    upload_s = 0.0
+    error = None
+    restore = None
+    try:
+        for rel in order:
+            remote = posixpath.join(t.upload_dir, rel)
+            if _exists(t.sftp, remote):
+                backups[rel] = _read(t.sftp, remote)
+            else:
+                added.append(rel)
+        u0 = time.perf_counter()
+        for rel in order:
+            remote = posixpath.join(t.upload_dir, rel)
+            _makedirs(t.sftp, posixpath.dirname(remote))
+            _put_atomic(t.sftp, remote, files[rel])
+            uploaded += len(files[rel])
+        upload_s = round(time.perf_counter() - u0, 3)
+        pre_at = time.monotonic()
+        pre, _ = _poll(t, pre_at, new_seq, new_manifest, changed)
+        purge_obs = t.purge([""] + changed)
+        t0 = purge_obs.at or time.monotonic()
+        polls.append(Poll(round(pre_at - t0, 3), "edge", pre.status, pre.secuencia, pre.age, pre.x_cache,
+                          pre.old_files, pre.absent_files, pre.error))
+        deadline = t0 + t.bound_s
+        while True:
+            poll, ok = _poll(t, t0, new_seq, new_manifest, changed)
+            polls.append(poll)
+            if t.origin_url and origin_fresh is None:
+                om = _origin_main(t)
+                oseq = CorteRef.from_doc(om.json()).secuencia if om.status == 200 else None
+                polls.append(Poll(poll.t_s, "origin", om.status, oseq, error=om.error))
+                if oseq == new_seq:
+                    origin_fresh = poll.t_s
+            if ok:
+                fresh = poll.t_s
+                break
+            if time.monotonic() + t.poll_interval_s > deadline:
+                break
+            time.sleep(t.poll_interval_s)
+    except CheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded as the drill's fault, restore still runs
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        restore = _restore(t, pq, backups, added, changed, before, new_only)
+    return DrillObservation(site, pq.secuencia, new_seq, tuple(changed), t.upload_dir, uploaded, upload_s,
+                            purge_obs, tuple(polls[:POLL_CAP]), fresh, origin_fresh, bool(t.origin_url),
+                            t.bound_s, restore, error)
+
+
+def _restore(t: DrillTarget, pq: gen.Paquete, backups: Mapping[str, bytes], added: Sequence[str],
+             changed: Sequence[str], before: Mapping[str, tuple[int | None, str | None]],
+             new_only: Sequence[str] = ()) -> RestoreObservation:
+    """Put the old corte back (main.json first, so it never names a file being removed), purge, verify."""
+    restored = removed = 0
+    purge_obs = None
+    try:
+        order = sorted(backups, key=lambda p: p != MAIN_JSON)
+        for rel in order:
+            _put_atomic(t.sftp, posixpath.join(t.upload_dir, rel), backups[rel])
+            restored += 1
+        for rel in added:
+            remote = posixpath.join(t.upload_dir, rel)
+            if _exists(t.sftp, remote):
+                t.sftp.remove(remote)
+                removed += 1
+        purge_obs = t.purge([""] + list(changed))
+        t0 = time.monotonic()
+        deadline = t0 + max(t.bound_s, 5.0)
+        waited = None
+        watch = [p for p in changed if before.get(p, (None, None))[0] == 200]
+        while time.monotonic() < deadline:
+            now = _snapshot(t, watch)
+            if all(now[p] == before[p] for p in watch):
+                waited = round(time.monotonic() - t0, 3)
+                break
+            time.sleep(t.poll_interval_s)
+        after = _snapshot(t, list(before) + list(new_only))
+        diffs = [{"path": p, "before": list(b), "after": list(after[p]) if p in after else None}
+                 for p, b in before.items() if after.get(p) != b]
+        lingering = [p for p in new_only if after.get(p, (None,))[0] == 200]
+        return RestoreObservation(not diffs, tuple(diffs[:100]), tuple(lingering), waited, purge_obs, None,
+                                  restored, removed)
+    except Exception as exc:  # noqa: BLE001 - the report must say the site may not be restored
+        return RestoreObservation(False, (), (), None, purge_obs, f"{type(exc).__name__}: {exc}", restored, removed)
+
+
+def target_from_profile(difusor, sftp, session: requests.Session) -> DrillTarget:
+    """A ``DrillTarget`` from the difusor's profile and convocatoria (bounds from the convocatoria)."""
+    from .purge import purge_for_profile
+    prof, conv = difusor.profile, difusor.convocatoria
+    return DrillTarget(prof.target_url, session, sftp, prof.ssh.upload_dir,
+                       lambda paths: purge_for_profile(prof, paths, session=session),
+                       conv.purge.fresh_within_s, conv.purge.poll_interval_s, prof.http.timeout_s,
+                       prof.http.origin, conv.corte_interval_min)

@@ -1,0 +1,199 @@
+"""II.2.b: a CDN in front, with a cache purge that works. Pure: no I/O.
+
+Two ways to judge: the corte drill (a new corte uploaded, purged, timed until the public site serves
+it, against ``convocatoria.purge.fresh_within_s``), or without it, CDN detection plus a purge request
+(accepted? did it evict a cached object?). A purge that is merely *accepted* proves little: the
+summary says so and the verdict never exceeds what was seen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..convocatoria import Convocatoria
+from ..probes.drill import DrillObservation
+from ..probes.purge import PurgeEffect, PurgeObservation
+from ..verdict import CheckResult, Note, Verdict, result
+from .cdn_detect import CdnDetection
+
+REQ = "II.2.b"
+
+
+def _det_ev(det: CdnDetection | None) -> dict[str, Any]:
+    return det.to_evidence() if det is not None else {"provider": None}
+
+
+def presence(det: CdnDetection | None) -> CheckResult:
+    """A CDN or cache is seen in front of the site (headers, CNAME chain); absence of signals is not proof."""
+    ev = {"detection": _det_ev(det)}
+    if det is None or not det.detected:
+        return result(REQ, "cdn_present", Verdict.MANUAL,
+                      "No se detectó CDN ni caché por cabeceras o CNAME; solicite el contrato o la consola del CDN.",
+                      "No CDN or cache detected from headers or CNAME; ask for the CDN contract or console.", **ev)
+    kind_es = "servicio CDN" if det.is_cdn_service else "caché propia"
+    kind_en = "CDN service" if det.is_cdn_service else "self-run cache"
+    notes = () if det.is_cdn_service else [Note(
+        "warn", "Una caché propia no da por sí sola la distribución geográfica de un servicio CDN.",
+        "A self-run cache alone does not give a CDN service's geographic distribution.")]
+    return result(REQ, "cdn_present", Verdict.PASS,
+                  f"Delante del sitio: {det.name} ({kind_es}); {len(det.signals)} señal(es).",
+                  f"In front of the site: {det.name} ({kind_en}); {len(det.signals)} signal(s).",
+                  notes=notes, **ev)
+
+
+def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | None,
+                        det: CdnDetection | None, why_no_drill: str) -> CheckResult:
+    """Without the drill: the configured purge must be accepted and, when measurable, evict an object."""
+    check = "cdn_purge"
+    ev: dict[str, Any] = {"drill": False, "why_no_drill": why_no_drill, "detection": _det_ev(det),
+                          "purge": purge.to_evidence() if purge else None,
+                          "effect": effect.to_evidence() if effect else None}
+    if purge is None and effect is not None and effect.error:
+        return result(REQ, check, Verdict.ERROR, f"No se pudo consultar el sitio para medir la purga: {effect.error}",
+                      f"Could not query the site to measure the purge: {effect.error}", **ev)
+    if purge is None:
+        return result(REQ, check, Verdict.MANUAL,
+                      "El perfil no configura la purga (cdn.purge): solicite el procedimiento de purga del caché y "
+                      "evidencia de su uso (consola, API, bitácora) con el tiempo hasta contenido fresco.",
+                      "The profile configures no purge (cdn.purge): ask for the cache purge procedure and evidence "
+                      "of its use (console, API, log) with the time until fresh content.", **ev)
+    if purge.error:
+        return result(REQ, check, Verdict.ERROR, f"La solicitud de purga ({purge.method}) no obtuvo respuesta: "
+                      f"{purge.error}", f"The purge request ({purge.method}) got no answer: {purge.error}", **ev)
+    if not purge.accepted:
+        return result(REQ, check, Verdict.FAIL,
+                      f"La purga ({purge.method}) fue rechazada: estado {list(purge.statuses)} {purge.detail}",
+                      f"The purge ({purge.method}) was refused: status {list(purge.statuses)} {purge.detail}",
+                      **ev)
+    if effect is not None and effect.measurable and effect.evicted is False:
+        return result(REQ, check, Verdict.FAIL,
+                      f"La purga ({purge.method}) respondió {list(purge.statuses)} pero no desalojó /{effect.path}: "
+                      f"seguía en caché antes ({effect.before}) y después ({effect.after}).",
+                      f"The purge ({purge.method}) answered {list(purge.statuses)} but did not evict "
+                      f"/{effect.path}: cached before ({effect.before}) and after ({effect.after}).", **ev)
+    note = Note("info", f"Sin simulacro de corte ({why_no_drill}): no se midió el tiempo hasta contenido fresco.",
+                f"No corte drill ({why_no_drill}): time to fresh content not measured.")
+    if effect is not None and effect.evicted:
+        txt_es = f"desalojó /{effect.path} (caché {effect.before} → {effect.after})"
+        txt_en = f"evicted /{effect.path} (cache {effect.before} → {effect.after})"
+    else:
+        txt_es = "efecto no medible (el objeto no estaba en caché)"
+        txt_en = "effect not measurable (the object was not cached)"
+    verdict = Verdict.PASS if det is not None and det.detected else Verdict.WARN
+    return result(REQ, check, verdict,
+                  f"Purga ({purge.method}) aceptada {list(purge.statuses)}; {txt_es}."
+                  + ("" if verdict is Verdict.PASS else " No se detectó CDN delante del sitio."),
+                  f"Purge ({purge.method}) accepted {list(purge.statuses)}; {txt_en}."
+                  + ("" if verdict is Verdict.PASS else " No CDN detected in front of the site."),
+                  notes=[note], **ev)
+
+
+def _drill_ev(obs: DrillObservation) -> dict[str, Any]:
+    polls = [{"t_s": p.t_s, "where": p.where, "status": p.status, "secuencia": p.secuencia, "age": p.age,
+              "x_cache": p.x_cache, "old_files": p.old_files, "absent_files": p.absent_files, "error": p.error}
+             for p in obs.polls]
+    r = obs.restore
+    return {"drill": True, "site": obs.site_url, "corte_before": obs.old_secuencia, "corte_uploaded": obs.new_secuencia,
+            "changed_files": list(obs.changed[:50]), "changed_count": len(obs.changed),
+            "upload_dir": obs.upload_dir, "uploaded_bytes": obs.uploaded_bytes, "upload_s": obs.upload_s,
+            "purge": obs.purge.to_evidence() if obs.purge else None,
+            "fresh_after_s": obs.fresh_after_s, "origin_fresh_after_s": obs.origin_fresh_after_s,
+            "bound_s": obs.bound_s, "stale_polls_after_purge": obs.stale_after_purge,
+            "mixed_polls": obs.mixed_polls, "polls": polls, "error": obs.error,
+            "restore": None if r is None else {
+                "ok": r.ok, "differences": list(r.differences), "lingering": list(r.lingering),
+                "waited_s": r.waited_s, "files_restored": r.files_restored, "files_removed": r.files_removed,
+                "purge": r.purge.to_evidence() if r.purge else None, "error": r.error}}
+
+
+def _restore_notes(obs: DrillObservation) -> list[Note]:
+    r = obs.restore
+    if r is None:
+        return [Note("bad", "No consta la restauración del sitio tras el simulacro.",
+                     "The site's restoration after the drill is not recorded.")]
+    if r.error or not r.ok:
+        return [Note("bad", f"El sitio NO quedó como estaba antes del simulacro: {r.error or ''} "
+                     f"{len(r.differences)} ruta(s) distinta(s). Revíselo.",
+                     f"The site was NOT left as it was before the drill: {r.error or ''} "
+                     f"{len(r.differences)} path(s) differ. Check it.")]
+    notes = [Note("info", f"Sitio restaurado: {r.files_restored} archivo(s) repuestos, {r.files_removed} retirados; "
+                  "sirve lo mismo que antes.",
+                  f"Site restored: {r.files_restored} file(s) put back, {r.files_removed} removed; it serves "
+                  "what it served before.")]
+    if r.lingering:
+        notes.append(Note("warn", f"El CDN sigue sirviendo {len(r.lingering)} archivo(s) del corte de prueba "
+                          f"({', '.join(r.lingering[:3])}).",
+                          f"The CDN still serves {len(r.lingering)} file(s) of the drill corte "
+                          f"({', '.join(r.lingering[:3])}).", ))
+    return notes
+
+
+def never_reached_origin(obs: DrillObservation) -> bool:
+    """The uploaded corte never showed at the origin: the upload folder is not what the site serves."""
+    return (obs.error is None and obs.fresh_after_s is None and obs.origin_checked
+            and obs.origin_fresh_after_s is None and obs.purge is not None and not obs.purge.error)
+
+
+def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = None) -> list[CheckResult]:
+    """The corte drill's verdicts: II.2.b ``corte_drill`` and I.4 ``corte_drill_publication`` (did the
+    upload reach the origin). When it never did, only the I.4 FAIL is returned: the purge cannot be
+    timed, and the caller judges II.2.b without the drill."""
+    ev = {**_drill_ev(obs), "detection": _det_ev(det)}
+    notes = _restore_notes(obs)
+    bound = conv.purge.fresh_within_s
+    restore_bad = obs.restore is None or not obs.restore.ok
+    out: list[CheckResult] = []
+    if obs.error:
+        out.append(result(REQ, "corte_drill", Verdict.ERROR, f"El simulacro se interrumpió: {obs.error}",
+                          f"The drill stopped: {obs.error}", notes=notes, **ev))
+        return out
+    if obs.purge is not None and obs.purge.error:
+        out.append(result(REQ, "corte_drill", Verdict.ERROR,
+                          f"La purga no obtuvo respuesta: {obs.purge.error}",
+                          f"The purge got no answer: {obs.purge.error}", notes=notes, **ev))
+        return out
+    seq = obs.new_secuencia
+    if obs.fresh_after_s is not None:
+        mixed = obs.mixed_polls
+        v = Verdict.PASS if obs.fresh_after_s <= bound and not mixed and not restore_bad else Verdict.WARN
+        if obs.fresh_after_s > bound:
+            v = Verdict.FAIL
+        extra_es = f"; {mixed} consulta(s) con estado mixto" if mixed else ""
+        extra_en = f"; {mixed} poll(s) saw a mixed state" if mixed else ""
+        out.append(result(REQ, "corte_drill", v,
+                          f"Corte {seq} subido por SFTP, purga {obs.purge.method if obs.purge else '?'} "
+                          f"{'aceptada' if obs.purge and obs.purge.accepted else 'no aceptada'}: contenido fresco "
+                          f"en {obs.fresh_after_s:.3f} s (límite {bound:g} s){extra_es}.",
+                          f"Corte {seq} uploaded over SFTP, {obs.purge.method if obs.purge else '?'} purge "
+                          f"{'accepted' if obs.purge and obs.purge.accepted else 'not accepted'}: fresh content "
+                          f"after {obs.fresh_after_s:.3f} s (bound {bound:g} s){extra_en}.", notes=notes, **ev))
+        if obs.origin_checked:
+            out.append(result("I.4", "corte_drill_publication", Verdict.PASS,
+                              f"El corte {seq} subido a {obs.upload_dir} se publicó.",
+                              f"Corte {seq} uploaded into {obs.upload_dir} was published.",
+                              upload_dir=obs.upload_dir, origin_fresh_after_s=obs.origin_fresh_after_s))
+        return out
+    last = next((p for p in reversed(obs.polls) if p.where == "edge"), None)
+    last_es = (f"última respuesta: corte {last.secuencia}, {last.old_files} archivo(s) viejos, "
+               f"{last.absent_files} ausente(s)") if last else "sin respuestas"
+    last_en = (f"last answer: corte {last.secuencia}, {last.old_files} old file(s), {last.absent_files} absent"
+               if last else "no answers")
+    if never_reached_origin(obs):
+        # The CDN is not to blame: II.2.b is judged without the drill by the caller (see checks/test_cdn.py).
+        out.append(result("I.4", "corte_drill_publication", Verdict.FAIL,
+                          f"El corte {seq} subido por SFTP a {obs.upload_dir} nunca apareció en el origen en "
+                          f"{bound:g} s: lo que el Instituto sube no es lo que el sitio publica.",
+                          f"Corte {seq} uploaded over SFTP into {obs.upload_dir} never appeared at the origin within "
+                          f"{bound:g} s: what the institute uploads is not what the site publishes.",
+                          notes=notes, **ev))
+        return out
+    out.append(result(REQ, "corte_drill", Verdict.FAIL,
+                      f"Tras subir el corte {seq} y purgar ({obs.purge.method if obs.purge else '?'}, "
+                      f"{'aceptada' if obs.purge and obs.purge.accepted else 'rechazada'}), el sitio no sirvió el "
+                      f"corte completo en {bound:g} s ({obs.stale_after_purge} respuesta(s) con el corte anterior; "
+                      f"{last_es}).",
+                      f"After uploading corte {seq} and purging ({obs.purge.method if obs.purge else '?'}, "
+                      f"{'accepted' if obs.purge and obs.purge.accepted else 'refused'}), the site did not serve the "
+                      f"whole corte within {bound:g} s ({obs.stale_after_purge} answer(s) with the previous corte; "
+                      f"{last_en}).", notes=notes, **ev))
+    return out
