@@ -70,10 +70,11 @@ def test_main_json_not_cached(difusor, record_check):
     if ep.origin:
         origin = difusor.once("http:origin:main_json:GET",
                               lambda: http.fetch_origin(ep, conv.main_json.path, "GET", "origin-GET"))
-    again = []
-    for i in range(2):
-        time.sleep(1.05 if i else 0.0)           # Age counts whole seconds
-        again.append(http.fetch_site(ep, url, "GET", variant=f"edge-GET#{i + 2}"))
+    again = [http.fetch_site(ep, url, "GET", variant="edge-GET#2")]
+    seen = [k.lower() for o in [first] + again for k, _ in o.headers]
+    if "age" in seen and not any(h in seen for h in caching.HIT_HEADERS + ("cache-status",)):
+        time.sleep(1.05)     # only Age tells a hit here, and it counts whole seconds
+        again.append(http.fetch_site(ep, url, "GET", variant="edge-GET#3"))
     r = caching.edge_caching([first] + again, origin, "main_json_not_cached")
     det = http.cdn_detection(difusor)
     record_check(r.with_(evidence={**r.evidence, "cdn": det.to_evidence()}))

@@ -12,12 +12,14 @@ import hashlib
 import socket
 import ssl
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning
 
 from ..errors import CheckError
 
@@ -59,6 +61,17 @@ class HttpObservation:
     error_kind: str | None = None
     observed_at: float = field(default_factory=time.time)
     body_sample: str = ""
+    tls_unverified: str | None = None
+
+    def tls_note(self):
+        """An advisory note when the content was fetched without certificate verification."""
+        from ..verdict import Note
+        if not self.tls_unverified:
+            return None
+        return Note("warn", f"El certificado no es válido ({self.tls_unverified}); el contenido se obtuvo sin "
+                    "verificarlo para poder evaluar este requisito (ver II.2.d.https).",
+                    f"The certificate is not valid ({self.tls_unverified}); the content was fetched without "
+                    "verifying it so this requirement could be evaluated (see II.2.d.https).")
 
     def getlist(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), one per line received."""
@@ -96,6 +109,8 @@ class HttpObservation:
         ev["elapsed_s"] = round(self.elapsed_s, 4)
         if self.error:
             ev["error"] = self.error
+        if self.tls_unverified:
+            ev["tls_unverified"] = self.tls_unverified
         return ev
 
 
@@ -186,6 +201,14 @@ class PinnedAdapter(HTTPAdapter):
         return host_params, pool_kwargs
 
 
+def _insecure_context() -> ssl.SSLContext:
+    """For content only, after verification failed: the failure itself is judged by II.2.d.https."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def _classify(exc: BaseException) -> str:
     text = repr(exc)
     if isinstance(exc, requests.exceptions.SSLError) or "SSL" in text or "CERTIFICATE" in text.upper():
@@ -216,7 +239,8 @@ def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = 
           ca_bundle: str | None = None, timeout_s: float = 10.0, headers: Mapping[str, str] | None = None,
           connect_to: tuple[str, int] | None = None, host_header: str | None = None,
           server_name: str | None = None, variant: str = "", read_body: bool = True,
-          connect_timeout_s: float | None = None, sample_bytes: int = 0) -> HttpObservation:
+          connect_timeout_s: float | None = None, sample_bytes: int = 0,
+          verify: bool = True) -> HttpObservation:
     """Send one request and observe the answer; a failure to connect is an observation, not an exception.
 
     ``resolve`` pins host names to addresses; ``connect_to`` (ip, port) overrides the address (an origin
@@ -227,7 +251,7 @@ def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = 
     port = p.port or (443 if p.scheme == "https" else 80)
     ip, cport = (connect_to if connect_to else ((resolve or {}).get(host), None))
     sni = server_name or host
-    ctx = ssl_context(ca_bundle) if p.scheme == "https" else None
+    ctx = (ssl_context(ca_bundle) if verify else _insecure_context()) if p.scheme == "https" else None
     adapter = PinnedAdapter(ip, cport, sni, ctx)
     sent = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity",
             "Host": host_header or p.netloc}
@@ -240,8 +264,11 @@ def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = 
         s.mount("http://", adapter)
         s.mount("https://", adapter)
         try:
-            r = s.request(method, url, headers=sent, timeout=(ct, timeout_s), allow_redirects=False,
-                          stream=True, verify=True)
+            with warnings.catch_warnings():
+                if not verify:
+                    warnings.simplefilter("ignore", InsecureRequestWarning)
+                r = s.request(method, url, headers=sent, timeout=(ct, timeout_s), allow_redirects=False,
+                              stream=True, verify=verify)
         except requests.exceptions.RequestException as exc:
             return HttpObservation(variant, url, method, None, elapsed_s=time.perf_counter() - t0,
                                    connected_to=connected,
@@ -286,10 +313,22 @@ def _raw_header_pairs(r: requests.Response) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), str(v)) for k, v in r.raw.headers.items())
 
 
-def fetch_site(ep: Endpoint, url: str, method: str = "GET", variant: str = "", **kw) -> HttpObservation:
-    """A request to the public site (edge) with the profile's pinning, trust and timeout."""
-    return fetch(url, method, resolve=ep.resolve, ca_bundle=ep.ca_bundle, timeout_s=ep.timeout_s,
-                 variant=variant, **kw)
+def fetch_site(ep: Endpoint, url: str, method: str = "GET", variant: str = "", *,
+               tls_fallback: bool = True, **kw) -> HttpObservation:
+    """A request to the public site (edge) with the profile's pinning, trust and timeout.
+
+    When the certificate does not verify, the request is repeated without verification so content
+    requirements (II.1.e, I.3 ...) are still judged; ``tls_unverified`` says why, and II.2.d.https FAILs.
+    """
+    o = fetch(url, method, resolve=ep.resolve, ca_bundle=ep.ca_bundle, timeout_s=ep.timeout_s,
+              variant=variant, **kw)
+    if tls_fallback and o.error_kind == "tls" and urlsplit(url).scheme == "https":
+        o2 = fetch(url, method, resolve=ep.resolve, ca_bundle=ep.ca_bundle, timeout_s=ep.timeout_s,
+                   variant=variant, verify=False, **kw)
+        if o2.status is not None:
+            from dataclasses import replace
+            return replace(o2, tls_unverified=o.error)
+    return o
 
 
 def fetch_origin(ep: Endpoint, path: str, method: str = "GET", variant: str = "", **kw) -> HttpObservation:

@@ -149,7 +149,7 @@ def judge_headers(obs: HttpObservation, required_value: str) -> HeaderJudgement:
 
 def _lint_notes(obs: HttpObservation, j: HeaderJudgement) -> list[Note]:
     """REDbot/httplint-style advisories: shown to the reviewer, never change the verdict."""
-    notes: list[Note] = []
+    notes: list[Note] = [n for n in (obs.tls_note(),) if n]
     names = [d.name for d in j.directives]
     if "no-store" in names and "no-cache" in names:
         notes.append(Note("info", "no-store junto con no-cache es redundante para las cachés HTTP (httplint); "
@@ -304,6 +304,7 @@ def edge_caching(edge: Sequence[HttpObservation], origin: HttpObservation | None
             stale = True
             ev["edge_body_sha256"] = last[-1].body_sha256
             ev["origin_body_sha256"] = origin.body_sha256
+    notes = [n for n in {o.tls_note() for o in ok} if n][:1]
     if hits or stale:
         why_es, why_en = [], []
         if hits:
@@ -313,12 +314,12 @@ def edge_caching(edge: Sequence[HttpObservation], origin: HttpObservation | None
             why_es.append("el borde sirve un cuerpo distinto al del origen (copia vieja)")
             why_en.append("the edge serves a body different from the origin's (stale copy)")
         return result(REQ, check, Verdict.FAIL, "El borde/CDN cachea main.json: " + "; ".join(why_es) + ".",
-                      "The edge/CDN caches main.json: " + "; ".join(why_en) + ".", **ev)
+                      "The edge/CDN caches main.json: " + "; ".join(why_en) + ".", notes, **ev)
     compared = " y coincide con el origen" if origin is not None and origin.status == 200 else ""
     compared_en = " and matches the origin" if origin is not None and origin.status == 200 else ""
     return result(REQ, check, Verdict.PASS,
                   f"main.json no se sirve desde caché en el borde ({len(ok)} solicitudes){compared}.",
-                  f"main.json is not served from cache at the edge ({len(ok)} requests){compared_en}.", **ev)
+                  f"main.json is not served from cache at the edge ({len(ok)} requests){compared_en}.", notes, **ev)
 
 
 def conditional_headers(obs: HttpObservation) -> dict[str, str]:

@@ -57,7 +57,7 @@ def evaluate(chain: Sequence[HttpObservation], what: str, check: str = "public_a
     if last.status != 200:
         return result(REQ, check, Verdict.FAIL, f"{what} no está disponible: {last.status} en {last.url}.",
                       f"{what_en} is not available: {last.status} at {last.url}.", **ev)
-    notes = []
+    notes = [n for n in (chain[0].tls_note(),) if n]
     if len(chain) > 1:
         notes.append(Note("info", f"Se siguieron {len(chain) - 1} redirección(es): {' → '.join(hops)}.",
                           f"{len(chain) - 1} redirect(s) followed: {' → '.join(hops)}."))

@@ -100,7 +100,7 @@ def evaluate(root: HttpObservation, not_found: HttpObservation | None = None, at
     ident = identify(root, not_found)
     ev.update(server=ident.server, name=ident.name, version=ident.version, identified_by=ident.how,
               server_lines=root.raw_lines(("server", "x-powered-by", "via")))
-    notes = []
+    notes = [n for n in (root.tls_note(),) if n]
     if not at_origin:
         notes.append(Note("info", "Se observó el borde (no hay http.origin en el perfil): el banner puede ser del CDN.",
                           "The edge was observed (no http.origin in the profile): the banner may be the CDN's."))
