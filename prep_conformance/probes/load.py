@@ -584,7 +584,8 @@ def run(plan: LoadPlan, out_dir: str | Path) -> LoadObservation:
 
 
 def locust_processes(marker: str) -> list[int]:
-    """PIDs of live processes whose command line contains ``marker`` (tests: nothing outlives a run)."""
+    """PIDs of live Locust processes whose command line or working folder holds ``marker`` (the run's
+    output folder: workers run there). Tests use it to show that nothing outlives a run."""
     pids = []
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
@@ -592,9 +593,10 @@ def locust_processes(marker: str) -> list[int]:
         try:
             cmdline = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             state = next((ln for ln in (d / "status").read_text().splitlines() if ln.startswith("State:")), "")
+            cwd = os.readlink(d / "cwd") if "locust" in cmdline else ""
         except OSError:
             continue
-        if "locust" in cmdline and marker in cmdline and "Z (zombie)" not in state:
+        if "locust" in cmdline and (marker in cmdline or cwd.startswith(marker)) and "Z (zombie)" not in state:
             pids.append(int(d.name))
     return pids
 
