@@ -289,7 +289,7 @@ def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = 
                     h.update(chunk)
                     if n > MAX_BODY:
                         break
-                digest = h.hexdigest()
+                digest = h.hexdigest() if n else None
             version = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(getattr(r.raw, "version", 11), "HTTP/1.1")
             return HttpObservation(variant, url, method, r.status_code, r.reason or "", version, raw_pairs,
                                    digest, n, time.perf_counter() - t0, connected, _notable(headers),
