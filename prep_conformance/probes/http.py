@@ -383,9 +383,10 @@ def reach(ep: Endpoint, connect_timeout_s: float = 3.0) -> Reach:
                          if p != ep.port]
     open_, closed = {}, {}
     t = min(connect_timeout_s, ep.timeout_s)
-    for port in ports:
+    for port in ports:           # the site's own port first; the others only when it is closed
         try:
             open_[port] = round(tcp_connect(address, port, t), 4)
+            break
         except OSError as exc:
             closed[port] = f"{type(exc).__name__}: {exc}"[:200]
     if not open_:
