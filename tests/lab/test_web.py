@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB_REQS = ("I.3", "II.1.b", "II.1.e", "II.2.d.https")
 CHECKS = ["checks/test_caching.py", "checks/test_https.py", "checks/test_web.py"]
 SCENARIOS = ["compliant", "header-trap", "edge-alters-header", "cert-expired", "cert-wrong-name", "http-only",
-             "cc-only-no-cache", "cc-max-age", "cc-missing-on-304", "edge-strips-caches", "cert-self-signed",
-             "cert-expires-in-window", "tls10-enabled", "no-https-redirect", "basic-auth-root",
+             "cc-only-no-cache", "cc-split-lines", "cc-max-age", "cc-missing-on-304", "edge-strips-caches",
+             "cert-self-signed", "cert-expires-in-window", "tls10-enabled", "no-https-redirect", "basic-auth-root",
              "origin-apache", "origin-lighttpd"]
 
 pytestmark = pytest.mark.lab
@@ -119,6 +119,9 @@ def test_each_fault_is_caught_by_the_right_check(web):
         if sid in got and checks_of(got[sid], name)["verdict"] != v:
             wrong.append(f"{sid} {name}: {checks_of(got[sid], name)['verdict']} != {v}")
     assert not wrong, wrong
+    if "cc-split-lines" in got:    # two raw lines kept in the evidence, judged merged
+        c = checks_of(got["cc-split-lines"], "main_json_cache_control[origin-GET]")
+        assert c["verdict"] == "PASS" and len(c["evidence"]["cache_control_lines"]) == 2
     if "edge-strips-caches" in got:
         hits = checks_of(got["edge-strips-caches"], "main_json_not_cached")["evidence"]["cache_hit_lines"]
         assert any(h.startswith("X-Cache: HIT") or h.startswith("Age:") for h in hits)

@@ -16,6 +16,9 @@ assert CC_LINE in ORIGIN, "origin.conf.j2 changed: update scenarios/web.py"
 
 # only no-cache
 ORIGIN_ONLY_NO_CACHE = ORIGIN.replace(CC_LINE, 'add_header Cache-Control "no-cache" always;')
+# the right directives split over two header lines (RFC 9110 §5.3: the same field): compliant
+ORIGIN_SPLIT_LINES = ORIGIN.replace(CC_LINE, 'add_header Cache-Control "no-cache" always;\n'
+                                            '        add_header Cache-Control "NO-STORE,must-revalidate" always;')
 # the right value plus a freshness lifetime
 ORIGIN_MAX_AGE = ORIGIN.replace(CC_LINE, 'add_header Cache-Control "{{ cache_control }}, max-age=3600" always;')
 # right on 200, missing on 304 (an empty value makes nginx drop the header)
@@ -88,6 +91,9 @@ SCENARIOS = [
     Scenario("cc-only-no-cache", "main.json con solo Cache-Control: no-cache",
              "main.json with only Cache-Control: no-cache",
              family="web", expect={"II.1.e": "FAIL"}, nginx_origin=ORIGIN_ONLY_NO_CACHE),
+    Scenario("cc-split-lines", "Las tres directivas en dos líneas Cache-Control (válido: se unen)",
+             "The three directives over two Cache-Control lines (valid: they merge)",
+             family="web", expect={"II.1.e": "PASS"}, nginx_origin=ORIGIN_SPLIT_LINES),
     Scenario("cc-max-age", "main.json con el valor correcto más max-age=3600",
              "main.json with the right value plus max-age=3600",
              family="web", expect={"II.1.e": "FAIL"}, nginx_origin=ORIGIN_MAX_AGE),
