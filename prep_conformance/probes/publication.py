@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from ..errors import CheckError
@@ -65,6 +66,34 @@ class ResolvingAdapter(HTTPAdapter):
         if (parts.hostname or "").lower() in self._resolve and "Host" not in request.headers:
             request.headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
         return super().send(request, *args, **kwargs)
+
+    def bulk_pool(self, base_url: str, size: int, verify) -> urllib3.HTTPConnectionPool:
+        """A urllib3 pool to ``base_url``'s host for bulk GETs, same pinning and trust as the session.
+
+        requests costs about twice the CPU per small GET of urllib3 alone, and the integrity pass is
+        CPU-bound under the GIL on loopback (bench/integrity.py); so the bulk fetch talks urllib3.
+        """
+        p = urlsplit(base_url)
+        name = (p.hostname or "").lower()
+        port = p.port or (443 if p.scheme == "https" else 80)
+        addr = self._resolve.get(name, name)
+        key = (p.scheme, addr, port, name, size, str(verify))
+        pools = self.__dict__.setdefault("_bulk", {})
+        if key not in pools:
+            if p.scheme == "https":
+                trust = ({"cert_reqs": "CERT_NONE"} if verify is False else
+                         {"cert_reqs": "CERT_REQUIRED",
+                          "ca_certs": verify if isinstance(verify, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH})
+                pools[key] = urllib3.HTTPSConnectionPool(addr, port, maxsize=size, block=True, server_hostname=name,
+                                                         assert_hostname=name, retries=False, **trust)
+            else:
+                pools[key] = urllib3.HTTPConnectionPool(addr, port, maxsize=size, block=True, retries=False)
+        return pools[key]
+
+    def close(self) -> None:
+        for pool in self.__dict__.pop("_bulk", {}).values():
+            pool.close()
+        super().close()
 
 
 def make_session(resolve: Mapping[str, str] | None = None, ca_bundle: str | None = None,
@@ -164,6 +193,39 @@ def fetch_one(session: requests.Session, url: str, rel: str, timeout: float, kee
                           elapsed_s=round(time.perf_counter() - t0, 4))
 
 
+def fetch_bulk(pool: urllib3.HTTPConnectionPool, host_header: str, url: str, rel: str, timeout: float,
+               keep_body: bool) -> ServedFile:
+    """``fetch_one`` over a urllib3 pool (no redirects): the integrity pass's fast path."""
+    t0 = time.perf_counter()
+    path = urlsplit(url)
+    target = path.path + (f"?{path.query}" if path.query else "")
+    try:
+        r = pool.urlopen("GET", target, headers={"Host": host_header, "User-Agent": USER_AGENT,
+                                                 "Accept-Encoding": "identity"},
+                         preload_content=False, redirect=False, retries=False,
+                         timeout=urllib3.Timeout(connect=timeout, read=timeout))
+        try:
+            h = hashlib.sha256()
+            size = 0
+            chunks: list[bytes] | None = [] if keep_body else None
+            for chunk in r.stream(64 * 1024):
+                h.update(chunk)
+                size += len(chunk)
+                if chunks is not None:
+                    if size <= KEEP_MAX_BYTES:
+                        chunks.append(chunk)
+                    else:
+                        chunks = None
+            headers = {k: r.headers[k] for k in _KEEP_HEADERS if k in r.headers}
+        finally:
+            r.release_conn()
+        return ServedFile(rel, url, r.status, h.hexdigest() if r.status == 200 else None, size, None,
+                          b"".join(chunks) if chunks is not None else None, headers, round(time.perf_counter() - t0, 4))
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        return ServedFile(rel, url, None, error=f"{type(exc).__name__}: {_short(exc)}",
+                          elapsed_s=round(time.perf_counter() - t0, 4))
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc)
     return text if len(text) <= 240 else text[:237] + "..."
@@ -183,8 +245,15 @@ def fetch_many(session: requests.Session, base_url: str, paths: Iterable[str], *
     paths = list(dict.fromkeys(paths))
     out: dict[str, ServedFile] = {}
     total = len(paths)
+    adapter = session.get_adapter(base_url)
+    if isinstance(adapter, ResolvingAdapter):
+        u3 = adapter.bulk_pool(base_url, max(1, workers), session.verify)
+        host = urlsplit(base_url).netloc.rsplit("@", 1)[-1]
+        get = lambda p: fetch_bulk(u3, host, file_url(base_url, p), p, timeout, keep(p))  # noqa: E731
+    else:
+        get = lambda p: fetch_one(session, file_url(base_url, p), p, timeout, keep(p))  # noqa: E731
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fetch") as pool:
-        futs = [pool.submit(fetch_one, session, file_url(base_url, p), p, timeout, keep(p)) for p in paths]
+        futs = [pool.submit(get, p) for p in paths]
         for n, fut in enumerate(as_completed(futs), 1):
             sf = fut.result()
             out[sf.path] = sf
