@@ -427,6 +427,7 @@ def all_loopback(addresses: Sequence[str]) -> bool:
 
 # ---------------------------------------------------------------- the run
 
+REMOTE_DEFAULT_PORT = 5557     # Locust's default master port, what remote workers try first
 _LIVE: set[int] = set()        # process-group ids still running (killed at exit, whatever happens)
 _PR_SET_PDEATHSIG = 1
 
@@ -535,7 +536,7 @@ def run(plan: LoadPlan, out_dir: str | Path) -> LoadObservation:
         old.unlink()
     (out / "tally.json").unlink(missing_ok=True)
     distributed = plan.workers > 0 or plan.remote_workers
-    port = (plan.master_port or _free_port()) if distributed else None
+    port = (plan.master_port or (REMOTE_DEFAULT_PORT if plan.remote_workers else _free_port())) if distributed else None
     role = "master" if distributed else "standalone"
     cmd = locust_command(plan, out, role, port)
     procs: list[subprocess.Popen] = []
@@ -544,6 +545,13 @@ def run(plan: LoadPlan, out_dir: str | Path) -> LoadObservation:
     try:
         master = _spawn(cmd, out / "master.log", out)
         procs.append(master)
+        if plan.remote_workers:
+            # the person running the check starts the workers elsewhere while the master waits
+            sys.__stderr__.write(
+                f"\nprep-conformance: waiting up to {plan.expect_workers_wait_s} s for {plan.expect_workers} Locust "
+                f"worker(s); on each worker machine run:\n  "
+                f"{remote_worker_command('<this-host>', port)}\n")
+            sys.__stderr__.flush()
         if plan.workers and not plan.remote_workers:
             for i in range(plan.workers):
                 procs.append(_spawn(locust_command(plan, out, "worker", port), out / f"worker{i}.log", out))

@@ -152,6 +152,9 @@ def thresholds(obs: LoadObservation, s: LoadSettings, requirement: str = "II.2.a
                 "series": _series(obs), "command": " ".join(obs.command), "artifacts": obs.artifacts}
     if chart_svg:
         ev["chart_svg"] = chart_svg
+    if obs.plan.remote_workers:
+        from ..probes.load import REMOTE_DEFAULT_PORT, remote_worker_command
+        ev["remote_worker_command"] = remote_worker_command("<master-host>", obs.plan.master_port or REMOTE_DEFAULT_PORT)
     notes: list[Note] = []
     if s.capped:
         notes.append(Note("info", "Valores limitados por la convocatoria: " + "; ".join(s.capped),

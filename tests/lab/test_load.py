@@ -118,6 +118,28 @@ def test_master_without_its_workers_is_an_error_not_a_hang(load_lab, tmp_path):
     assert _no_locust_left(str(tmp_path)) == []
 
 
+def test_remote_worker_started_by_hand(load_lab, tmp_path):
+    """``remote_workers``: the master waits; a worker started with the documented command joins (``-f -``:
+    it downloads the locustfile from the master, and the --prep-* options arrive with the spawn message)."""
+    import threading
+    port = load._free_port()
+    plan = _plan(load_lab.profile_path("load-compliant"), remote_workers=True, remote_count=1, workers=0,
+                 master_port=port, users=5, spawn_rate=5, duration_s=4, expect_workers_wait_s=30)
+    cmd = load.remote_worker_command("127.0.0.1", port).split()
+    assert cmd[:3] == ["python", "-m", "locust"]
+
+    def worker():
+        time.sleep(1.5)
+        subprocess.run([sys.executable, *cmd[1:]], cwd=tmp_path, timeout=60, capture_output=True)
+    t = threading.Thread(target=worker)
+    t.start()
+    obs = load.run(plan, tmp_path / "remote")
+    t.join(60)
+    assert obs.error is None and obs.workers_seen == 1 and obs.requests > 0
+    assert obs.tally is not None and obs.tally.ok > 0
+    assert _no_locust_left(str(tmp_path)) == []
+
+
 _RUNNER = textwrap.dedent("""
     import sys, pickle
     from prep_conformance.probes import load
