@@ -23,7 +23,7 @@ WEB_REQS = ("I.3", "II.1.b", "II.1.e", "II.2.d.https")
 CHECKS = ["checks/test_caching.py", "checks/test_https.py", "checks/test_web.py"]
 SCENARIOS = ["compliant", "header-trap", "edge-alters-header", "cert-expired", "cert-wrong-name", "http-only",
              "cc-only-no-cache", "cc-split-lines", "cc-max-age", "cc-missing-on-304", "edge-strips-caches",
-             "cert-self-signed", "cert-expires-in-window", "tls10-enabled", "no-https-redirect", "basic-auth-root",
+             "edge-caches-anyway", "cert-self-signed", "cert-expires-in-window", "tls10-enabled", "no-https-redirect", "basic-auth-root",
              "origin-apache", "origin-lighttpd"]
 
 pytestmark = pytest.mark.lab
@@ -100,6 +100,8 @@ def test_each_fault_is_caught_by_the_right_check(web):
         ("edge-strips-caches", "main_json_cache_control[edge-GET]"): "FAIL",
         ("edge-strips-caches", "main_json_cache_control[origin-GET]"): "PASS",
         ("edge-strips-caches", "main_json_not_cached"): "FAIL",
+        ("edge-caches-anyway", "main_json_cache_control[edge-GET]"): "PASS",
+        ("edge-caches-anyway", "main_json_not_cached"): "FAIL",
         ("header-trap", "main_json_cache_control[origin-GET]"): "FAIL",
         ("edge-alters-header", "main_json_cache_control[origin-GET]"): "PASS",
         ("edge-alters-header", "main_json_cache_control[edge-GET]"): "FAIL",

@@ -38,6 +38,10 @@ VCL_STRIP_AND_CACHE = """\
     }
 """
 
+# the header passes through untouched, but the edge caches main.json anyway (ignores no-store)
+VCL_CACHE_ANYWAY = VCL_STRIP_AND_CACHE.replace("        unset beresp.http.Cache-Control;\n", "")
+assert VCL_CACHE_ANYWAY != VCL_STRIP_AND_CACHE
+
 # TLS 1.0/1.1 accepted (OpenSSL 3 needs SECLEVEL=0 for them)
 PROTO_LINE = "ssl_protocols TLSv1.2 TLSv1.3;"
 assert PROTO_LINE in FRONT, "front.conf.j2 changed: update scenarios/web.py"
@@ -104,6 +108,9 @@ SCENARIOS = [
     Scenario("edge-strips-caches", "Correcto en el origen; el borde quita el encabezado y cachea main.json",
              "Right at the origin; the edge strips the header and caches main.json",
              family="web", expect={"II.1.e": "FAIL"}, vcl_backend_response=VCL_STRIP_AND_CACHE),
+    Scenario("edge-caches-anyway", "El encabezado llega intacto, pero el borde cachea main.json de todos modos",
+             "The header arrives intact, but the edge caches main.json anyway",
+             family="web", expect={"II.1.e": "FAIL"}, vcl_backend_response=VCL_CACHE_ANYWAY),
     Scenario("cert-self-signed", "Certificado autofirmado que no está en el paquete de confianza",
              "Self-signed certificate not in the trust bundle",
              family="web", expect={"II.2.d.https": "FAIL"}, cert=CertSpec("self_signed")),
