@@ -69,7 +69,7 @@ def run_curl_loop(prof, urls: list[tuple[str, str]], manifest) -> tuple[float, b
     script = "\n".join(f"printf '%s ' {shlex.quote(rel)}; curl -s {extra} {shlex.quote(u)} | sha256sum"
                        for rel, u in urls)
     t0 = time.perf_counter()
-    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False).stdout
+    out = subprocess.run(["bash", "-s"], input=script, capture_output=True, text=True, check=False).stdout
     dt = time.perf_counter() - t0
     got = dict(line.split()[:2] for line in out.splitlines() if line.strip())
     return dt, all(got.get(rel) == manifest[rel] for rel, _ in urls)
