@@ -96,9 +96,9 @@ def guard(authorized: bool, addresses: Sequence[str], allow_remote: bool) -> Gua
                      "The site's address could not be resolved; load is not sent blindly.", (), False)
     if not loop and not allow_remote:
         return Guard(False, f"El sitio no está en loopback ({', '.join(addresses)}): la carga remota requiere "
-                     "además la opción --prep-allow-remote-load.",
+                     "además la opción --allow-remote-load (pytest: --prep-allow-remote-load).",
                      f"The site is not on loopback ({', '.join(addresses)}): remote load also needs the "
-                     "--prep-allow-remote-load flag.", tuple(addresses), loop)
+                     "--allow-remote-load flag (pytest: --prep-allow-remote-load).", tuple(addresses), loop)
     return Guard(True, addresses=tuple(addresses), loopback=loop)
 
 
