@@ -94,7 +94,7 @@ class SshdLab:
         # hooks for the lab core: register(kind, value, **extra) BEFORE creating; spawn(name, argv) -> pid
         self._register = register
         self._spawn = spawn
-        n = int(self.tag[:2], 16)                                  # 10.231.<n>.0/28 for this instance
+        n = self._subnet_octet()                                   # 10.231.<n>.0/28 for this instance
         links = {"20mbs": 160, "60mbs": 480} if links is None else links
         self.links = {}
         for i, (lname, rate) in enumerate(links.items()):
@@ -104,6 +104,23 @@ class SshdLab:
         self.sftp_user = f"pcsf{self.tag}"
         self._port = port
         self.state_file = self.dir / "state.json"
+
+    def _subnet_octet(self) -> int:
+        """10.231.<n>.0/24 for this lab: remembered in the state folder, else the first free one from the tag."""
+        f = self.dir / "subnet"
+        try:
+            return int(f.read_text().strip())
+        except (OSError, ValueError):
+            pass
+        used = _run("ip", "-4", "-o", "addr", check=False).stdout
+        start = int(self.tag[:2], 16)
+        for k in range(256):
+            n = (start + k) % 256
+            if f"10.231.{n}." not in used:
+                break
+        self.dir.mkdir(parents=True, exist_ok=True)
+        f.write_text(str(n))
+        return n
 
     # -- paths -------------------------------------------------------------------------------------
     @property
@@ -223,6 +240,7 @@ class SshdLab:
     def _mounts(self, st: dict[str, Any]) -> None:
         self._mount_tmpfs(st, self.big_dir, "64g")
         self._mount_tmpfs(st, self.small_dir, "1g")
+        self._mount_tmpfs(st, self.p("tiny"), "24m")          # fills up during a probe: "disk full" path
         if not self.chroot.startswith(str(self.dir)):
             self._reg("command", self.chroot, undo=["rm", "-rf", "--one-file-system", self.chroot])
             st.setdefault("paths", []).append(self.chroot)
@@ -230,7 +248,7 @@ class SshdLab:
         os.chmod(self.chroot, 0o755)
         self._mount_tmpfs(st, os.path.join(self.chroot, "upload"), "64g")
         shutil.chown(os.path.join(self.chroot, "upload"), self.sftp_user, self.sftp_user)
-        for base in (self.big_dir, self.small_dir):
+        for base in (self.big_dir, self.small_dir, self.p("tiny")):
             os.makedirs(os.path.join(base, "prep"), exist_ok=True)
             shutil.chown(os.path.join(base, "prep"), self.shell_user, self.shell_user)
         os.makedirs(os.path.join(self.big_dir, "readonly"), exist_ok=True)   # root-owned 0755: not writable

@@ -124,15 +124,17 @@ class _Guard:
     def __init__(self):
         self._main = threading.current_thread() is threading.main_thread()
         self._old: dict[int, Any] = {}
+        self.interrupted: int | None = None     # remembered: a library may swallow the KeyboardInterrupt
 
     def __enter__(self):
         if self._main:
-            for sig in (signal.SIGTERM, signal.SIGHUP):
-                self._old[sig] = signal.signal(sig, self._raise)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                if signal.getsignal(sig) is not signal.SIG_IGN:     # respect nohup / background jobs
+                    self._old[sig] = signal.signal(sig, self._raise)
         return self
 
-    @staticmethod
-    def _raise(signum, frame):
+    def _raise(self, signum, frame):
+        self.interrupted = signum
         raise KeyboardInterrupt(f"signal {signum}")
 
     def __exit__(self, *exc):
@@ -142,6 +144,11 @@ class _Guard:
 
     def shield(self):
         return _Shield(self._main)
+
+    def reraise(self) -> None:
+        """After cleanup: an interruption that a library turned into an I/O error still stops the run."""
+        if self.interrupted is not None:
+            raise KeyboardInterrupt(f"signal {self.interrupted} during the upload probe (probes removed)")
 
 
 class _Shield:
@@ -292,6 +299,7 @@ class _EngineResult:
     login_s: float | None = None
     session_wall_s: float | None = None
     fatal: str | None = None          # the engine itself failed before any round (login, client error)
+    free_at_failure: int | None = None  # free bytes right after a failed round, before its probe is removed
 
 
 def _openssh_argv(cfg: Ssh, batch: str) -> list[str]:
@@ -380,12 +388,21 @@ def _paramiko_rounds(session: ssh_probe.SshSession, remote_paths: list[str], nby
                         n = min(left, CHUNK)
                         fh.write(block[:n])
                         left -= n
+                    fh.flush()
+                    # paramiko drops the status of pipelined writes it has not waited for (a full disk
+                    # would pass silently): wait for every outstanding one; an error status raises IOError.
+                    while fh._reqs:
+                        sftp._read_response(fh._reqs.popleft())
                 finally:
-                    fh.close()                      # waits for every write's status
+                    fh.close()
                 secs = time.perf_counter() - t0
+                size = sftp.stat(rp).st_size
+                if size != nbytes:
+                    raise IOError(f"short write: the server stored {size} of {nbytes} bytes")
                 res.rounds.append(UploadRound(k + 1, nbytes, round(secs, 4), round(nbytes / secs / MB, 2), True))
             except (IOError, OSError, paramiko.SSHException, EOFError) as exc:
                 res.rounds.append(UploadRound(k + 1, nbytes, None, None, False, f"{type(exc).__name__}: {exc}"[:500]))
+                res.free_at_failure = _free_bytes(session, rp.rsplit("/", 1)[0] or "/")
                 break
             finally:
                 try:
@@ -532,13 +549,14 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None) -> UploadObse
                 res = _paramiko_rounds(session, paths, nbytes)
             failed = [r for r in res.rounds if not r.ok]
             if failed:
-                free_now = _free_bytes(session, scratch)
+                free_now = res.free_at_failure if res.free_at_failure is not None else _free_bytes(session, scratch)
                 disk_full = _is_enospc(failed[0].error or "") or (free_now is not None and free_now < 4 * CHUNK)
     finally:
         with guard.shield():
             with _ACTIVE_LOCK:
                 _ACTIVE.pop(key, None)
             cleanup = do_cleanup()
+    guard.reraise()
     ok = [r for r in res.rounds if r.ok]
     ceiling = self_test(engine) if ok else {}
     median = round(statistics.median(r.mb_s for r in ok), 2) if ok else None

@@ -161,3 +161,53 @@ def test_interrupted_upload_leaves_nothing(sshlab, sig, engine):
     out, err = p.communicate(timeout=30)
     assert "DONE" not in out
     assert not os.path.exists(scratch), (os.listdir(scratch), err[-2000:])
+
+
+def test_disk_full_during_probe_is_reported_as_such(sshlab, monkeypatch):
+    """A server whose free space we could not read beforehand fills up mid-probe: ERROR 'disk full', no leftovers."""
+    from prep_conformance.convocatoria import load_convocatoria
+    from prep_conformance.probes import sftp_upload
+    from prep_conformance.rules import transfer
+    tiny = sshlab.p("tiny", "prep")
+    real = sftp_upload._free_bytes
+    for engine in ("openssh", "paramiko"):
+        cfg = Ssh(**{**ssh_section(sshlab, "ssh-compliant"), "upload_dir": tiny, "probe_mb": 40, "rounds": 1,
+                     "upload_engine": engine})
+        calls = []
+
+        def first_unknown(session, path):
+            calls.append(path)
+            return None if len(calls) == 1 else real(session, path)
+        monkeypatch.setattr(sftp_upload, "_free_bytes", first_unknown)
+        s = ssh_probe.connect(cfg)
+        try:
+            obs = sftp_upload.measure(s)
+        finally:
+            s.close()
+        r = transfer.evaluate(obs, load_convocatoria("iem-michoacan-2024"))
+        assert obs.disk_full, (engine, obs)
+        assert r.verdict == "ERROR" and "Disk full" in r.summary_en, r.summary_en
+        assert obs.cleanup["verified"] and not os.listdir(tiny)
+
+
+def test_ctrl_c_on_a_pytest_run_leaves_nothing(sshlab, tmp_path):
+    """Ctrl-C in a terminal: SIGINT to the whole foreground process group of a running check."""
+    sec = {**ssh_section(sshlab, "ssh-shaped-20"), "probe_mb": 200, "rounds": 2}
+    prof = _profile(tmp_path, "ctrl-c", sec)
+    scratch = f"{sec['upload_dir']}/.conformance"
+    p = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "checks/test_transfer.py",
+                          "--prep-profile", str(prof), "--prep-out", str(tmp_path / "out"), "--prep-no-html"],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if os.path.isdir(scratch) and any(n.startswith("prep-probe-") for n in os.listdir(scratch)):
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(p.pid, signal.SIGKILL)
+        pytest.fail("no probe appeared")
+    time.sleep(1.0)
+    os.killpg(p.pid, signal.SIGINT)
+    out, _ = p.communicate(timeout=60)
+    assert not os.path.exists(scratch), (os.listdir(scratch), out[-2000:])
