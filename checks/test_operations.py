@@ -8,24 +8,21 @@ from prep_conformance.errors import CheckError
 from prep_conformance.rules import analytics, availability
 
 
-def _landing_page(difusor) -> analytics.PageObservation:
-    from prep_conformance.probes import publication
-    session = publication.session_for(difusor.profile, pool=2)
-    difusor.on_close(session.close)
-    page, _scripts = publication.fetch_page(session, difusor.profile.target_url, difusor.profile.http.timeout_s)
-    html = page.body.decode("utf-8", errors="replace") if page.body is not None else ""
-    # the HTML holds every <script src> as written, which is what the signatures look for
-    return analytics.PageObservation(page.url, page.status, html, (), page.error)
+def _landing_page(ep) -> analytics.PageObservation:
+    """The landing page as a citizen gets it (redirects followed, pinning kept; a bad certificate is
+    noted and judged by II.2.d.https, not here). The HTML holds every ``<script src>`` as written."""
+    from prep_conformance.probes import http
+    last = http.follow(ep, ep.site, variant="analytics", sample_bytes=512 * 1024)[-1]
+    return analytics.PageObservation(last.url, last.status, last.body_sample, (), last.error)
 
 
 @pytest.mark.requirement("II.2.c")
 def test_analytics_detected(difusor, record_check):
     a = difusor.profile.analytics
     declared = analytics.Declared(a.provider, a.evidence and a.evidence.rsplit("/", 1)[-1]) if a else None
-    try:
-        page = difusor.once("page:landing", lambda: _landing_page(difusor))
-    except CheckError as exc:
-        page = analytics.PageObservation(difusor.profile.target_url, None, error=exc.summary)
+    from prep_conformance.probes import http
+    ep = http.site(difusor)      # the reachability pre-flight: an unreachable site is ERROR (blocked) at once
+    page = difusor.once("page:analytics", lambda: _landing_page(ep))
     record_check(analytics.evaluate(page, declared))
 
 

@@ -25,7 +25,7 @@ class Difusor:
     convocatoria: Convocatoria
     options: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, tuple[bool, Any]] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)  # once() may nest
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @property
