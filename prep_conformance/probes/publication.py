@@ -266,28 +266,28 @@ class TerminalProgress:
     """A one-line progress counter for long runs (``\\r``-rewritten on a TTY, a line per 10 % otherwise)."""
 
     def __init__(self, label: str, stream=None, min_total: int = 200, min_interval_s: float = 0.2):
-        self.label, self.stream = label, stream or sys.stderr
+        self.label, self._stream = label, stream        # None: sys.stderr as it is when called
         self.min_total, self.min_interval_s = min_total, min_interval_s
         self._last, self._last_decile, self._t0 = 0.0, -1, time.perf_counter()
-        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def __call__(self, done: int, total: int) -> None:
         if total < self.min_total:
             return
+        stream = self._stream or sys.stderr
         now = time.perf_counter()
         final = done == total
-        if self._tty:
+        if bool(getattr(stream, "isatty", lambda: False)()):
             if final or now - self._last >= self.min_interval_s:
                 self._last = now
                 rate = done / max(now - self._t0, 1e-9)
-                self.stream.write(f"\r{self.label}: {done}/{total} ({rate:.0f}/s)" + ("\n" if final else ""))
-                self.stream.flush()
+                stream.write(f"\r{self.label}: {done}/{total} ({rate:.0f}/s)" + ("\n" if final else ""))
+                stream.flush()
         else:
             decile = done * 10 // total
             if decile != self._last_decile:
                 self._last_decile = decile
-                self.stream.write(f"{self.label}: {done}/{total}\n")
-                self.stream.flush()
+                stream.write(f"{self.label}: {done}/{total}\n")
+                stream.flush()
 
 
 # ---------------------------------------------------------------------------------------------- observe
