@@ -59,7 +59,6 @@ stamp=.venv/.prep-conformance-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c "import prep_conformance" 2>/dev/null; then
   say "installing prep-conformance into .venv (pip install -e .)"
-  .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e .
   echo "$want" > "$stamp"
 else

@@ -367,6 +367,7 @@ class Lab:
             targets = [(p["pid"], p.get("start"))] + [(c["pid"], c.get("start")) for c in p.get("children", [])]
             if procs.alive(p["pid"], p.get("start")):
                 targets += [(c, procs.start_time(c)) for c in procs.children(p["pid"])]
+            targets = list(dict.fromkeys(targets))
             hit = procs.terminate(targets)
             if hit:
                 report["stopped"].append(f"{p['name']} (pid {', '.join(map(str, hit))})")
