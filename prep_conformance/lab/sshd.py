@@ -422,8 +422,13 @@ class SshdComponent(Component):
             return ctx.spawn(self.name, name, argv, ports=[port] if port else [])
         return SshdLab(ctx.state / "sshd", port=ctx.port("lab", "sshd"), register=register, spawn=spawn)
 
+    @staticmethod
+    def serves(sc) -> bool:
+        """The ssh family, and the core ``compliant`` difusor (so it shows II.1.a/c/d PASS, not MANUAL)."""
+        return "sshd" in sc.requires or sc.id == "compliant"
+
     def _wanted(self, ctx: Context) -> bool:
-        return any("sshd" in sc.requires for sc in ctx.scenarios)
+        return any(self.serves(sc) for sc in ctx.scenarios)
 
     def available(self) -> str | None:
         missing = [b for b in (SSHD, shutil.which("ssh-keygen"), shutil.which("ip"), shutil.which("tc"),
@@ -447,14 +452,22 @@ class SshdComponent(Component):
         SshdLab(ctx.state / "sshd").stop()
 
     def status(self, ctx: Context) -> list[dict[str, Any]]:
-        return [SshdLab(ctx.state / "sshd").status()] if self._wanted(ctx) else []
+        if not self._wanted(ctx):
+            return []
+        st = SshdLab(ctx.state / "sshd").status()
+        lines = [{"name": "sshd loopback", "ok": st["processes"].get("loop", False),
+                  "detail": f"127.0.0.1:{st['port']}"}]
+        for link in st["links"].values():
+            lines.append({"name": f"sshd link {link['name']}", "ok": st["processes"].get(link["name"], False),
+                          "detail": f"{link['ns_ip']}:22 in netns {link['netns']}, tbf {link['rate_mbit']}mbit"})
+        return lines
 
     def profile_for(self, scenario, ctx: Context) -> dict[str, Any]:
-        if "sshd" not in scenario.requires:
+        if not self.serves(scenario):
             return {}
         from .scenarios.ssh import ssh_section
         lab = SshdLab(ctx.state / "sshd", port=ctx.port("lab", "sshd"))
-        return {"ssh": ssh_section(lab, scenario.id)}
+        return {"ssh": ssh_section(lab, "ssh-compliant" if scenario.id == "compliant" else scenario.id)}
 
 
 COMPONENT = SshdComponent()

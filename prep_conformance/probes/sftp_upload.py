@@ -39,6 +39,7 @@ PROBE_PREFIX = "prep-probe-"
 CHUNK = 1024 * 1024
 MAX_REQUEST_SIZE = 261120
 MB = 10**6
+STALE_S = 6 * 3600          # a probe file older than this is a leftover of a killed run, safe to remove
 
 
 @dataclass(frozen=True)
@@ -444,12 +445,17 @@ def _cleanup(session: ssh_probe.SshSession, cfg: Ssh, scratch: str, paths: list[
                 pass
             except (IOError, OSError):
                 pass
+        scratch_note = None
         if made_scratch:
             try:
                 sftp.rmdir(scratch)
             except (IOError, OSError):
-                pass
-        for p in paths + ([scratch] if made_scratch else []):
+                try:    # another run (or a person) keeps files there: leave it, it is not ours alone
+                    others = sftp.listdir(scratch)
+                    scratch_note = f"kept: holds {len(others)} other file(s)" if others else "rmdir failed"
+                except (IOError, OSError) as exc:
+                    scratch_note = f"rmdir failed: {exc}"
+        for p in paths:
             try:
                 sftp.stat(p)
                 leftover.append(p)
@@ -457,12 +463,20 @@ def _cleanup(session: ssh_probe.SshSession, cfg: Ssh, scratch: str, paths: list[
                 pass
             except (IOError, OSError) as exc:
                 leftover.append(f"{p} ({exc})")
+        if made_scratch and scratch_note is None:
+            try:
+                sftp.stat(scratch)
+                scratch_note = "still present"
+            except FileNotFoundError:
+                pass
+            except (IOError, OSError):
+                pass
     finally:
         sftp.close()
         if s is not session:
             s.close()
     return {"removed": removed, "verified": not leftover, "leftover": leftover,
-            "scratch_removed": made_scratch and scratch not in leftover}
+            "scratch_removed": made_scratch and scratch_note is None, "scratch_note": scratch_note}
 
 
 def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None) -> UploadObservation:
@@ -498,13 +512,19 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None) -> UploadObse
             sftp.mkdir(scratch, 0o700)
             made_scratch = True
         except (IOError, OSError) as exc:
-            return early("not_writable", f"mkdir {scratch}: {exc}")
-    # stale probes of an earlier run killed with SIGKILL: ours by name, remove them
+            try:
+                sftp.stat(scratch)              # another run made it a moment ago: fine
+            except (IOError, OSError):
+                return early("not_writable", f"mkdir {scratch}: {exc}")
+    # our default folder (not one the profile names) is removed when empty, whoever made it
+    made_scratch = made_scratch or cfg.scratch_dir is None
+    # stale probes of an earlier run killed with SIGKILL: ours by name; only old ones (another run may be
+    # uploading into the same folder right now)
     try:
-        for name in sftp.listdir(scratch):
-            if name.startswith(PROBE_PREFIX):
+        for a in sftp.listdir_attr(scratch):
+            if a.filename.startswith(PROBE_PREFIX) and a.st_mtime and a.st_mtime < time.time() - STALE_S:
                 try:
-                    sftp.remove(f"{scratch}/{name}")
+                    sftp.remove(f"{scratch}/{a.filename}")
                 except (IOError, OSError):
                     pass
     except (IOError, OSError):

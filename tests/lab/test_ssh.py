@@ -144,7 +144,7 @@ print("DONE", flush=True)
                                         (signal.SIGINT, "paramiko")])
 def test_interrupted_upload_leaves_nothing(sshlab, sig, engine):
     sec = {**ssh_section(sshlab, "ssh-shaped-20"), "probe_mb": 200, "rounds": 2, "upload_engine": engine}
-    scratch = f"{sec['upload_dir']}/.conformance"
+    scratch = sec["scratch_dir"]
     p = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(sec)], cwd=ROOT, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "UPLOADING"
@@ -171,8 +171,8 @@ def test_disk_full_during_probe_is_reported_as_such(sshlab, monkeypatch):
     tiny = sshlab.p("tiny", "prep")
     real = sftp_upload._free_bytes
     for engine in ("openssh", "paramiko"):
-        cfg = Ssh(**{**ssh_section(sshlab, "ssh-compliant"), "upload_dir": tiny, "probe_mb": 40, "rounds": 1,
-                     "upload_engine": engine})
+        cfg = Ssh(**{**ssh_section(sshlab, "ssh-compliant"), "upload_dir": tiny, "scratch_dir": None,
+                     "probe_mb": 40, "rounds": 1, "upload_engine": engine})
         calls = []
 
         def first_unknown(session, path):
@@ -194,7 +194,7 @@ def test_ctrl_c_on_a_pytest_run_leaves_nothing(sshlab, tmp_path):
     """Ctrl-C in a terminal: SIGINT to the whole foreground process group of a running check."""
     sec = {**ssh_section(sshlab, "ssh-shaped-20"), "probe_mb": 200, "rounds": 2}
     prof = _profile(tmp_path, "ctrl-c", sec)
-    scratch = f"{sec['upload_dir']}/.conformance"
+    scratch = sec["scratch_dir"]
     p = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "checks/test_transfer.py",
                           "--prep-profile", str(prof), "--prep-out", str(tmp_path / "out"), "--prep-no-html"],
                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -211,3 +211,30 @@ def test_ctrl_c_on_a_pytest_run_leaves_nothing(sshlab, tmp_path):
     os.killpg(p.pid, signal.SIGINT)
     out, _ = p.communicate(timeout=60)
     assert not os.path.exists(scratch), (os.listdir(scratch), out[-2000:])
+
+
+def test_two_runs_into_one_scratch_dir_do_not_disturb_each_other(sshlab):
+    """Two reviewers measuring the same server at once: both complete, both clean up, nothing left."""
+    import threading
+    from prep_conformance.probes import sftp_upload
+    sec = {**ssh_section(sshlab, "ssh-compliant"), "probe_mb": 48, "rounds": 2}
+    sec.pop("scratch_dir")
+    cfg = Ssh(**sec)
+    out = {}
+
+    def one(k):
+        s = ssh_probe.connect(cfg)
+        try:
+            out[k] = sftp_upload.measure(s)
+        finally:
+            s.close()
+    ts = [threading.Thread(target=one, args=(k,)) for k in (1, 2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    for k in (1, 2):
+        o = out[k]
+        assert all(r.ok for r in o.rounds) and len(o.rounds) == 2, o
+        assert o.cleanup["verified"], o.cleanup
+    assert not os.path.exists(f"{sec['upload_dir']}/.conformance")

@@ -68,4 +68,5 @@ def ssh_section(lab: SshdLab, scenario: str) -> dict[str, Any]:
         base.update(upload_dir=f"{lab.big_dir}/no-such-dir")
     elif scenario == "ssh-readonly-upload-dir":
         base.update(upload_dir=f"{lab.big_dir}/readonly")
+    base.setdefault("scratch_dir", f"{base['upload_dir']}/.conformance-{scenario}")   # parallel runs apart
     return base
