@@ -37,6 +37,20 @@ def print_status(st: dict) -> None:
         state = "running" if p["alive"] else "DEAD"
         print(f"  {p['component']:<10} {p['name']:<14} pid {p['pid']:<8} {state:<8} "
               f"children {p['children_alive']}  log {p['log']}")
+    if getattr(print_status, "urls", True) and st.get("ports"):
+        ca = Path(st["state"]) / "pki" / "ca.pem"
+        print(f"{'scenario':<28} {'public site (front)':<58} {'edge (Varnish)':<8} origin")
+        for sid in st.get("scenarios") or []:
+            p = {k.split(":", 1)[1]: v for k, v in st["ports"].items() if k.split(":", 1)[0] == sid}
+            host = f"{sid}.lab.prep.example"
+            site = (f"https://{host}:{p['front_https']}/" if (Path(st["state"]) / "pki" / f"{sid}-front.pem").exists()
+                    else f"http://{host}:{p.get('front_http')}/")
+            print(f"  {sid:<26} {site:<58} {p.get('edge', '-'):<8} http://127.0.0.1:{p.get('origin_http')}/")
+        first = (st.get("scenarios") or ["compliant"])[0]
+        p = {k.split(":", 1)[1]: v for k, v in st["ports"].items() if k.split(":", 1)[0] == first}
+        if "front_https" in p:
+            print(f"try: curl -sD - -o /dev/null --cacert {ca} --resolve {first}.lab.prep.example:{p['front_https']}:127.0.0.1 "
+                  f"https://{first}.lab.prep.example:{p['front_https']}/json/main.json")
     for c in st.get("components_status", []):
         print(f"  {c.get('name', '?'):<25} {'ok' if c.get('ok', True) else 'PROBLEM'}  {c.get('detail', '')}")
     for prob in st["problems"]:
