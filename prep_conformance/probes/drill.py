@@ -55,13 +55,9 @@ def generator_params(pq: gen.Paquete, interval_min: float = gen.INTERVAL_MIN) ->
         rel, digest = probe
         size = pq.path(rel).stat().st_size
         clave = posixpath.basename(rel)[:-4]
-        # PNG = 57 bytes of framing + zlib(stored) of height*65 raw bytes; height = n // 64, n = image_bytes - 80
-        raw = size - 57 - 6
-        raw -= 5 * (raw // 65540 + 1)
-        height = max(1, round(raw / 65))
-        for seed in range(4):
-            for n in list(range(64 * height, 64 * height + 64)) + [64]:
-                ib = n + 80
+        # The generator writes images of "about image_bytes" bytes: search around the file's size.
+        for seed in range(4 if size <= 1_000_000 else 0):
+            for ib in sorted(range(max(1, size - 200), size + 200), key=lambda b: abs(b - size)):
                 if gen.sha256_hex(gen.acta_image(clave, ib, seed)) == digest:
                     found = {"actas": actas, "image_bytes": ib, "seed": seed}
                     break
@@ -78,14 +74,46 @@ def generator_params(pq: gen.Paquete, interval_min: float = gen.INTERVAL_MIN) ->
     return params
 
 
+def derived_corte(pq: gen.Paquete, interval_min: float = gen.INTERVAL_MIN) -> dict[str, bytes]:
+    """Corte ``secuencia + 1`` derived from any paquete (not the generator's): the same files with the
+    corte's date and time moved one interval on: main.json (secuencia, corte_iso, ultimoCorte, the
+    digests it lists), the corte line of CSVs and page, the ZIP's name; a new manifest.
+
+    Acta images and assets keep their bytes: only what a new corte changes is uploaded.
+    """
+    old = pq.corte.astimezone(gen.TZ) if pq.corte.utcoffset() == gen.TZ.utcoffset(None) else pq.corte
+    new = old + dt.timedelta(minutes=interval_min)
+    swaps = [(f"{old:%d/%m/%Y %H:%M}", f"{new:%d/%m/%Y %H:%M}"), (f"{old:%Y%m%d_%H%M}", f"{new:%Y%m%d_%H%M}")]
+    files: dict[str, bytes] = {}
+    for rel in pq.manifest:
+        data = pq.path(rel).read_bytes()
+        name = rel
+        for a, b in swaps:
+            name = name.replace(a, b)
+        if rel.lower().endswith((".csv", ".html", ".htm", ".txt")) and rel != MAIN_JSON:
+            for a, b in swaps:
+                data = data.replace(a.encode(), b.encode())
+        files[name] = data
+    doc = dict(pq.main_json)
+    doc["secuencia"] = pq.secuencia + 1
+    doc["corte_iso"] = new.isoformat()
+    uc = dict(doc.get("ultimoCorte") or {})
+    uc.update(fecha=f"{new:%d/%m/%Y}", hora=f"{new:%H:%M}")
+    doc["ultimoCorte"] = uc
+    if isinstance(doc.get("archivos"), list):
+        doc["archivos"] = [{"ruta": p, "bytes": len(b), "sha256": gen.sha256_hex(b)} for p, b in sorted(files.items())
+                           if p not in (MAIN_JSON, gen.MANIFEST)]
+    import json
+    files[MAIN_JSON] = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    files[gen.MANIFEST] = gen.manifest_text({p: gen.sha256_hex(b) for p, b in files.items()}).encode()
+    return files
+
+
 def next_corte(pq: gen.Paquete, interval_min: float = gen.INTERVAL_MIN) -> dict[str, bytes]:
-    """Every file of corte ``secuencia + 1`` as the generator makes it after ``pq``."""
+    """Every file of corte ``secuencia + 1``: the generator's when it made ``pq``, else derived from ``pq``."""
     params = generator_params(pq, interval_min)
     if params is None:
-        raise CheckError("El paquete no es del generador sintético: no se puede derivar el corte siguiente "
-                         "para el simulacro.",
-                         "The paquete is not the synthetic generator's: the next corte for the drill cannot be "
-                         "derived.", paquete=str(pq.source))
+        return derived_corte(pq, interval_min)
     return gen.corte_files(pq.secuencia + 1, **params)
 
 

@@ -112,3 +112,27 @@ def test_cache_state():
     assert cache_state({"X-Varnish": "32770"}) == "miss"
     assert cache_state({"Age": "12"}) == "hit"
     assert cache_state({}) is None
+
+
+def test_next_corte_generator_and_derived(tmp_path):
+    import json
+    from prep_conformance import paquete
+    from prep_conformance.probes.drill import derived_corte, next_corte
+    d = paquete.generate_corte(tmp_path, 3)
+    pq = paquete.load_paquete(d)
+    nxt = next_corte(pq)
+    assert nxt == paquete.corte_files(4)                       # the generator's own next corte, byte for byte
+    # a paquete the generator did not make (a file edited, manifest rewritten): derived instead
+    (d / "assets/app.css").write_text("body{color:red}")
+    m = {p: paquete._file_sha256(d / p) for p in paquete.read_manifest(d)}
+    (d / paquete.MANIFEST).write_text(paquete.manifest_text(m))
+    pq = paquete.load_paquete(d)
+    got = next_corte(pq)
+    assert got == derived_corte(pq)
+    doc = json.loads(got[paquete.MAIN_JSON])
+    assert doc["secuencia"] == 4 and doc["ultimoCorte"]["hora"] == "21:00" and doc["corte_iso"].endswith("21:00:00-06:00")
+    assert any(p.startswith("20240602_2100_PREP") for p in got) and not any("2040_PREP" in p for p in got)
+    csv = next(b for p, b in got.items() if p.endswith(".csv"))
+    assert b"02/06/2024 21:00 (UTC-6)" in csv.split(b"\r\n")[1]
+    assert paquete.parse_manifest(got[paquete.MANIFEST].decode()) == {
+        p: paquete.sha256_hex(b) for p, b in got.items() if p != paquete.MANIFEST}

@@ -1,0 +1,118 @@
+"""The integrity fetch against a real loopback HTTP server (no mocks): pinning, concurrency bound,
+progress, 404s, timeouts, the files main.json names beyond the manifest, the page and its scripts."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from prep_conformance import paquete
+from prep_conformance.convocatoria import load_convocatoria
+from prep_conformance.probes import publication as pub
+from prep_conformance.rules import publication as rules
+from prep_conformance.verdict import Verdict
+
+HOST = "prep.pruebas.example"
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    in_flight = 0
+    peak = 0
+    lock = threading.Lock()
+    delay = 0.0
+    hosts: list[str] = []
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        cls = type(self)
+        with cls.lock:
+            cls.in_flight += 1
+            cls.peak = max(cls.peak, cls.in_flight)
+            cls.hosts.append(self.headers.get("Host", ""))
+        try:
+            if "slow" in self.path:
+                time.sleep(3)
+            time.sleep(cls.delay)
+            super().do_GET()
+        finally:
+            with cls.lock:
+                cls.in_flight -= 1
+
+
+@pytest.fixture
+def site(tmp_path):
+    root = paquete.generate_corte(tmp_path / "cortes", 5)
+    handler = type("H", (_Handler,), {"peak": 0, "in_flight": 0, "hosts": [], "delay": 0.0})
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    srv.daemon_threads = True
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield root, f"http://{HOST}:{srv.server_address[1]}/", handler
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_observe_pins_name_and_bounds_pool(site):
+    root, url, handler = site
+    handler.delay = 0.02
+    seen = []
+    with pub.make_session({HOST: "127.0.0.1"}, pool=3) as s:
+        obs = pub.observe(url, root, s, workers=3, timeout=5, progress=lambda d, t: seen.append((d, t)))
+    assert rules.integrity(obs).verdict is Verdict.PASS
+    assert handler.peak <= 3                                  # the pool bounds requests in flight
+    assert all(h.startswith(HOST) for h in handler.hosts)     # Host carries the site's name, not the address
+    assert seen[-1][0] == seen[-1][1] == len(obs.paquete.manifest)      # main.json is in the manifest
+
+
+def test_missing_and_extra_named(site):
+    """The site serves a corte with an image removed and main.json naming a file outside the manifest."""
+    root, url, _ = site
+    img = sorted(root.glob("actas/*.png"))[0]
+    img.unlink()
+    doc = json.loads((root / paquete.MAIN_JSON).read_text())
+    doc["archivos"].append({"ruta": "csv/EXTRA.csv", "bytes": 1, "sha256": "0" * 64})
+    (root / paquete.MAIN_JSON).write_text(json.dumps(doc))
+    (root / "csv/EXTRA.csv").write_text("x")
+    delivered = paquete.generate_corte(root.parent.parent / "delivered", 5)     # the paquete as delivered
+    pq = paquete.load_paquete(delivered)
+    with pub.make_session({HOST: "127.0.0.1"}) as s:
+        obs = pub.observe(url, root, s, timeout=5, paquete=pq)
+    r = rules.integrity(obs)
+    assert r.verdict is Verdict.FAIL
+    assert [m["path"] for m in r.evidence["missing"]] == [f"actas/{img.name}"]
+    assert [e["path"] for e in r.evidence["extra"]] == ["csv/EXTRA.csv"]
+    assert {a["path"] for a in r.evidence["altered"]} == {paquete.MAIN_JSON}
+
+
+def test_timeout_is_recorded_not_raised(site):
+    root, url, _ = site
+    (root / "slow.txt").write_text("late")
+    with pub.make_session({HOST: "127.0.0.1"}) as s:
+        got = pub.fetch_many(s, url, ["slow.txt", "index.html"], workers=2, timeout=0.5)
+    assert got["slow.txt"].status is None and "Timeout" in got["slow.txt"].error
+    assert got["index.html"].ok
+
+
+def test_unreachable_site_is_error(site):
+    root, _, _ = site
+    with pub.make_session({HOST: "127.0.0.1"}) as s:
+        obs = pub.observe(f"http://{HOST}:9/", root, s, timeout=1)
+    assert rules.integrity(obs).verdict is Verdict.ERROR
+    assert rules.corte_current(obs, load_convocatoria("iem-michoacan-2024")).verdict is Verdict.ERROR
+
+
+def test_page_and_scripts(site):
+    root, url, _ = site
+    with pub.make_session({HOST: "127.0.0.1"}) as s:
+        obs = pub.observe(url, root, s, timeout=5)
+        page, scripts = pub.fetch_page(s, url, 5)
+    assert page.ok and url + "assets/app.js" in scripts
+    assert rules.page_shows_corte(obs, page, scripts).verdict is Verdict.PASS
