@@ -167,7 +167,7 @@ class Lab:
         """Start the lab (all scenarios, or these ids). Harmless when already up with them."""
         with self._lock():
             rec = self.record()
-            if rec and rec.get("status") in ("up", "starting"):
+            if rec is not None:   # up, or left behind by a crashed/partial up: never lose its records
                 dead = self._dead(rec)
                 running = set(rec.get("scenarios", []))
                 if rec.get("status") == "up" and not dead:

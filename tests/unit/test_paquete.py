@@ -117,3 +117,9 @@ def test_cli_generate_and_verify(tmp_path, capsys):
     assert paquete.main(["verify", str(tmp_path / "corte-0002")]) == 0
     paquete.alter_file(tmp_path / "corte-0002", "index.html")
     assert paquete.main(["verify", str(tmp_path / "corte-0002")]) == 1
+
+
+def test_realistic_size_is_tens_of_mb_and_thousands_of_files():
+    files = paquete.corte_files(3, **paquete.REALISTIC)
+    assert len(files) > 2000
+    assert 20e6 < sum(map(len, files.values())) < 100e6
