@@ -5,6 +5,9 @@ The burst is bounded (convocatoria ``ddos``) and, like the load test, runs only 
 rests on the CDN/WAF headers alone (MANUAL).
 """
 
+import time
+from dataclasses import replace
+
 import pytest
 
 from prep_conformance.probes import burst as burst_probe
@@ -33,10 +36,18 @@ def test_ddos_signals(difusor, record_check):
     obs, not_run = None, None
     if g.allowed:
         c = difusor.convocatoria.ddos
-        obs = difusor.once("ddos:burst", lambda: burst_probe.burst(
-            prof.target_url, requests_n=c.burst_requests, concurrency=c.burst_concurrency, max_s=c.burst_max_s,
-            stop_after_limited=c.stop_after_limited, resolve=prof.http.resolve, ca_bundle=prof.http.ca_bundle,
-            timeout_s=float(prof.http.timeout_s)))
+
+        def run():
+            b = burst_probe.burst(
+                prof.target_url, requests_n=c.burst_requests, concurrency=c.burst_concurrency, max_s=c.burst_max_s,
+                stop_after_limited=c.stop_after_limited, resolve=prof.http.resolve, ca_bundle=prof.http.ca_bundle,
+                timeout_s=float(prof.http.timeout_s))
+            # let a limiter drain before the next checks (and say how long it took)
+            time.sleep(burst_probe.retry_after_s(b))      # the site said when to come back: respect it
+            after, _status = load.settle(prof.target_url, prof.http.resolve, prof.http.ca_bundle,
+                                         float(prof.http.timeout_s), difusor.convocatoria.load.cooldown_s)
+            return replace(b, recovered_after_s=after)
+        obs = difusor.once("ddos:burst", run)
     else:
         not_run = (f"ráfaga no ejecutada: {g.reason}", f"burst not run: {g.reason_en}")
     headers = [list(site.page_headers), list(site.main_json_headers)]

@@ -5,6 +5,7 @@ One run per difusor (``difusor.once("load:run")``) feeds three checks. The run h
 """
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,11 @@ def load_run(difusor):
                              f"The page did not answer before the load: {site.error}")
         s = _settings(difusor)
         plan = rules.plan_for(difusor.profile, difusor.convocatoria, s, site)
-        return load.run(plan, _out_dir(difusor)), s, site
+        obs = load.run(plan, _out_dir(difusor))
+        prof = difusor.profile
+        after, status = load.settle(prof.target_url, prof.http.resolve, prof.http.ca_bundle,
+                                    float(prof.http.timeout_s), difusor.convocatoria.load.cooldown_s)
+        return replace(obs, recovered_after_s=after, recovery_status=status), s, site
     return difusor.once("load:run", run)
 
 

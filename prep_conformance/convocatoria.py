@@ -78,6 +78,7 @@ class LoadDefaults(_Strict):
     poll_max_s: float = Field(5, ge=0)
     weights: dict[str, float] = {"poll": 6, "data": 3, "page": 1}
     expect_workers_wait_s: int = Field(60, ge=1)   # distributed mode: how long the master waits for workers
+    cooldown_s: float = Field(5, ge=0, le=120)     # quiet time after the load/burst before the next checks
 
 
 class Ddos(_Strict):

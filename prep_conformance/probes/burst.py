@@ -57,6 +57,7 @@ class BurstObservation:
     stopped_early: bool = False
     concurrency: int = 0
     unhinted_5xx: int = 0
+    recovered_after_s: float | None = None
 
     @property
     def answered(self) -> int:
@@ -68,9 +69,15 @@ class BurstObservation:
                 "statuses": dict(self.statuses), "errors": dict(self.errors), "limited": self.limited,
                 "first_limited_at": self.first_limited_at, "retry_after": list(self.retry_after),
                 "challenges": list(self.challenges), "stopped_early": self.stopped_early,
-                "unhinted_5xx": self.unhinted_5xx,
+                "unhinted_5xx": self.unhinted_5xx, "recovered_after_s": self.recovered_after_s,
                 "limited_headers": [f"{k}: {v}" for k, v in self.limited_headers
                                     if k.lower() not in ("set-cookie", "cookie", "authorization")]}
+
+
+def retry_after_s(obs: BurstObservation, cap_s: float = 10.0) -> float:
+    """The longest ``Retry-After`` (in seconds) the site asked for, capped: how long to keep away."""
+    secs = [float(v) for v in obs.retry_after if v.strip().isdigit()]
+    return min(cap_s, max(secs)) if secs else 0.0
 
 
 def challenge_markers(status: int, headers: Mapping[str, str] | list[tuple[str, str]], body: bytes) -> list[str]:

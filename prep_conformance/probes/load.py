@@ -151,6 +151,8 @@ class LoadObservation:
         cpu_warning: Locust warned that a generator process ran above 90 % CPU (the numbers then
             measure the generator as much as the site).
         error: why no statistics could be read (then the numbers are zero).
+        recovered_after_s: seconds after the load until the page answered again without 5xx/429
+            (None: not within the wait; ``recovery_status`` the last status seen).
     """
 
     plan: LoadPlan
@@ -176,6 +178,8 @@ class LoadObservation:
     log_tail: str = ""
     artifacts: str = ""
     error: str | None = None
+    recovered_after_s: float | None = None
+    recovery_status: int | None = None
 
     @property
     def error_rate(self) -> float:
@@ -392,6 +396,46 @@ def site_map(page_url: str, main_json: str, resolve: Mapping[str, str], ca_bundl
         except (requests.RequestException, ValueError):
             pass
     return SiteMap(page_url, page_status, mj_status, assets, data, seq, mj_headers, page_headers)
+
+
+def wait_recovered(page_url: str, resolve: Mapping[str, str], ca_bundle: str | None, timeout_s: float,
+                   max_s: float = 30.0, interval_s: float = 0.5) -> tuple[float | None, int | None]:
+    """After a load or a burst: how long until the page answers again without 5xx or 429.
+
+    Evidence for II.2.a (a site that stays down after the traffic stops is worse than a slow one), and
+    it keeps the next checks from meeting a limiter still draining. One request at a time, 2/s at most.
+    """
+    import requests
+
+    p = urlsplit(page_url)
+    root = urlunsplit((p.scheme, p.netloc, "/", "", ""))
+    t0 = time.monotonic()
+    status = None
+    with _pinned_session(resolve, ca_bundle, root) as s:
+        while True:
+            try:
+                r = s.get(page_url, timeout=(min(3.0, timeout_s), timeout_s), allow_redirects=True)
+                status = r.status_code
+                r.close()
+                if status < 500 and status != 429:
+                    return round(time.monotonic() - t0, 2), status
+            except requests.RequestException:
+                status = None
+            if time.monotonic() - t0 + interval_s > max_s:
+                return None, status
+            time.sleep(interval_s)
+
+
+def settle(page_url: str, resolve: Mapping[str, str], ca_bundle: str | None, timeout_s: float,
+           cooldown_s: float) -> tuple[float | None, int | None]:
+    """After a load or burst: measure recovery (``wait_recovered``), then keep quiet until ``cooldown_s``
+    have passed in all, so that a limiter still draining does not fail the checks that come next."""
+    t0 = time.monotonic()
+    out = wait_recovered(page_url, resolve, ca_bundle, timeout_s, max_s=max(30.0, cooldown_s))
+    rest = cooldown_s - (time.monotonic() - t0)
+    if rest > 0:
+        time.sleep(rest)
+    return out
 
 
 # ---------------------------------------------------------------- where the target is

@@ -126,7 +126,7 @@ def _numbers(obs: LoadObservation) -> dict:
     return {"requests": obs.requests, "failures": obs.failures, "error_rate": round(obs.error_rate, 5),
             "rps": obs.rps, "p50_ms": obs.p50_ms, "p95_ms": obs.p95_ms, "p99_ms": obs.p99_ms,
             "avg_ms": obs.avg_ms, "max_ms": obs.max_ms, "measured_s": obs.measured_s,
-            "workers_seen": obs.workers_seen}
+            "workers_seen": obs.workers_seen, "recovered_after_s": obs.recovered_after_s}
 
 
 def _endpoint_rows(obs: LoadObservation, n: int = 15) -> list[dict]:
@@ -164,6 +164,12 @@ def thresholds(obs: LoadObservation, s: LoadSettings, requirement: str = "II.2.a
                           "use load.workers para repartir la carga.",
                           "A Locust process exceeded 90 % CPU: the generator may have limited the numbers; "
                           "use load.workers to spread the load."))
+    if obs.recovered_after_s is None and obs.recovery_status is not None or (
+            obs.recovered_after_s is not None and obs.recovered_after_s > 5):
+        after = "no se recuperó" if obs.recovered_after_s is None else f"tardó {obs.recovered_after_s:g} s"
+        after_en = "did not recover" if obs.recovered_after_s is None else f"took {obs.recovered_after_s:g} s"
+        notes.append(Note("warn", f"Tras la carga, la página {after} en volver a responder sin 5xx/429.",
+                          f"After the load the page {after_en} to answer again without 5xx/429."))
     problem = _run_problem(obs, s)
     if problem:
         ev["log_tail"] = obs.log_tail[-800:]

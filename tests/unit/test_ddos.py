@@ -68,3 +68,11 @@ def test_challenge_markers():
     assert challenge_markers(200, [("Set-Cookie", "cf_clearance=abc; Path=/")], b"")
     assert not challenge_markers(503, {"Server": "nginx"}, b"<h1>503 Service Temporarily Unavailable</h1>")
     assert not challenge_markers(200, {}, b"captcha")        # only on 403/429/503 bodies
+
+
+def test_retry_after_seconds_capped():
+    from prep_conformance.probes.burst import retry_after_s
+    assert retry_after_s(_burst(retry_after=("2", "5"))) == 5
+    assert retry_after_s(_burst(retry_after=("3600",))) == 10
+    assert retry_after_s(_burst(retry_after=("Wed, 21 Oct 2026 07:28:00 GMT",))) == 0
+    assert retry_after_s(_burst()) == 0
