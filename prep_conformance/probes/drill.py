@@ -252,6 +252,52 @@ def _read(sftp, remote: str) -> bytes:
         return f.read()
 
 
+LOCK_NAME = ".prep-drill.lock"
+LOCK_STALE_S = 900          # a lock older than this was left by a killed run
+
+
+class DrillLock:
+    """An exclusive lock file in ``upload_dir`` (SFTP ``O_EXCL``): two drills on one site never overlap,
+    whichever machine runs them. Waits up to ``wait_s``; a lock older than ``LOCK_STALE_S`` is taken over."""
+
+    def __init__(self, sftp, upload_dir: str, wait_s: float = 120.0):
+        self.sftp, self.path, self.wait_s = sftp, posixpath.join(upload_dir, LOCK_NAME), wait_s
+
+    def __enter__(self) -> "DrillLock":
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                with self.sftp.open(self.path, "wx") as f:
+                    f.write(f"prep-conformance drill {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
+                return self
+            except IOError as exc:
+                try:
+                    age = time.time() - self.sftp.stat(self.path).st_mtime
+                except IOError:
+                    if not _exists(self.sftp, posixpath.dirname(self.path)):
+                        raise exc                  # the folder is missing: not a lock held by another drill
+                    age = 0.0                      # vanished between the two calls, or unwritable: retry
+                    missing_lock = getattr(self, "_missing", 0) + 1
+                    self._missing = missing_lock
+                    if missing_lock > 3:
+                        raise exc                  # no lock file, yet we cannot create one: not writable
+                    continue
+                if age > LOCK_STALE_S:
+                    self.sftp.remove(self.path)
+                    continue
+                if time.monotonic() > deadline:
+                    raise CheckError(f"Otro simulacro de corte está en curso en este sitio ({self.path}).",
+                                     f"Another corte drill is running on this site ({self.path}).",
+                                     lock=self.path) from None
+                time.sleep(0.5)
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.sftp.remove(self.path)
+        except IOError:
+            pass
+
+
 # ---------------------------------------------------------------------------------------------- drill
 
 
@@ -307,7 +353,22 @@ def _poll(t: DrillTarget, t0: float, new_seq: int, new_manifest: Mapping[str, st
 
 
 def run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
-    """Upload the next corte, purge, poll until fresh or ``bound_s``; restore in ``finally``."""
+    """Upload the next corte, purge, poll until fresh or ``bound_s``; restore in ``finally``.
+
+    Holds ``DrillLock`` in the upload folder for the whole drill and its restore.
+    """
+    try:
+        lock = DrillLock(t.sftp, t.upload_dir).__enter__()
+    except IOError as exc:
+        raise CheckError(f"No se pudo escribir en {t.upload_dir} por SFTP: {exc}",
+                         f"Could not write into {t.upload_dir} over SFTP: {exc}", upload_dir=t.upload_dir) from None
+    try:
+        return _run_drill(t, pq)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
     site = t.site_url
     now = fetch_one(t.session, file_url(site, MAIN_JSON), MAIN_JSON, t.timeout_s, True)
     cur = CorteRef.from_doc(now.json()).secuencia if now.ok else None

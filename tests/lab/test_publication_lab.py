@@ -23,7 +23,9 @@ from prep_conformance.probes import purge as purge_probe
 from prep_conformance.profile import PurgeConfig, load_profile
 from tests.support.cloudflare_standin import CloudflareStandIn, forward_ban
 
-pytestmark = pytest.mark.lab
+# The drill tests change the drill scenarios' sites for a few seconds: under xdist keep them on one worker
+# (``-n N --dist loadgroup``), or an independent before/after snapshot may see another test's drill.
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("publication-drill")]
 ROOT = Path(__file__).resolve().parents[2]
 MINE = ("I.4", "I.6", "I.9", "II.2.b")
 
@@ -168,3 +170,23 @@ def test_noop_purge_does_not_evict(lab_profile):
                                        lambda paths: purge_probe.purge(prof.cdn.purge, prof.target_url, paths,
                                                                        session=s))
     assert eff.purge.accepted and eff.measurable and eff.evicted is False
+
+
+def test_drill_lock_is_exclusive_over_sftp(lab_profile):
+    from prep_conformance.errors import CheckError
+    from prep_conformance.probes import ssh as ssh_probe
+    profile = lab_profile("pub-drill")
+    _needs_ssh(profile)
+    prof = load_profile(profile)
+    a, b = ssh_probe.connect(prof.ssh), ssh_probe.connect(prof.ssh)
+    try:
+        with drill_probe.DrillLock(a.sftp(), prof.ssh.upload_dir):
+            with pytest.raises(CheckError, match="Another corte drill"):
+                drill_probe.DrillLock(b.sftp(), prof.ssh.upload_dir, wait_s=1).__enter__()
+        with drill_probe.DrillLock(b.sftp(), prof.ssh.upload_dir, wait_s=1):   # released: free again
+            pass
+        with pytest.raises(IOError):
+            drill_probe.DrillLock(b.sftp(), prof.ssh.upload_dir + "/no-such-dir", wait_s=1).__enter__()
+    finally:
+        a.close()
+        b.close()
