@@ -12,5 +12,6 @@ def test_sftp_upload_speed(difusor, record_check):
         record_check(platform.not_configured("II.1.d", "sftp_upload_speed"))
         return
     session = ssh.session_for(difusor)
-    obs = difusor.once("ssh:upload", lambda: sftp_upload.measure(session))
+    stop = transfer.stop_below_mb_s(difusor.convocatoria)
+    obs = difusor.once("ssh:upload", lambda: sftp_upload.measure(session, stop_below_mb_s=stop))
     record_check(transfer.evaluate(obs, difusor.convocatoria))

@@ -21,6 +21,7 @@ import re
 import secrets
 import shutil
 import signal
+import stat as stat_mod
 import statistics
 import subprocess
 import tempfile
@@ -76,6 +77,8 @@ class UploadObservation:
         end_to_end_mb_s: bytes of all rounds over the whole session wall time, login included.
         cleanup: removed paths, verified (all absent afterwards), leftovers.
         fallback: why the preferred engine was not used.
+        round_budget_s: a round running longer was stopped (``stop_below_mb_s``).
+        stopped_early: ``{"round", "after_s", "below_mb_s"}`` when a round was stopped by that budget.
     """
 
     engine: str
@@ -97,6 +100,8 @@ class UploadObservation:
     end_to_end_mb_s: float | None = None
     cleanup: dict = field(default_factory=dict)
     fallback: str | None = None
+    round_budget_s: float | None = None
+    stopped_early: dict | None = None
 
 
 # -- signal-safe cleanup registry --------------------------------------------------------------------
@@ -301,6 +306,7 @@ class _EngineResult:
     session_wall_s: float | None = None
     fatal: str | None = None          # the engine itself failed before any round (login, client error)
     free_at_failure: int | None = None  # free bytes right after a failed round, before its probe is removed
+    too_slow: tuple[float, float] | None = None   # (seconds, MB/s upper bound) of a round stopped by its budget
 
 
 def _openssh_argv(cfg: Ssh, batch: str) -> list[str]:
@@ -316,7 +322,7 @@ def _openssh_argv(cfg: Ssh, batch: str) -> list[str]:
 
 
 def _openssh_rounds(cfg: Ssh, remote_paths: list[str], nbytes: int, track: Callable[[subprocess.Popen], None],
-                    extra: tuple[str, ...] = ()) -> _EngineResult:
+                    extra: tuple[str, ...] = (), round_budget_s: float | None = None) -> _EngineResult:
     local = _local_probe(nbytes)
     batch_fd, batch = tempfile.mkstemp(prefix=PROBE_PREFIX, suffix=".batch")
     try:
@@ -333,9 +339,33 @@ def _openssh_rounds(cfg: Ssh, remote_paths: list[str], nbytes: int, track: Calla
         err_thread = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
         err_thread.start()
         marks: list[tuple[float, str]] = []
-        for line in iter(proc.stdout.readline, b""):
-            if line.startswith(b"sftp> "):
-                marks.append((time.perf_counter() - t0, line[6:].decode("utf-8", "replace").strip()))
+        stopped: dict[str, float] = {}
+        done = threading.Event()
+
+        def watchdog() -> None:
+            """Stop sftp when login hangs or a round runs past its budget (the link is then too slow)."""
+            login_limit = 3 * cfg.timeout_s
+            while not done.wait(0.2):
+                now = time.perf_counter() - t0
+                last = marks[-1] if marks else None
+                late = (last is None and now > login_limit) or (
+                    round_budget_s is not None and last is not None and last[1].startswith("put ")
+                    and now - last[0] > round_budget_s)
+                if late and proc.poll() is None:
+                    stopped.update(at=now, since=(now - last[0]) if last else now, login=float(last is None))
+                    try:
+                        os.killpg(proc.pid, signal.SIGTERM)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+                    return
+        wd = threading.Thread(target=watchdog, daemon=True)
+        wd.start()
+        try:
+            for line in iter(proc.stdout.readline, b""):
+                if line.startswith(b"sftp> "):
+                    marks.append((time.perf_counter() - t0, line[6:].decode("utf-8", "replace").strip()))
+        finally:
+            done.set()
         _, status, ru = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         end = time.perf_counter() - t0
@@ -349,7 +379,12 @@ def _openssh_rounds(cfg: Ssh, remote_paths: list[str], nbytes: int, track: Calla
         res = _EngineResult([], cipher, ru.ru_utime + ru.ru_stime, marks[0][0] if marks else None, end)
         if not marks:
             res.fatal = ("; ".join(errors) or f"sftp exit {proc.returncode}")[:500]
+            if stopped:
+                res.fatal = f"no login within {stopped['at']:.0f} s; " + res.fatal
             return res
+        if stopped and not stopped.get("login"):
+            errors = [f"stopped: round still running after {stopped['since']:.1f} s (budget {round_budget_s:.1f} s)"]
+            res.too_slow = (stopped["since"], nbytes / stopped["since"] / MB)
         puts = [(i, t_) for i, (t_, cmd) in enumerate(marks) if cmd.startswith("put ")]
         for k, (i, t_start) in enumerate(puts):
             t_end = marks[i + 1][0] if i + 1 < len(marks) else None
@@ -371,7 +406,12 @@ def _openssh_rounds(cfg: Ssh, remote_paths: list[str], nbytes: int, track: Calla
                 pass
 
 
-def _paramiko_rounds(session: ssh_probe.SshSession, remote_paths: list[str], nbytes: int) -> _EngineResult:
+class _TooSlow(Exception):
+    pass
+
+
+def _paramiko_rounds(session: ssh_probe.SshSession, remote_paths: list[str], nbytes: int,
+                     round_budget_s: float | None = None) -> _EngineResult:
     block = memoryview(os.urandom(CHUNK))
     sftp = session.new_sftp()
     res = _EngineResult([], session.transport.local_cipher, login_s=0.0)
@@ -389,6 +429,8 @@ def _paramiko_rounds(session: ssh_probe.SshSession, remote_paths: list[str], nby
                         n = min(left, CHUNK)
                         fh.write(block[:n])
                         left -= n
+                        if round_budget_s is not None and time.perf_counter() - t0 > round_budget_s:
+                            raise _TooSlow(time.perf_counter() - t0)
                     fh.flush()
                     # paramiko drops the status of pipelined writes it has not waited for (a full disk
                     # would pass silently): wait for every outstanding one; an error status raises IOError.
@@ -401,6 +443,13 @@ def _paramiko_rounds(session: ssh_probe.SshSession, remote_paths: list[str], nby
                 if size != nbytes:
                     raise IOError(f"short write: the server stored {size} of {nbytes} bytes")
                 res.rounds.append(UploadRound(k + 1, nbytes, round(secs, 4), round(nbytes / secs / MB, 2), True))
+            except _TooSlow as slow:
+                secs = slow.args[0]
+                res.rounds.append(UploadRound(k + 1, nbytes, None, None, False,
+                                              f"stopped: round still running after {secs:.1f} s "
+                                              f"(budget {round_budget_s:.1f} s)"))
+                res.too_slow = (secs, nbytes / secs / MB)   # upper bound: not all bytes were even sent
+                break
             except (IOError, OSError, paramiko.SSHException, EOFError) as exc:
                 res.rounds.append(UploadRound(k + 1, nbytes, None, None, False, f"{type(exc).__name__}: {exc}"[:500]))
                 res.free_at_failure = _free_bytes(session, rp.rsplit("/", 1)[0] or "/")
@@ -422,19 +471,42 @@ def _paramiko_rounds(session: ssh_probe.SshSession, remote_paths: list[str], nby
 
 # -- the measurement -----------------------------------------------------------------------------------
 
-def _cleanup(session: ssh_probe.SshSession, cfg: Ssh, scratch: str, paths: list[str], made_scratch: bool
-             ) -> dict[str, Any]:
+def _remove_stale(sftp: paramiko.SFTPClient, scratch: str) -> None:
+    """Probe folders of runs killed with SIGKILL (ours by name), only when older than ``STALE_S``."""
+    try:
+        entries = sftp.listdir_attr(scratch)
+    except (IOError, OSError):
+        return
+    for a in entries:
+        if not (a.filename.startswith(PROBE_PREFIX) and a.st_mtime and a.st_mtime < time.time() - STALE_S):
+            continue
+        path = f"{scratch}/{a.filename}"
+        try:
+            if stat_mod.S_ISDIR(a.st_mode or 0):
+                for f in sftp.listdir(path):
+                    if f.startswith(PROBE_PREFIX):
+                        sftp.remove(f"{path}/{f}")
+                sftp.rmdir(path)
+            else:
+                sftp.remove(path)
+        except (IOError, OSError):
+            pass
+
+
+def _cleanup(session: ssh_probe.SshSession, cfg: Ssh, scratch: str, paths: list[str], made_scratch: bool,
+             run_dir: str | None = None) -> dict[str, Any]:
     """Remove every probe (and the scratch dir if we made it); verify they are gone."""
     s = session
     if not session.transport.is_active():
         try:
             s = ssh_probe.connect(cfg)
         except CheckError as exc:
-            return {"removed": [], "verified": False, "leftover": paths, "error": exc.summary_en}
+            return {"removed": [], "verified": False, "leftover": paths + [run_dir or scratch],
+                    "error": exc.summary_en}
     try:
         sftp = s.new_sftp()
     except Exception as exc:
-        return {"removed": [], "verified": False, "leftover": paths, "error": str(exc)}
+        return {"removed": [], "verified": False, "leftover": paths + [run_dir or scratch], "error": str(exc)}
     removed, leftover = [], []
     try:
         for p in paths:
@@ -445,6 +517,12 @@ def _cleanup(session: ssh_probe.SshSession, cfg: Ssh, scratch: str, paths: list[
                 pass
             except (IOError, OSError):
                 pass
+        if run_dir:
+            try:
+                sftp.rmdir(run_dir)
+            except (IOError, OSError):
+                pass
+            paths = paths + [run_dir]
         scratch_note = None
         if made_scratch:
             try:
@@ -453,6 +531,8 @@ def _cleanup(session: ssh_probe.SshSession, cfg: Ssh, scratch: str, paths: list[
                 try:    # another run (or a person) keeps files there: leave it, it is not ours alone
                     others = sftp.listdir(scratch)
                     scratch_note = f"kept: holds {len(others)} other file(s)" if others else "rmdir failed"
+                except FileNotFoundError:
+                    pass                          # another run removed it just now
                 except (IOError, OSError) as exc:
                     scratch_note = f"rmdir failed: {exc}"
         for p in paths:
@@ -479,10 +559,16 @@ def _cleanup(session: ssh_probe.SshSession, cfg: Ssh, scratch: str, paths: list[
             "scratch_removed": made_scratch and scratch_note is None, "scratch_note": scratch_note}
 
 
-def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None) -> UploadObservation:
-    """Upload ``rounds`` probes of ``probe_mb`` MB into the scratch dir and time them; always clean up."""
+def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None, stop_below_mb_s: float | None = None
+            ) -> UploadObservation:
+    """Upload ``rounds`` probes of ``probe_mb`` MB into the scratch dir and time them; always clean up.
+
+    ``stop_below_mb_s``: a round still running when it could no longer beat this rate is stopped (a
+    slow link need not upload gigabytes to show it is slow); the observation says so with the bound.
+    """
     cfg = cfg or session.cfg
     nbytes = int(cfg.probe_mb * MB)
+    budget = nbytes / (stop_below_mb_s * MB) if stop_below_mb_s else None
     scratch = scratch_of(cfg)
     engine, fallback = choose_engine(cfg)
     base = dict(probe_bytes=nbytes, upload_dir=cfg.upload_dir, scratch_dir=scratch)
@@ -494,7 +580,6 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None) -> UploadObse
     sftp = session.sftp()
     try:
         st = sftp.stat(cfg.upload_dir)
-        import stat as stat_mod
         if not stat_mod.S_ISDIR(st.st_mode or 0):
             return early("not_dir", f"{cfg.upload_dir} is not a directory")
     except FileNotFoundError:
@@ -504,33 +589,33 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None) -> UploadObse
     free = _free_bytes(session, cfg.upload_dir)
     if free is not None and free < nbytes + 4 * CHUNK:
         return early("no_space", f"{free} bytes free < probe {nbytes} bytes")
+    # Each run writes into its own sub-folder <scratch>/prep-probe-<pid>-<hex>/, so concurrent runs (two
+    # reviewers, or xdist) never touch each other's files; the scratch folder itself is removed when empty.
+    token = f"{PROBE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    run_dir = f"{scratch}/{token}"
     made_scratch = False
-    try:
-        sftp.stat(scratch)
-    except FileNotFoundError:
+    for attempt in range(3):          # another run may remove an empty scratch folder between our two mkdirs
         try:
             sftp.mkdir(scratch, 0o700)
             made_scratch = True
         except (IOError, OSError) as exc:
             try:
-                sftp.stat(scratch)              # another run made it a moment ago: fine
+                sftp.stat(scratch)
             except (IOError, OSError):
                 return early("not_writable", f"mkdir {scratch}: {exc}")
+        try:
+            sftp.mkdir(run_dir, 0o700)
+            break
+        except FileNotFoundError:
+            continue
+        except (IOError, OSError) as exc:
+            return early("not_writable", f"mkdir {run_dir}: {exc}")
+    else:
+        return early("not_writable", f"mkdir {run_dir}: the scratch folder keeps disappearing")
     # our default folder (not one the profile names) is removed when empty, whoever made it
     made_scratch = made_scratch or cfg.scratch_dir is None
-    # stale probes of an earlier run killed with SIGKILL: ours by name; only old ones (another run may be
-    # uploading into the same folder right now)
-    try:
-        for a in sftp.listdir_attr(scratch):
-            if a.filename.startswith(PROBE_PREFIX) and a.st_mtime and a.st_mtime < time.time() - STALE_S:
-                try:
-                    sftp.remove(f"{scratch}/{a.filename}")
-                except (IOError, OSError):
-                    pass
-    except (IOError, OSError):
-        pass
-    token = f"{PROBE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
-    paths = [f"{scratch}/{token}-{i + 1}" for i in range(cfg.rounds)]
+    _remove_stale(sftp, scratch)
+    paths = [f"{run_dir}/{PROBE_PREFIX}{i + 1}" for i in range(cfg.rounds)]
     procs: list[subprocess.Popen] = []
     cleanup: dict[str, Any] = {}
     key = id(paths)
@@ -550,7 +635,7 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None) -> UploadObse
 
     def do_cleanup():
         stop_procs()
-        return _cleanup(session, cfg, scratch, paths, made_scratch)
+        return _cleanup(session, cfg, scratch, paths, made_scratch, run_dir)
 
     with _ACTIVE_LOCK:
         _ACTIVE[key] = do_cleanup
@@ -560,13 +645,13 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None) -> UploadObse
     try:
         with guard:
             if engine == "openssh":
-                res = _openssh_rounds(cfg, paths, nbytes, procs.append)
+                res = _openssh_rounds(cfg, paths, nbytes, procs.append, round_budget_s=budget)
                 if res.fatal and not res.rounds:
                     fallback = f"OpenSSH sftp failed before uploading ({res.fatal}); tuned paramiko used"
                     engine = "paramiko"
-                    res = _paramiko_rounds(session, paths, nbytes)
+                    res = _paramiko_rounds(session, paths, nbytes, budget)
             else:
-                res = _paramiko_rounds(session, paths, nbytes)
+                res = _paramiko_rounds(session, paths, nbytes, budget)
             failed = [r for r in res.rounds if not r.ok]
             if failed:
                 free_now = res.free_at_failure if res.free_at_failure is not None else _free_bytes(session, scratch)
@@ -596,4 +681,8 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None) -> UploadObse
                              wall_s=round(span or 0, 3), client_cpu_share=share,
                              client_ceiling_mb_s=ceiling.get("mb_s"), selftest=ceiling,
                              login_s=round(res.login_s, 3) if res.login_s is not None else None,
-                             end_to_end_mb_s=e2e, cleanup=cleanup, fallback=fallback, **base)
+                             end_to_end_mb_s=e2e, cleanup=cleanup, fallback=fallback,
+                             round_budget_s=round(budget, 2) if budget else None,
+                             stopped_early=({"round": len(res.rounds), "after_s": round(res.too_slow[0], 2),
+                                             "below_mb_s": round(res.too_slow[1], 2)} if res.too_slow else None),
+                             **base)

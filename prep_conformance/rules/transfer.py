@@ -18,6 +18,12 @@ REQ = "II.1.d"
 CHECK = "sftp_upload_speed"
 CPU_SATURATED = 0.8        # client CPU seconds per transfer second: one core busy
 NEAR_CEILING = 0.8         # measured / self-test ceiling
+STOP_BELOW_FRACTION = 0.25  # a round that can no longer beat a quarter of the threshold is stopped: clearly a FAIL
+
+
+def stop_below_mb_s(conv: Convocatoria) -> float:
+    """The rate under which the probe stops a round early (a slow link need not upload the whole probe)."""
+    return conv.thresholds.sftp_upload_mb_s * STOP_BELOW_FRACTION
 
 
 def client_limited(obs: UploadObservation) -> str | None:
@@ -62,6 +68,21 @@ def evaluate(obs: UploadObservation, conv: Convocatoria) -> CheckResult:
                       f"No se pudo verificar la eliminación de la sonda; quedaron: {left}. Retírelos a mano.",
                       f"Probe removal could not be verified; left behind: {left}. Remove them by hand.", **ev)
     failed = [r for r in obs.rounds if not r.ok]
+    if obs.stopped_early and not obs.disk_full:
+        se = obs.stopped_early
+        if obs.client_cpu_share is not None and obs.client_cpu_share >= CPU_SATURATED:
+            return result(REQ, CHECK, Verdict.ERROR,
+                          f"La ronda {se['round']} no terminó en {se['after_s']:g} s, pero nuestro cliente estaba "
+                          f"saturado (CPU {obs.client_cpu_share:.0%}); repita desde una máquina más capaz.",
+                          f"Round {se['round']} did not finish within {se['after_s']:g} s, but our client was "
+                          f"saturated (CPU {obs.client_cpu_share:.0%}); repeat from a more capable machine.", **ev)
+        return result(REQ, CHECK, Verdict.FAIL,
+                      f"Carga SFTP a menos de {se['below_mb_s']:.1f} MB/s (mínimo {th:g} MB/s): la ronda "
+                      f"{se['round']} de {obs.probe_bytes / 1e6:g} MB seguía sin terminar a los {se['after_s']:g} s "
+                      f"y se detuvo ({obs.engine}).",
+                      f"SFTP upload below {se['below_mb_s']:.1f} MB/s (minimum {th:g} MB/s): round {se['round']} "
+                      f"of {obs.probe_bytes / 1e6:g} MB was still running after {se['after_s']:g} s and was "
+                      f"stopped ({obs.engine}).", **ev)
     if obs.disk_full:
         return result(REQ, CHECK, Verdict.ERROR,
                       f"Disco lleno durante la sonda en {sd}: {failed[0].error if failed else ''}",

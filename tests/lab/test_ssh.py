@@ -238,3 +238,23 @@ def test_two_runs_into_one_scratch_dir_do_not_disturb_each_other(sshlab):
         assert all(r.ok for r in o.rounds) and len(o.rounds) == 2, o
         assert o.cleanup["verified"], o.cleanup
     assert not os.path.exists(f"{sec['upload_dir']}/.conformance")
+
+
+@pytest.mark.parametrize("engine", ["openssh", "paramiko"])
+def test_slow_link_round_stopped_early_is_fail(sshlab, engine):
+    """~20 MB/s link, stop below 30 MB/s: the 60 MB round (~3 s) is stopped after 2 s and judged FAIL."""
+    from prep_conformance.convocatoria import load_convocatoria
+    from prep_conformance.probes import sftp_upload
+    from prep_conformance.rules import transfer
+    cfg = Ssh(**{**ssh_section(sshlab, "ssh-shaped-20"), "probe_mb": 60, "rounds": 3, "upload_engine": engine})
+    s = ssh_probe.connect(cfg)
+    t0 = time.monotonic()
+    try:
+        obs = sftp_upload.measure(s, stop_below_mb_s=30)
+    finally:
+        s.close()
+    assert time.monotonic() - t0 < 8
+    assert obs.stopped_early and obs.stopped_early["round"] == 1 and obs.stopped_early["below_mb_s"] <= 30
+    r = transfer.evaluate(obs, load_convocatoria("iem-michoacan-2024"))
+    assert r.verdict == "FAIL", r.summary_en
+    assert obs.cleanup["verified"] and not os.path.exists(cfg.scratch_dir)

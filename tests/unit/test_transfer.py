@@ -66,3 +66,17 @@ def test_failed_round_is_error():
 def test_threshold_from_convocatoria():
     conv = CONV.model_copy(update={"thresholds": CONV.thresholds.model_copy(update={"sftp_upload_mb_s": 100})})
     assert transfer.evaluate(obs(57.5), conv).verdict == "FAIL"
+
+
+def test_round_stopped_by_budget_is_fail_with_bound():
+    bad = (UploadRound(1, 256_000_000, None, None, False, "stopped: round still running after 12.8 s"),)
+    o = obs(rounds=bad, median_mb_s=None, stopped_early={"round": 1, "after_s": 12.8, "below_mb_s": 20.0},
+            round_budget_s=12.8)
+    r = transfer.evaluate(o, CONV)
+    assert r.verdict == "FAIL" and "below 20.0 MB/s" in r.summary_en
+    o = obs(rounds=bad, median_mb_s=None, share=0.95, stopped_early={"round": 1, "after_s": 12.8, "below_mb_s": 20.0})
+    assert transfer.evaluate(o, CONV).verdict == "ERROR"
+
+
+def test_stop_rate_derives_from_threshold():
+    assert transfer.stop_below_mb_s(CONV) == CONV.thresholds.sftp_upload_mb_s / 4
