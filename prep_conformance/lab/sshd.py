@@ -32,6 +32,8 @@ SSHD = "/usr/sbin/sshd"
 DEFAULT_STATE = "/var/lib/prep-lab-ssh"
 PASSPHRASE_ENV = "PREP_LAB_SSH_PASSPHRASE"
 LAB_PASSPHRASE = "lab-only passphrase, not a secret"   # the lab's own throwaway key
+PASSWORD_ENV = "PREP_LAB_SSH_PASSWORD"
+LAB_PASSWORD = "lab-only password, not a secret"       # the lab's password account (loopback only)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class SshdLab:
                                      f"pcs{self.tag}n{i}", f"10.231.{n}.{4 * i + 1}", f"10.231.{n}.{4 * i + 2}")
         self.shell_user = f"pcsh{self.tag}"
         self.sftp_user = f"pcsf{self.tag}"
+        self.password_user = f"pcsp{self.tag}"
         self._port = port
         self.state_file = self.dir / "state.json"
 
@@ -215,13 +218,18 @@ class SshdLab:
         home = self.dir / "home"
         home.mkdir(exist_ok=True)
         os.chmod(home, 0o755)
-        for user, shell in ((self.shell_user, "/bin/bash"), (self.sftp_user, "/usr/sbin/nologin")):
+        for user, shell in ((self.shell_user, "/bin/bash"), (self.sftp_user, "/usr/sbin/nologin"),
+                            (self.password_user, "/bin/bash")):
             if _run("id", "-u", user, check=False).returncode != 0:
                 self._reg("user", user)
                 _run("useradd", "-M", "-d", str(home / user), "-s", shell, "-c", "prep-conformance lab", user)
                 st["users"].append(user)
                 self._save(st)
-            _run("usermod", "-p", "*", user)         # unlock for key login under UsePAM no
+            if user == self.password_user:
+                subprocess.run(["chpasswd"], input=f"{user}:{LAB_PASSWORD}\n", text=True, check=True,
+                               capture_output=True, timeout=30)
+            else:
+                _run("usermod", "-p", "*", user)     # unlock for key login under UsePAM no
             (home / user).mkdir(exist_ok=True)
             shutil.chown(home / user, user, user)
 
@@ -251,6 +259,8 @@ class SshdLab:
         for base in (self.big_dir, self.small_dir, self.p("tiny")):
             os.makedirs(os.path.join(base, "prep"), exist_ok=True)
             shutil.chown(os.path.join(base, "prep"), self.shell_user, self.shell_user)
+        os.makedirs(os.path.join(self.big_dir, "prep-password"), exist_ok=True)
+        shutil.chown(os.path.join(self.big_dir, "prep-password"), self.password_user, self.password_user)
         os.makedirs(os.path.join(self.big_dir, "readonly"), exist_ok=True)   # root-owned 0755: not writable
         os.chmod(os.path.join(self.big_dir, "readonly"), 0o755)
 
@@ -268,7 +278,7 @@ PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 AuthorizedKeysFile {self.p('authorized_keys')}/%u
-AllowUsers {self.shell_user} {self.sftp_user}
+AllowUsers {self.shell_user} {self.sftp_user} {self.password_user}
 AllowTcpForwarding no
 AllowAgentForwarding no
 X11Forwarding no
@@ -276,6 +286,8 @@ PrintMotd no
 MaxStartups 64
 MaxSessions 32
 Subsystem sftp internal-sftp
+Match User {self.password_user}
+    PasswordAuthentication yes
 Match User {self.sftp_user}
     ChrootDirectory {self.chroot}
     ForceCommand internal-sftp
@@ -395,7 +407,7 @@ Match User {self.sftp_user}
         alive = {n: Path(f"/proc/{pid}").exists() for n, pid in (st.get("pids") or {}).items()}
         return {"component": self.name, "running": bool(alive) and all(alive.values()), "processes": alive,
                 "port": st.get("port"), "links": {k: asdict(v) for k, v in self.links.items()},
-                "users": [self.shell_user, self.sftp_user], "state_dir": str(self.dir)}
+                "users": [self.shell_user, self.sftp_user, self.password_user], "state_dir": str(self.dir)}
 
     # -- what scenarios put in a profile's ssh: section ----------------------------------------------
     def profile_ssh(self, scenario: str) -> dict[str, Any]:

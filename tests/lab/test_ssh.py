@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from prep_conformance.lab.scenarios.ssh import SCENARIOS, ssh_section
-from prep_conformance.lab.sshd import LAB_PASSPHRASE, PASSPHRASE_ENV, SshdLab
+from prep_conformance.lab.sshd import LAB_PASSPHRASE, LAB_PASSWORD, PASSPHRASE_ENV, PASSWORD_ENV, SshdLab
 from prep_conformance.probes import ssh as ssh_probe
 from prep_conformance.profile import Ssh
 
@@ -61,12 +61,12 @@ def _run_checks(tmp: Path, profiles: list[Path], env_extra: dict | None = None) 
 
 
 def test_every_ssh_scenario_gets_its_verdicts(sshlab, tmp_path):
-    ids = [sc.id for sc in SCENARIOS] + ["ssh-passphrase-key"]
+    ids = [sc.id for sc in SCENARIOS] + ["ssh-passphrase-key", "ssh-password"]
     profiles = [_profile(tmp_path, sid, ssh_section(sshlab, sid)) for sid in ids]
     t0 = time.monotonic()
-    got = _run_checks(tmp_path, profiles, {PASSPHRASE_ENV: LAB_PASSPHRASE})
+    got = _run_checks(tmp_path, profiles, {PASSPHRASE_ENV: LAB_PASSPHRASE, PASSWORD_ENV: LAB_PASSWORD})
     took = time.monotonic() - t0
-    expect = {sc.id: dict(sc.expect) for sc in SCENARIOS} | {"ssh-passphrase-key": {}}
+    expect = {sc.id: dict(sc.expect) for sc in SCENARIOS} | {"ssh-passphrase-key": {}, "ssh-password": {}}
     problems = []
     for sid in ids:
         reqs = got[sid]["requirements"]
@@ -91,10 +91,14 @@ def test_every_ssh_scenario_gets_its_verdicts(sshlab, tmp_path):
     assert os_ev["method"] == "banner"
     hk = next(c for c in got["ssh-wrong-host-key"]["checks"] if c["requirement"] == "II.1.a")
     assert hk["evidence"]["presented_key"]["fingerprint"] != hk["evidence"]["expected_keys"][0]["fingerprint"]
-    # no passphrase in any output
-    assert LAB_PASSPHRASE not in (tmp_path / "out" / "results.json").read_text()
+    pw = next(c for c in got["ssh-password"]["checks"] if c["requirement"] == "II.1.d")["evidence"]
+    assert pw["engine"] == "paramiko" and "password" in pw["fallback"]
+    # no passphrase or password in any output
+    text = (tmp_path / "out" / "results.json").read_text()
+    assert LAB_PASSPHRASE not in text and LAB_PASSWORD not in text
     # and nothing left in any upload dir
-    for d in (f"{sshlab.big_dir}/prep", f"{sshlab.small_dir}/prep", f"{sshlab.chroot}/upload"):
+    for d in (f"{sshlab.big_dir}/prep", f"{sshlab.small_dir}/prep", f"{sshlab.chroot}/upload",
+              f"{sshlab.big_dir}/prep-password"):
         assert not [n for n in os.listdir(d)], d
 
 
@@ -105,6 +109,17 @@ def test_changed_host_key_never_passes_and_sends_no_credential(sshlab):
     assert exc.value.evidence["host_key_status"] == "changed"
     log = Path(sshlab.p("sshd_loop.log")).read_text()
     assert "Accepted publickey" not in log.split("Accepted publickey")[-1] or True   # log is informative only
+
+
+def test_wrong_password_is_error_and_not_echoed(sshlab, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, "not the password")
+    with pytest.raises(ssh_probe.CheckError) as exc:
+        ssh_probe.connect(Ssh(**ssh_section(sshlab, "ssh-password")))
+    assert "refused" in exc.value.summary_en and "not the password" not in str(exc.value.evidence)
+    monkeypatch.delenv(PASSWORD_ENV)
+    with pytest.raises(ssh_probe.CheckError) as exc:
+        ssh_probe.connect(Ssh(**ssh_section(sshlab, "ssh-password")))
+    assert PASSWORD_ENV in exc.value.summary_en
 
 
 def test_unknown_host_key_is_error_unless_opted_in(sshlab, tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..sshd import PASSPHRASE_ENV, SshdLab
+from ..sshd import PASSPHRASE_ENV, PASSWORD_ENV, SshdLab
 
 from ..scenario import Scenario
 
@@ -35,9 +35,10 @@ SCENARIOS = [
     _sc("ssh-readonly-upload-dir", "Directorio de carga sin permiso de escritura", "Upload dir not writable",
         {"II.1.d": "FAIL"}),
 ]
-# Not in the lab's list (its profile needs PREP_LAB_SSH_PASSPHRASE set in the checking process):
+# Not in the lab's list (their profiles need PREP_LAB_SSH_PASSPHRASE / PREP_LAB_SSH_PASSWORD set in the
+# checking process):
 # tests/lab/test_ssh.py runs it with the variable set.
-EXTRA_SECTIONS = ("ssh-passphrase-key",)
+EXTRA_SECTIONS = ("ssh-passphrase-key", "ssh-password")
 KNOWN = {sc.id for sc in SCENARIOS} | set(EXTRA_SECTIONS)
 
 
@@ -60,6 +61,9 @@ def ssh_section(lab: SshdLab, scenario: str) -> dict[str, Any]:
                     upload_dir="/upload")
     elif scenario == "ssh-passphrase-key":
         base.update(key_file=lab.p("keys", "passphrase_ed25519"), key_passphrase_env=PASSPHRASE_ENV)
+    elif scenario == "ssh-password":
+        base.pop("key_file")
+        base.update(username=lab.password_user, password_env=PASSWORD_ENV, upload_dir=f"{lab.big_dir}/prep-password")
     elif scenario == "ssh-wrong-host-key":
         base.update(known_hosts=lab.p("known_hosts_wrong"))
     elif scenario == "ssh-refused-key":
