@@ -62,9 +62,11 @@ _RL_LOCATION = """\
 """
 _FRONT = template_text("front.conf.j2")
 RL_FRONT = _FRONT.replace("    location / {\n        limit_except GET", _RL_LOCATION + "        limit_except GET", 1)
+# CF-RAY at server level, next to the template's own add_header lines (a location-level add_header would
+# silently drop them: the nginx inheritance trap); the 429 location repeats it since it has its own.
 WAF_FRONT = RL_FRONT.replace(
-    "        limit_req_status 429;\n",
-    "        limit_req_status 429;\n        add_header CF-RAY \"lab0{{ ports.edge }}-MEX\" always;\n", 1).replace(
+    "    ssl_protocols TLSv1.2 TLSv1.3;\n",
+    "    ssl_protocols TLSv1.2 TLSv1.3;\n    add_header CF-RAY \"lab0{{ ports.edge }}-MEX\" always;\n", 1).replace(
     "        add_header Retry-After 2 always;\n",
     "        add_header Retry-After 2 always;\n        add_header CF-RAY \"lab0{{ ports.edge }}-MEX\" always;\n", 1)
 
