@@ -459,8 +459,8 @@ def _statvfs(session: SshSession, path: str) -> DiskObservation:
     except (IOError, OSError, paramiko.SSHException) as exc:
         return DiskObservation(path, "statvfs@openssh.com", None, error=f"{type(exc).__name__}: {exc}")
     raw = {k: getattr(st, k) for k in ("f_bsize", "f_frsize", "f_blocks", "f_bfree", "f_bavail")}
-    return DiskObservation(path, "statvfs@openssh.com", st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize,
-                           raw=raw)
+    unit = st.f_frsize or st.f_bsize          # POSIX: counts are in f_frsize units (0 on a few servers)
+    return DiskObservation(path, "statvfs@openssh.com", st.f_bavail * unit, st.f_blocks * unit, raw=raw)
 
 
 def observe_disk(session: SshSession, path: str | None = None) -> DiskObservation:
