@@ -125,7 +125,8 @@ class Poll:
     """One look at the public site during the drill.
 
     Attributes:
-        t_s: seconds since the purge was answered (negative: before the purge).
+        t_s: when the poll's first request was sent, in seconds since the purge was answered
+            (negative: before the purge); ``dur_s`` how long the poll took.
         where: ``edge`` (the public URL) or ``origin`` (``http.origin``).
         status, secuencia: of ``main.json``; ``age``/``x_cache`` its cache headers.
         old_files: files of the new corte still served with their previous bytes (mixed state).
@@ -142,6 +143,7 @@ class Poll:
     old_files: int = 0
     absent_files: int = 0
     error: str | None = None
+    dur_s: float = 0.0
 
     @property
     def mixed(self) -> bool:
@@ -180,7 +182,9 @@ class DrillObservation:
         upload_dir, uploaded_bytes, upload_s: the SFTP upload.
         purge: the purge request and its answer.
         polls: every look at edge (and origin) after the upload.
-        fresh_after_s: from the purge's answer to the first poll serving the whole new corte (None: never).
+        fresh_after_s: from the purge's answer to the start of the first poll that got the whole new corte
+            (None: never); an upper bound, within one ``poll_interval_s`` of the true moment.
+        upload_to_purge_s: from the end of the upload to the purge's answer (add it for upload-to-fresh).
         origin_fresh_after_s: same at the origin (None: never or no origin configured).
         bound_s: ``convocatoria.purge.fresh_within_s``.
         restore: the undo; ``error`` a fault that stopped the drill.
@@ -201,6 +205,9 @@ class DrillObservation:
     bound_s: float = 0.0
     restore: RestoreObservation | None = None
     error: str | None = None
+    upload_to_purge_s: float | None = None
+    poll_interval_s: float = 0.0
+    polls_total: int = 0
 
     @property
     def stale_after_purge(self) -> int:
@@ -335,6 +342,7 @@ def _snapshot(t: DrillTarget, paths: Sequence[str]) -> dict[str, tuple[int | Non
 
 def _poll(t: DrillTarget, t0: float, new_seq: int, new_manifest: Mapping[str, str], changed: Sequence[str]
           ) -> tuple[Poll, bool]:
+    start = time.monotonic()
     main = fetch_one(t.session, file_url(t.site_url, MAIN_JSON), MAIN_JSON, t.timeout_s, True)
     seq = CorteRef.from_doc(main.json()).secuencia if main.ok else None
     old = absent = 0
@@ -347,8 +355,8 @@ def _poll(t: DrillTarget, t0: float, new_seq: int, new_manifest: Mapping[str, st
                 absent += 1
             elif sf.sha256 != new_manifest[p]:
                 old += 1
-    poll = Poll(round(time.monotonic() - t0, 3), "edge", main.status, seq, main.headers.get("age"),
-                main.headers.get("x-cache"), old, absent, main.error)
+    poll = Poll(round(start - t0, 4), "edge", main.status, seq, main.headers.get("age"),
+                main.headers.get("x-cache"), old, absent, main.error, round(time.monotonic() - start, 4))
     return poll, seq == new_seq and old == 0 and absent == 0
 
 
@@ -395,6 +403,7 @@ def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
     fresh = origin_fresh = None
     uploaded = 0
     upload_s = 0.0
+    upload_to_purge = None
     error = None
     restore = None
     try:
@@ -411,12 +420,13 @@ def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
             _put_atomic(t.sftp, remote, files[rel])
             uploaded += len(files[rel])
         upload_s = round(time.perf_counter() - u0, 3)
-        pre_at = time.monotonic()
-        pre, _ = _poll(t, pre_at, new_seq, new_manifest, changed)
+        upload_end = time.monotonic()
+        pre, _ = _poll(t, upload_end, new_seq, new_manifest, changed)
         purge_obs = t.purge([""] + changed)
         t0 = purge_obs.at or time.monotonic()
-        polls.append(Poll(round(pre_at - t0, 3), "edge", pre.status, pre.secuencia, pre.age, pre.x_cache,
-                          pre.old_files, pre.absent_files, pre.error))
+        upload_to_purge = round(t0 - upload_end, 4)
+        polls.append(Poll(round(upload_end - t0, 4), "edge", pre.status, pre.secuencia, pre.age, pre.x_cache,
+                          pre.old_files, pre.absent_files, pre.error, pre.dur_s))
         deadline = t0 + t.bound_s
         while True:
             poll, ok = _poll(t, t0, new_seq, new_manifest, changed)
@@ -439,9 +449,10 @@ def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
         error = f"{type(exc).__name__}: {exc}"
     finally:
         restore = _restore(t, pq, backups, added, changed, before, new_only)
+    kept = polls if len(polls) <= POLL_CAP else polls[:POLL_CAP // 2] + polls[-POLL_CAP // 2:]
     return DrillObservation(site, pq.secuencia, new_seq, tuple(changed), t.upload_dir, uploaded, upload_s,
-                            purge_obs, tuple(polls[:POLL_CAP]), fresh, origin_fresh, bool(t.origin_url),
-                            t.bound_s, restore, error)
+                            purge_obs, tuple(kept), fresh, origin_fresh, bool(t.origin_url),
+                            t.bound_s, restore, error, upload_to_purge, t.poll_interval_s, len(polls))
 
 
 def _restore(t: DrillTarget, pq: gen.Paquete, backups: Mapping[str, bytes], added: Sequence[str],

@@ -89,15 +89,19 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
 
 
 def _drill_ev(obs: DrillObservation) -> dict[str, Any]:
-    polls = [{"t_s": p.t_s, "where": p.where, "status": p.status, "secuencia": p.secuencia, "age": p.age,
-              "x_cache": p.x_cache, "old_files": p.old_files, "absent_files": p.absent_files, "error": p.error}
-             for p in obs.polls]
+    polls = [{"t_s": p.t_s, "dur_s": p.dur_s, "where": p.where, "status": p.status, "secuencia": p.secuencia,
+              "age": p.age, "x_cache": p.x_cache, "old_files": p.old_files, "absent_files": p.absent_files,
+              "error": p.error} for p in obs.polls]
     r = obs.restore
     return {"drill": True, "site": obs.site_url, "corte_before": obs.old_secuencia, "corte_uploaded": obs.new_secuencia,
             "changed_files": list(obs.changed[:50]), "changed_count": len(obs.changed),
             "upload_dir": obs.upload_dir, "uploaded_bytes": obs.uploaded_bytes, "upload_s": obs.upload_s,
             "purge": obs.purge.to_evidence() if obs.purge else None,
             "fresh_after_s": obs.fresh_after_s, "origin_fresh_after_s": obs.origin_fresh_after_s,
+            "upload_to_purge_s": obs.upload_to_purge_s, "poll_interval_s": obs.poll_interval_s,
+            "fresh_after_upload_s": (None if obs.fresh_after_s is None or obs.upload_to_purge_s is None
+                                     else round(obs.fresh_after_s + obs.upload_to_purge_s, 4)),
+            "polls_total": obs.polls_total,
             "bound_s": obs.bound_s, "stale_polls_after_purge": obs.stale_after_purge,
             "mixed_polls": obs.mixed_polls, "polls": polls, "error": obs.error,
             "restore": None if r is None else {
