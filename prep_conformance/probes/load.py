@@ -239,6 +239,13 @@ def parse_json_stats(text: str) -> dict:
                                  round(float(e.get("max_response_time") or 0), 2),
                                  percentile_from_histogram(h, 0.50), percentile_from_histogram(h, 0.95),
                                  percentile_from_histogram(h, 0.99)))
+    per_s: dict[int, int] = {}
+    fail_s: dict[int, int] = {}
+    for e in entries:
+        for k, v in (e.get("num_reqs_per_sec") or {}).items():
+            per_s[int(k)] = per_s.get(int(k), 0) + int(v)
+        for k, v in (e.get("num_fail_per_sec") or {}).items():
+            fail_s[int(k)] = fail_s.get(int(k), 0) + int(v)
     measured = max(0.0, last - start) if req else 0.0
     return {"requests": req, "failures": fail,
             # Locust's total_rps: requests over the span from the first to the last request
@@ -246,19 +253,29 @@ def parse_json_stats(text: str) -> dict:
             "p50_ms": percentile_from_histogram(hist, 0.50), "p95_ms": percentile_from_histogram(hist, 0.95),
             "p99_ms": percentile_from_histogram(hist, 0.99),
             "avg_ms": round(total_rt / req, 2) if req else None, "max_ms": round(mx, 2) if req else None,
-            "measured_s": round(measured, 3), "endpoints": tuple(sorted(eps, key=lambda x: -x.requests))}
+            "measured_s": round(measured, 3), "endpoints": tuple(sorted(eps, key=lambda x: -x.requests)),
+            "per_second": (per_s, fail_s)}
 
 
-def parse_history_csv(text: str) -> tuple[SeriesPoint, ...]:
-    """The Aggregated rows of ``*_stats_history.csv``, one per second, time relative to the first row."""
+def parse_history_csv(text: str, per_second: tuple[Mapping[int, int], Mapping[int, int]] | None = None
+                      ) -> tuple[SeriesPoint, ...]:
+    """The Aggregated rows of ``*_stats_history.csv``, one per second, time relative to the first row.
+
+    Locust's history gives users and moving-window percentiles; its requests/s and failures/s are
+    smoothed, so when ``per_second`` (the exact counts per epoch second from ``--json-file``) is given,
+    those are used instead.
+    """
     rows = [r for r in csv.DictReader(io.StringIO(text)) if r.get("Name") == "Aggregated"]
     if not rows:
         return ()
     t0 = float(rows[0]["Timestamp"])
     out = []
     for r in rows:
-        out.append(SeriesPoint(float(r["Timestamp"]) - t0, int(float(r["User Count"] or 0)),
-                               _num(r["Requests/s"]) or 0.0, _num(r["Failures/s"]) or 0.0,
+        ts = int(float(r["Timestamp"]))
+        rps, fails = _num(r["Requests/s"]) or 0.0, _num(r["Failures/s"]) or 0.0
+        if per_second is not None:
+            rps, fails = float(per_second[0].get(ts, 0)), float(per_second[1].get(ts, 0))
+        out.append(SeriesPoint(float(r["Timestamp"]) - t0, int(float(r["User Count"] or 0)), rps, fails,
                                _num(r.get("50%")), _num(r.get("95%")), _num(r.get("99%"))))
     return tuple(out)
 
@@ -628,9 +645,10 @@ def run(plan: LoadPlan, out_dir: str | Path) -> LoadObservation:
     hist = out / "locust_stats_history.csv"
     fails = out / "locust_failures.csv"
     tally = out / "tally.json"
+    per_second = agg.pop("per_second")
     return LoadObservation(
         **common, **agg,
-        series=parse_history_csv(hist.read_text()) if hist.exists() else (),
+        series=parse_history_csv(hist.read_text(), per_second) if hist.exists() else (),
         failure_lines=parse_failures_csv(fails.read_text()) if fails.exists() else (),
         tally=parse_tally(tally.read_text()) if tally.exists() else None)
 

@@ -81,7 +81,7 @@ def render(series: Sequence[SeriesPoint], p95_limit_ms: float | None = None, p99
     rps = [p.rps for p in pts]
     fails = [p.fails_s for p in pts]
     users = [float(p.users) for p in pts]
-    p1 = panel(20, "peticiones/s · usuarios" if es else "requests/s · users",
+    p1 = panel(20, "peticiones por segundo · usuarios" if es else "requests per second · users",
                [("req/s", "#1f77b4", rps), ("fallos/s" if es else "failures/s", "#d62728", fails),
                 ("usuarios" if es else "users", "#7f7f7f", users)],
                [(min_rps, "#1f77b4", f"min {min_rps:g}/s" if min_rps else "")])
@@ -90,7 +90,8 @@ def render(series: Sequence[SeriesPoint], p95_limit_ms: float | None = None, p99
                 ("p99", "#9467bd", [p.p99_ms for p in pts])],
                [(p95_limit_ms, "#ff7f0e", f"p95 ≤ {p95_limit_ms:g}" if p95_limit_ms else ""),
                 (p99_limit_ms, "#9467bd", f"p99 ≤ {p99_limit_ms:g}" if p99_limit_ms else "")])
-    xticks = [{"x": x(tmax * i / 5), "text": f"{tmax * i / 5:.0f}"} for i in range(6)]
+    step = next(st for st in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1e9) if tmax / st <= 8)
+    xticks = [{"x": x(i * step), "text": f"{i * step:g}"} for i in range(int(tmax // step) + 1)]
     return _ENV.from_string(_TEMPLATE).render(
         w=width, h=h, ml=ml, pw=pw, ph=ph, panels=[p1, p2], xticks=xticks,
         title="Prueba de carga" if es else "Load test", xlabel="segundos" if es else "seconds")

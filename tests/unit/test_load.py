@@ -63,6 +63,15 @@ def test_parse_real_json_stats_agrees_with_locust_csv():
     assert agg["endpoints"][0].name == "/json/main.json"
 
 
+def test_series_uses_exact_per_second_counts_from_json():
+    agg = load.parse_json_stats((DATA / "locust.json").read_text())
+    reqs, fails = agg["per_second"]
+    assert sum(reqs.values()) == 415 and sum(fails.values()) == 301
+    series = load.parse_history_csv((DATA / "locust_stats_history.csv").read_text(), agg["per_second"])
+    assert sum(p.fails_s for p in series) > 0.5 * 301       # the history rows cover most of the run
+    assert all(p.fails_s <= p.rps for p in series)
+
+
 def test_parse_history_and_failures():
     series = load.parse_history_csv((DATA / "locust_stats_history.csv").read_text())
     assert series[0].t == 0 and series[-1].t > 5
@@ -239,4 +248,4 @@ def test_chart_escapes_text():
     pts = (SeriesPoint(0, 1, 1.0, 0.0, 1.0, 2.0, 3.0), SeriesPoint(1, 1, 2.0, 0.0, 1.0, 2.0, 3.0))
     svg = load_chart.render(pts, lang="es")
     ET.fromstring(svg)
-    assert "peticiones/s" in svg
+    assert "peticiones por segundo" in svg
