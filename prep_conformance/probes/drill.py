@@ -18,7 +18,9 @@ import datetime as dt
 import hashlib
 import io
 import posixpath
+import signal
 import stat as stat_mod
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -259,6 +261,37 @@ def _read(sftp, remote: str) -> bytes:
         return f.read()
 
 
+class _Signals:
+    """While the drill runs, SIGTERM/SIGHUP raise KeyboardInterrupt (so the restore in ``finally`` runs);
+    while it restores, SIGINT/SIGTERM/SIGHUP are held and re-raised once the site is back."""
+
+    SIGS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+    def __init__(self, defer: bool):
+        self.defer, self.hit, self._old = defer, None, {}
+        self._main = threading.current_thread() is threading.main_thread()
+
+    def _handler(self, signum, frame):
+        if self.defer:
+            self.hit = signum
+        else:
+            raise KeyboardInterrupt(f"signal {signum} during the corte drill")
+
+    def __enter__(self):
+        if self._main:
+            for sig in self.SIGS:
+                if self.defer or (sig != signal.SIGINT and signal.getsignal(sig) is not signal.SIG_IGN):
+                    self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        if self.defer and self.hit is not None and exc[0] is None:
+            raise KeyboardInterrupt(f"signal {self.hit} during the drill's restore (the site was restored)")
+        return False
+
+
 LOCK_NAME = ".prep-drill.lock"
 LOCK_STALE_S = 900          # a lock older than this was left by a killed run
 
@@ -371,7 +404,8 @@ def run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
         raise CheckError(f"No se pudo escribir en {t.upload_dir} por SFTP: {exc}",
                          f"Could not write into {t.upload_dir} over SFTP: {exc}", upload_dir=t.upload_dir) from None
     try:
-        return _run_drill(t, pq)
+        with _Signals(defer=False):
+            return _run_drill(t, pq)
     finally:
         lock.__exit__(None, None, None)
 
@@ -448,7 +482,8 @@ def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
     except Exception as exc:  # noqa: BLE001 - recorded as the drill's fault, restore still runs
         error = f"{type(exc).__name__}: {exc}"
     finally:
-        restore = _restore(t, pq, backups, added, changed, before, new_only)
+        with _Signals(defer=True):
+            restore = _restore(t, pq, backups, added, changed, before, new_only)
     kept = polls if len(polls) <= POLL_CAP else polls[:POLL_CAP // 2] + polls[-POLL_CAP // 2:]
     return DrillObservation(site, pq.secuencia, new_seq, tuple(changed), t.upload_dir, uploaded, upload_s,
                             purge_obs, tuple(kept), fresh, origin_fresh, bool(t.origin_url),

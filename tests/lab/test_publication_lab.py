@@ -190,3 +190,29 @@ def test_drill_lock_is_exclusive_over_sftp(lab_profile):
     finally:
         a.close()
         b.close()
+
+
+def test_sigterm_during_drill_still_restores(lab_profile, tmp_path):
+    """A run killed (SIGTERM) while the drill polls still puts the site back and frees the lock."""
+    import signal
+    import time
+    profile = lab_profile("pub-purge-ignored")       # polls for the whole bound: time to interrupt it
+    _needs_ssh(profile)
+    before = _served(profile)
+    cmd = [sys.executable, "-m", "pytest", "checks/test_cdn.py", "-q", "-p", "no:cacheprovider", "-k", "purge",
+           "--prep-profile", str(profile), "--prep-out", str(tmp_path), "--prep-no-html"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prof = load_profile(profile)
+    lock = Path(prof.ssh.upload_dir) / drill_probe.LOCK_NAME     # the lab's upload_dir is local
+    deadline = time.monotonic() + 30
+    while not lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert lock.exists(), "the drill never started"
+    time.sleep(1.0)                                  # uploaded, purged, polling
+    with pub.session_for(prof) as s:
+        mid = pub.fetch_one(s, pub.file_url(prof.target_url, paquete.MAIN_JSON), paquete.MAIN_JSON, 5, True)
+    assert mid.json()["secuencia"] == paquete.load_paquete(prof.package).secuencia + 1   # the drill's corte is up
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert not lock.exists()
+    assert _served(profile) == before
