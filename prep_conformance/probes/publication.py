@@ -398,8 +398,11 @@ def find_corte(package: str | Path, secuencia: int) -> Paquete | None:
     if not parent.is_dir():
         return None
     for cand in sorted(parent.iterdir()):
-        if cand == src or not (cand.is_dir() or cand.name.endswith((".tar.gz", ".tgz", ".zip"))):
+        if cand == src:
             continue
+        if not cand.is_dir() and not (cand.name.endswith((".tar.gz", ".tgz", ".zip"))
+                                      and f"{secuencia:04d}" in cand.name):
+            continue                               # archives are extracted: only a name that says the corte
         if cand.is_dir() and not (cand / MAIN_JSON).is_file():
             continue
         try:
