@@ -116,3 +116,20 @@ def test_page_and_scripts(site):
         page, scripts = pub.fetch_page(s, url, 5)
     assert page.ok and url + "assets/app.js" in scripts
     assert rules.page_shows_corte(obs, page, scripts).verdict is Verdict.PASS
+
+
+def test_stale_site_judged_against_its_own_delivered_corte(tmp_path):
+    c4, c5 = paquete.generate_series(tmp_path / "series", 2, first=4)
+    handler = type("H", (_Handler,), {"peak": 0, "in_flight": 0, "hosts": [], "delay": 0.0})
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(c4)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with pub.make_session({HOST: "127.0.0.1"}) as s:
+            obs = pub.observe(f"http://{HOST}:{srv.server_address[1]}/", c5, s, timeout=5)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert obs.reference is not None and obs.reference.corte.secuencia == 4
+    assert rules.integrity(obs).verdict is Verdict.PASS
+    r = rules.corte_current(obs, load_convocatoria("iem-michoacan-2024"))
+    assert r.verdict is Verdict.FAIL and r.evidence["lag_cortes"] == 1
