@@ -318,7 +318,7 @@ def _openssh_argv(cfg: Ssh, batch: str) -> list[str]:
             "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
             "-o", f"ConnectTimeout={t}", "-o", f"ServerAliveInterval={t}", "-o", "ServerAliveCountMax=2",
             "-o", "Compression=no", "-o", "Ciphers=^aes128-gcm@openssh.com,aes256-gcm@openssh.com",
-            f"{cfg.username}@{cfg.host}"]
+            f"{cfg.username}@[{cfg.host}]" if ":" in cfg.host else f"{cfg.username}@{cfg.host}"]
 
 
 def _openssh_rounds(cfg: Ssh, remote_paths: list[str], nbytes: int, track: Callable[[subprocess.Popen], None],

@@ -273,3 +273,24 @@ def test_slow_link_round_stopped_early_is_fail(sshlab, engine):
     r = transfer.evaluate(obs, load_convocatoria("iem-michoacan-2024"))
     assert r.verdict == "FAIL", r.summary_en
     assert obs.cleanup["verified"] and not os.path.exists(cfg.scratch_dir)
+
+
+def test_unreachable_server_is_found_once_and_blocks_the_rest(tmp_path):
+    """No lab needed: a closed loopback port. II.1.a ERRORs with the reason, II.1.c/d are blocked at once."""
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        port = so.getsockname()[1]
+    kh = tmp_path / "kh"
+    kh.write_text("")
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    prof = _profile(tmp_path, "unreachable", {"host": "127.0.0.1", "port": port, "username": "nobody",
+                                              "key_file": str(key), "known_hosts": str(kh), "upload_dir": "/srv",
+                                              "timeout_s": 3})
+    t0 = time.monotonic()
+    got = _run_checks(tmp_path, [prof])["unreachable"]
+    assert time.monotonic() - t0 < 30
+    assert all(got["requirements"][r] == "ERROR" for r in SSH_REQS)
+    blocked = [c for c in got["checks"] if c["evidence"].get("blocked_by") == "ssh"]
+    assert len(blocked) == 2 and all(c["duration_s"] < 1 for c in blocked)
