@@ -663,10 +663,12 @@ def locust_processes(marker: str) -> list[int]:
         try:
             cmdline = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             state = next((ln for ln in (d / "status").read_text().splitlines() if ln.startswith("State:")), "")
-            cwd = os.readlink(d / "cwd") if "locust" in cmdline else ""
+            is_locust = " -m locust " in f" {cmdline} " or Path(cmdline.split(" ", 1)[0]).name == "locust"
+            cwd = os.readlink(d / "cwd") if is_locust else ""
         except OSError:
             continue
-        if "locust" in cmdline and (marker in cmdline or cwd.startswith(marker)) and "Z (zombie)" not in state:
+        if (is_locust and int(d.name) != os.getpid() and (marker in cmdline or cwd.startswith(marker))
+                and "Z (zombie)" not in state):
             pids.append(int(d.name))
     return pids
 

@@ -191,3 +191,32 @@ def test_remote_target_needs_the_flag(tmp_path):
     checks = doc["difusores"][0]["checks"]
     assert {c["verdict"] for c in checks if c["requirement"] == "II.2.a"} == {"SKIP"}
     assert all("--prep-allow-remote-load" in c["summary"] for c in checks if c["requirement"] == "II.2.a")
+
+
+def test_ctrl_c_of_a_pytest_run_leaves_no_locust(load_lab, tmp_path):
+    """The real workflow: a check run (pytest) interrupted with Ctrl-C while Locust is loading."""
+    import yaml
+    src = load_lab.profile_path("load-compliant")
+    doc = yaml.safe_load(src.read_text())
+    base = src.parent
+    doc["convocatoria"] = str((base / doc["convocatoria"]).resolve())
+    doc["documents"] = {k: str((base / v).resolve()) for k, v in doc["documents"].items()}
+    doc["load"]["duration_s"] = 120
+    prof = tmp_path / "long.yaml"
+    prof.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "checks/test_load.py",
+                             "--prep-profile", str(prof), "--prep-out", str(out), "--prep-no-html"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not load.locust_processes(str(out)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert load.locust_processes(str(out)), "Locust never started"
+        time.sleep(3)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _no_locust_left(str(out), wait_s=10) == []
