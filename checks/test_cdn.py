@@ -49,7 +49,7 @@ def test_cdn_purge(difusor, record_check):
         from prep_conformance.probes import ssh as ssh_probe
         sftp = ssh_probe.session_for(difusor).sftp()
         pq = paquete.load_paquete(prof.package)
-        with pub.session_for(prof, pool=8) as s:
+        with pub.site_lock(prof.target_url, exclusive=True), pub.session_for(prof, pool=8) as s:
             obs = drill_probe.run_drill(drill_probe.target_from_profile(difusor, sftp, s), pq)
         results = cdn.drill(obs, conv, det)
         record_check(*results)

@@ -32,7 +32,7 @@ def _observation(difusor, request):
 
 def _page(difusor):
     def make():
-        with pub.session_for(difusor.profile, pool=4) as s:
+        with pub.site_lock(difusor.profile.target_url, exclusive=False), pub.session_for(difusor.profile, pool=4) as s:
             return pub.fetch_page(s, difusor.profile.target_url, difusor.profile.http.timeout_s)
     return difusor.once("publication:page", make)
 

@@ -8,11 +8,15 @@ HTML, JS): the rules need them; images and ZIPs keep only their digest.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
+import os
 import re
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -446,13 +450,45 @@ def observe(base_url: str, package: str | Path, session: requests.Session, *, wo
                                   MappingProxyType(named_extra), round(elapsed, 3), workers)
 
 
+LOCK_WAIT_S = 900.0
+
+
+@contextlib.contextmanager
+def site_lock(site_url: str, exclusive: bool, wait_s: float = LOCK_WAIT_S):
+    """A lock per public site on this machine: the corte drill (exclusive) never overlaps a publication
+    pass (shared) of the same site, whichever process or xdist worker runs them."""
+    key = hashlib.sha1(site_url.rstrip("/").lower().encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"prep-conformance-site-{key}.lock"
+    with open(path, "a+") as f:
+        try:
+            os.chmod(path, 0o666)
+        except OSError:
+            pass
+        deadline = time.monotonic() + wait_s
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        while True:
+            try:
+                fcntl.flock(f, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise CheckError(f"El sitio {site_url} sigue ocupado por otra verificación (simulacro de corte).",
+                                     f"The site {site_url} is still busy with another check (corte drill).",
+                                     lock=str(path)) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def observe_profile(profile, timeout: float | None = None, workers: int = DEFAULT_WORKERS,
                     progress: Progress | None = None) -> PublicationObservation:
     """``observe`` for a difusor profile: its target site, its ``package:``, its ``http`` settings."""
     if not profile.package:
         raise CheckError("El perfil no indica el paquete de difusión (package:).",
                          "The profile names no paquete de difusión (package:).")
-    with session_for(profile, workers) as s:
+    with site_lock(profile.target_url, exclusive=False), session_for(profile, workers) as s:
         return observe(profile.target_url, profile.package, s, workers=workers,
                        timeout=timeout or profile.http.timeout_s, progress=progress)
 

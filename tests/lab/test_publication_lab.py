@@ -38,6 +38,7 @@ EXPECT = {
     "stale-corte": {"I.4": "FAIL", "I.9": "FAIL"},
     "altered-file": {"I.6": "FAIL"},
     "pub-altered-csv": {"I.6": "FAIL"},
+    "pub-csv-corte-line": {"I.6": "FAIL", "I.9": "FAIL"},
     "pub-missing-acta": {"I.6": "FAIL"},
     "pub-stale-one": {"I.4": "FAIL"},
     "pub-page-no-corte": {"I.9": "FAIL"},
@@ -46,6 +47,21 @@ EXPECT = {
     "pub-upload-wrong-folder": {"I.4": "FAIL"},
 }
 DRILL = ("pub-drill", "pub-purge-ignored", "pub-upload-wrong-folder")
+# Check-level verdicts: each check is seen to PASS somewhere and to FAIL where it must.
+CHECKS = {
+    "compliant": {"integrity": "PASS", "acta_images": "PASS", "corte_current": "PASS", "corte_lag": "PASS",
+                  "corte_stamps": "PASS", "page_shows_corte": "PASS", "cdn_present": "PASS", "cdn_purge": "PASS"},
+    "purge-noop": {"cdn_purge": "FAIL"},
+    "stale-corte": {"corte_current": "FAIL", "corte_lag": "FAIL", "integrity": "PASS"},
+    "pub-altered-csv": {"integrity": "FAIL", "acta_images": "PASS"},
+    "pub-csv-corte-line": {"integrity": "FAIL", "corte_stamps": "FAIL", "corte_current": "PASS"},
+    "pub-missing-acta": {"integrity": "FAIL", "acta_images": "FAIL", "corte_current": "PASS"},
+    "pub-stale-one": {"corte_current": "FAIL", "corte_lag": "PASS", "integrity": "PASS"},
+    "pub-page-no-corte": {"page_shows_corte": "FAIL", "integrity": "PASS"},
+    "pub-drill": {"corte_drill": "PASS", "corte_drill_publication": "PASS"},
+    "pub-purge-ignored": {"corte_drill": "FAIL", "corte_drill_publication": "PASS"},
+    "pub-upload-wrong-folder": {"corte_drill_publication": "FAIL", "cdn_purge": "PASS"},
+}
 
 
 def _run_checks(profile: Path, out: Path) -> dict:
@@ -82,6 +98,9 @@ def test_scenario_verdicts(lab_profile, tmp_path, scenario):
     bad += [f"{r}: unexpected {got[r]}" for r in MINE if r not in want and got[r] in ("FAIL", "ERROR")]
     detail = [f"{c['verdict']} {c['requirement']} {c['check']}: {c['summary_en']}" for c in d["checks"]
               if c["requirement"] in MINE]
+    checks = {c["check"]: c["verdict"] for c in d["checks"] if c["requirement"] in MINE}
+    bad += [f"{k}: expected {v}, got {checks.get(k)}" for k, v in CHECKS.get(scenario, {}).items()
+            if checks.get(k) != v]
     assert not bad, "\n".join(bad + detail)
     if before is not None:
         assert _served(profile) == before, "the drill did not leave the site as it was"

@@ -133,3 +133,18 @@ def test_stale_site_judged_against_its_own_delivered_corte(tmp_path):
     assert rules.integrity(obs).verdict is Verdict.PASS
     r = rules.corte_current(obs, load_convocatoria("iem-michoacan-2024"))
     assert r.verdict is Verdict.FAIL and r.evidence["lag_cortes"] == 1
+
+
+def test_site_lock_keeps_drill_and_pass_apart():
+    from prep_conformance.errors import CheckError
+    url = "https://lock-test.example/"
+    with pub.site_lock(url, exclusive=False), pub.site_lock(url, exclusive=False):
+        pass                                                    # passes share
+    with pub.site_lock(url, exclusive=True):
+        t0 = time.monotonic()
+        with pytest.raises(CheckError, match="busy"):
+            with pub.site_lock(url, exclusive=False, wait_s=0.5):
+                pass
+        assert time.monotonic() - t0 >= 0.5
+    with pub.site_lock(url, exclusive=False, wait_s=0.5):      # released
+        pass

@@ -54,6 +54,18 @@ def _alter_vote(docroot: Path, ctx) -> None:
     p.write_bytes(b"\r\n".join(lines))
 
 
+def _corte_line_earlier(docroot: Path, ctx) -> None:
+    """The DIP_LOC CSV's corte line says one corte earlier than main.json (an edited file)."""
+    p = next(docroot.glob("csv/*DIP_LOC*.csv"))
+    lines = p.read_bytes().split(b"\r\n")
+    m = re.match(rb"(\d\d/\d\d/\d{4}) (\d\d):(\d\d)(.*)", lines[1])
+    hh, mm = int(m.group(2)), int(m.group(3)) - 20
+    if mm < 0:
+        hh, mm = hh - 1, mm + 60
+    lines[1] = m.group(1) + f" {hh:02d}:{mm:02d}".encode() + m.group(4)
+    p.write_bytes(b"\r\n".join(lines))
+
+
 def _drop_acta(docroot: Path, ctx) -> None:
     sorted(docroot.glob("actas/*.png"))[len(list(docroot.glob("actas/*.png"))) // 2].unlink()
 
@@ -131,6 +143,9 @@ SCENARIOS = [
     Scenario("pub-altered-csv", "CSV publicado con los votos de un partido alterados (mismo tamaño)",
              "CSV served with one party's votes altered (same size)",
              expect={"I.6": "FAIL"}, family="publication", mutation=_alter_vote),
+    Scenario("pub-csv-corte-line", "La línea de corte de un CSV dice otra hora que main.json (archivo editado)",
+             "A CSV's corte line says another time than main.json (an edited file)",
+             expect={"I.6": "FAIL", "I.9": "FAIL"}, family="publication", mutation=_corte_line_earlier),
     Scenario("pub-missing-acta", "Falta la imagen de un acta", "One acta image missing",
              expect={"I.6": "FAIL"}, family="publication", mutation=_drop_acta),
     Scenario("pub-stale-one", "Publica el corte anterior (20 min de retraso)",
