@@ -8,6 +8,7 @@ each family's scenarios are asserted here as soon as they exist.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -32,6 +33,10 @@ def results(lab, tmp_path_factory):
     path = out / "results.json"
     if proc.returncode not in (0, 1) or not path.exists():
         pytest.fail(f"the run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    keep = lab.state / "last-scenario-run"       # kept for a post-mortem (pytest rotates its tmp dirs)
+    shutil.rmtree(keep, ignore_errors=True)
+    shutil.copytree(out, keep)
+    (keep / "run.log").write_text(proc.stdout[-200_000:] + "\n" + proc.stderr[-50_000:])
     return {d["id"]: d for d in json.loads(path.read_text())["difusores"]}
 
 
