@@ -59,6 +59,8 @@ def _options(parser):
     parser.add_argument("--prep-page-assets", default="[]", help="JSON list: paths the page loads (css, js)")
     parser.add_argument("--prep-data-files", default="[]", help="JSON list: JSON/CSV paths the page fetches")
     parser.add_argument("--prep-resolve", default="{}", help="JSON object: host name -> IP address")
+    parser.add_argument("--prep-verify", default="off", help="on: verify TLS certificates (off: trust is "
+                        "judged by another check; the load must not fail on it)")
     parser.add_argument("--prep-ca-bundle", default="", help="extra trust anchors (PEM) for HTTPS")
     parser.add_argument("--prep-timeout", default="10", help="connect/read timeout per request, s")
     parser.add_argument("--prep-cache-bust", default="off", help="off | query: add ?_=<ms> to main.json polls")
@@ -87,6 +89,14 @@ def _context(ca):
     return ctx
 
 
+def _hget(headers, name, default=None):
+    """One field value; duplicate lines (geventhttpclient gives a list) merged by ", " (RFC 9110 5.3)."""
+    v = headers.get(name)
+    if v is None:
+        return default
+    return ", ".join(str(x) for x in v) if isinstance(v, (list, tuple)) else str(v)
+
+
 def _weights(text):
     out = {"poll": 6.0, "data": 3.0, "page": 1.0}
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -107,10 +117,10 @@ def _configure(opts):
     timeout = float(opts.prep_timeout)
     PrepVisitor.connection_timeout = timeout
     PrepVisitor.network_timeout = timeout
-    PrepVisitor.insecure = False
+    PrepVisitor.insecure = opts.prep_verify != "on"
     ca = opts.prep_ca_bundle
     # staticmethod: a plain function on the class would be bound and get the user as an argument
-    PrepVisitor.ssl_context_factory = staticmethod(lambda: _context(ca)) if ca else None
+    PrepVisitor.ssl_context_factory = staticmethod(lambda: _context(ca)) if ca and not PrepVisitor.insecure else None
     _pin({str(k).lower(): str(v) for k, v in json.loads(opts.prep_resolve).items()})
     w = _weights(opts.prep_weights)
     if not PrepVisitor.data_files:
@@ -194,7 +204,7 @@ class PrepVisitor(FastHttpUser):
                 return  # Locust already counts it as a failure
             TALLY["ok"] += 1
             h = resp.headers
-            _bump(TALLY["cache_control"], h.get("Cache-Control", "<absent>"))
+            _bump(TALLY["cache_control"], _hget(h, "Cache-Control", "<absent>"))
             try:
                 doc = json.loads(resp.content)
                 seq = doc.get("secuencia") if isinstance(doc, dict) else None
@@ -206,16 +216,16 @@ class PrepVisitor(FastHttpUser):
                 return
             _bump(TALLY["secuencia"], seq if seq is not None else "<none>")
             try:
-                age = int(str(h.get("Age", "0")).strip() or 0)
+                age = int(_hget(h, "Age", "0").split(",")[0].strip() or 0)
             except ValueError:
                 age = 0
-            xcache = str(h.get("X-Cache", "") or h.get("X-Cache-Status", "") or h.get("CF-Cache-Status", ""))
+            xcache = _hget(h, "X-Cache") or _hget(h, "X-Cache-Status") or _hget(h, "CF-Cache-Status") or ""
             if age > 0 or "HIT" in xcache.upper():
                 TALLY["cache_hits"] += 1
                 TALLY["age_max"] = max(TALLY["age_max"], age)
                 if len(TALLY["hit_examples"]) < 5:
                     TALLY["hit_examples"].append(
-                        {"age": h.get("Age"), "x_cache": xcache or None, "cache_control": h.get("Cache-Control")})
+                        {"age": _hget(h, "Age"), "x_cache": xcache or None, "cache_control": _hget(h, "Cache-Control")})
 
 
 PrepVisitor.tasks = [PrepVisitor.poll_main_json]

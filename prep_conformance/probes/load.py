@@ -67,6 +67,7 @@ class LoadPlan:
     ca_bundle: str | None = None
     timeout_s: float = 10.0
     cache_bust: bool = False
+    verify_tls: bool = False        # trust is II.2.d.https's verdict; the load does not fail on certificates
 
     @property
     def hard_timeout_s(self) -> float:
@@ -317,7 +318,7 @@ class SiteMap:
     Attributes:
         page_status, main_json_status: HTTP status of the page and of main.json (None: no answer).
         page_assets: same-origin CSS/JS the page references; data_files: JSON/CSV paths named in the
-            page or its scripts (main.json excluded: it is polled).
+            page or its scripts (main.json excluded: it is polled), else those main.json lists.
         secuencia: the corte main.json carried before the load; main_json_headers: its raw header lines.
     """
 
@@ -363,16 +364,26 @@ def discover_paths(page_url: str, html: str, scripts: Mapping[str, str], main_js
     return tuple(assets[:20]), tuple(data[:20])
 
 
-def _pinned_session(resolve: Mapping[str, str], ca_bundle: str | None, host: str):
-    """A requests session to the site with the profile's pinning and trust (probes.http's adapter)."""
+def _pinned_session(resolve: Mapping[str, str], ca_bundle: str | None, host: str, verify: bool = False):
+    """A requests session to the site with the profile's pinning (probes.http's adapter).
+
+    TLS is not verified unless ``verify``: certificate trust is II.2.d.https's verdict, and a bad
+    certificate must not turn the load checks into FAIL/ERROR (the evidence notes it).
+    """
+    import warnings
+
     import requests
+    from urllib3.exceptions import InsecureRequestWarning
 
     from .http import PinnedAdapter, ssl_context
 
     p = urlsplit(host)
     s = requests.Session()
     s.trust_env = False
-    ctx = ssl_context(ca_bundle) if p.scheme == "https" else None
+    s.verify = verify
+    if not verify:
+        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+    ctx = ssl_context(ca_bundle) if p.scheme == "https" and verify else None
     adapter = PinnedAdapter(resolve.get((p.hostname or "").lower()), None, p.hostname, ctx)
     s.mount("http://", adapter)
     s.mount("https://", adapter)
@@ -410,6 +421,10 @@ def site_map(page_url: str, main_json: str, resolve: Mapping[str, str], ca_bundl
             doc = mj.json() if mj.status_code == 200 else None
             if isinstance(doc, dict) and isinstance(doc.get("secuencia"), int):
                 seq = doc["secuencia"]
+            if not data and mj.status_code == 200:
+                # the page names no data file: take the JSON/CSV main.json lists (what a results page renders)
+                # (its paths are relative to the site root: the paquete's layout)
+                _, data = discover_paths(root, "", {"main.json": mj.text[:1_000_000]}, main_json)
         except (requests.RequestException, ValueError):
             pass
     return SiteMap(page_url, page_status, mj_status, assets, data, seq, mj_headers, page_headers)
@@ -575,8 +590,8 @@ def locust_command(plan: LoadPlan, out: Path, role: str = "standalone", master_p
         "--prep-timeout", f"{plan.timeout_s:g}", "--prep-cache-bust", "query" if plan.cache_bust else "off",
         "--prep-tally-file", str(out / "tally.json"),
     ]
-    if plan.ca_bundle:
-        cmd += ["--prep-ca-bundle", plan.ca_bundle]
+    if plan.verify_tls:
+        cmd += ["--prep-verify", "on"] + (["--prep-ca-bundle", plan.ca_bundle] if plan.ca_bundle else [])
     if role == "master":
         cmd += ["--master", "--master-bind-host", plan.master_bind_host, "--master-bind-port", str(master_port),
                 "--expect-workers", str(plan.expect_workers),

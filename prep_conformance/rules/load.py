@@ -149,7 +149,8 @@ def thresholds(obs: LoadObservation, s: LoadSettings, requirement: str = "II.2.a
                 "failures_top": [{"method": f.method, "name": f.name, "error": f.error, "occurrences": f.occurrences}
                                  for f in obs.failure_lines[:10]],
                 "series_columns": ["t_s", "users", "rps", "failures_s", "p50_ms", "p95_ms", "p99_ms"],
-                "series": _series(obs), "command": " ".join(obs.command), "artifacts": obs.artifacts}
+                "series": _series(obs), "command": " ".join(obs.command), "artifacts": obs.artifacts,
+                "tls_verified": obs.plan.verify_tls}
     if chart_svg:
         ev["chart_svg"] = chart_svg
     if obs.plan.remote_workers:

@@ -102,6 +102,10 @@ def test_discover_paths_same_origin_only():
     assets, data = load.discover_paths("https://prep.example/", html, js, "/json/main.json")
     assert assets == ("/assets/app.css", "/assets/app.js")
     assert data == ("/json/MICH_DIP_LOC_2024.csv", "/json/resumen.json")
+    # main.json's own list (used when the page names nothing): paths relative to the site root
+    _, data = load.discover_paths("https://prep.example/", "", {"main.json": '{"archivos": [{"ruta": '
+                                  '"csv/MICH_AYUN_2024.csv"}, {"ruta": "json/main.json"}]}'}, "/json/main.json")
+    assert data == ("/csv/MICH_AYUN_2024.csv",)
 
 
 def test_loopback_addresses():
@@ -116,13 +120,15 @@ def test_loopback_addresses():
 
 def test_locust_command_lines(tmp_path):
     plan = LoadPlan(host="https://h.example:1", users=20, spawn_rate=5, duration_s=30, workers=2,
-                    resolve={"h.example": "127.0.0.1"}, ca_bundle="/ca.pem", expect_workers_wait_s=7)
+                    resolve={"h.example": "127.0.0.1"}, ca_bundle="/ca.pem", expect_workers_wait_s=7,
+                    verify_tls=True)
     m = load.locust_command(plan, tmp_path, "master", 5599)
     s = " ".join(m)
     assert m[1:3] == ["-m", "locust"] and "--headless" in m
     assert "-t 30s" in s and "-u 20" in s and "-r 5" in s
     assert "--master" in m and "--expect-workers 2" in s and "--expect-workers-max-wait 7" in s
-    assert "--master-bind-host 127.0.0.1" in s and "--prep-ca-bundle /ca.pem" in s
+    assert "--master-bind-host 127.0.0.1" in s and "--prep-verify on --prep-ca-bundle /ca.pem" in s
+    assert "--prep-verify" not in load.locust_command(replace(plan, verify_tls=False), tmp_path, "master", 1)
     assert "--json-file" in m and "--csv-full-history" in m
     w = load.locust_command(plan, tmp_path, "worker", 5599)
     assert "--worker" in w and "--master-port" in w and "-u" not in w
