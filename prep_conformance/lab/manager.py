@@ -410,7 +410,12 @@ class Lab:
             mounted = any(line.split()[1] == value for line in Path("/proc/mounts").read_text().splitlines())
             return mounted and run(["umount", "-l", value])
         if kind == "user":
-            return run(["id", value]) and run(["userdel", "-r", value]) or run(["userdel", value])
+            if not run(["id", value]):
+                return False
+            run(["userdel", "-r", value])      # non-zero when e.g. no mail spool: judge by the result
+            if run(["id", value]):
+                raise LabError(f"userdel {value} failed")
+            return True
         if kind == "group":
             return run(["getent", "group", value]) and run(["groupdel", value])
         if kind == "path":

@@ -203,3 +203,57 @@ def test_down_after_partial_up_and_when_not_up():
     last = json.loads((lab.state / "lab.last.json").read_text())
     assert all(not alive(p["pid"], p["start"]) for p in last["procs"])
     shutil.rmtree(lab.state, ignore_errors=True)
+
+
+def test_down_removes_what_a_component_registered(monkeypatch):
+    """A component's namespace, mount, user, path and process go away on down, by record alone."""
+    _need_root()
+    import prep_conformance.lab.manager as manager
+    from prep_conformance.lab import Component
+    tag = f"plt{os.getpid() % 100000}"
+    state = ROOT / f"lab-test-res-{os.getpid()}"
+    made = {}
+
+    class Toy(Component):
+        name, order = "toy", 90
+
+        def plan(self, ctx):
+            ctx.port("lab", "toy")
+
+        def start(self, ctx):
+            ctx.register(self.name, "netns", tag)
+            ctx.run(["ip", "netns", "add", tag])
+            mnt = ctx.state / "toy-mnt"
+            mnt.mkdir(exist_ok=True)
+            ctx.register(self.name, "mount", str(mnt))
+            ctx.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)])
+            ctx.register(self.name, "user", tag)
+            ctx.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", tag])
+            junk = ctx.state / "toy-junk"
+            ctx.register(self.name, "path", str(junk))
+            junk.mkdir(exist_ok=True)
+            port = ctx.port("lab", "toy")
+            made["pid"] = ctx.spawn(self.name, "toy-http", [sys.executable, "-m", "http.server", "--bind",
+                                                            "127.0.0.1", str(port)], ports=[port])
+            made.update(mnt=str(mnt), junk=junk, port=port)
+
+    real = manager.load_components
+    monkeypatch.setattr(manager, "load_components", lambda: ([c for c in real()[0] if c.name in ("nginx", "varnish")] + [Toy()], []))
+    lab = Lab(state, port_base=23700)
+    try:
+        st = lab.up(["compliant"], log=lambda *a: None)
+        assert st["ok"] and any(p["name"] == "toy-http" and p["alive"] for p in st["processes"])
+        assert Path(f"/run/netns/{tag}").exists()
+        rep = lab.down(log=lambda *a: None)
+        assert not rep["errors"], rep
+        assert not Path(f"/run/netns/{tag}").exists()
+        assert f" {made['mnt']} " not in Path("/proc/mounts").read_text()
+        assert subprocess.run(["id", tag], capture_output=True).returncode != 0
+        assert not made["junk"].exists()
+        assert not alive(made["pid"])
+        assert {"netns " + tag, "user " + tag, "mount " + made["mnt"]} <= set(rep["removed"])
+    finally:
+        lab.down(log=lambda *a: None)
+        subprocess.run(["ip", "netns", "del", tag], capture_output=True)
+        subprocess.run(["userdel", tag], capture_output=True)
+        shutil.rmtree(state, ignore_errors=True)
