@@ -138,6 +138,18 @@ def never_reached_origin(obs: DrillObservation) -> bool:
             and obs.origin_fresh_after_s is None and obs.purge is not None and not obs.purge.error)
 
 
+def _published(obs: DrillObservation) -> list[CheckResult]:
+    """I.4 PASS when the origin served the uploaded corte (only known with ``http.origin``)."""
+    if not obs.origin_checked or obs.origin_fresh_after_s is None:
+        return []
+    return [result("I.4", "corte_drill_publication", Verdict.PASS,
+                   f"El corte {obs.new_secuencia} subido por SFTP a {obs.upload_dir} apareció en el origen "
+                   f"({obs.origin_fresh_after_s:.3f} s tras la purga).",
+                   f"Corte {obs.new_secuencia} uploaded over SFTP into {obs.upload_dir} showed at the origin "
+                   f"({obs.origin_fresh_after_s:.3f} s after the purge).",
+                   upload_dir=obs.upload_dir, origin_fresh_after_s=obs.origin_fresh_after_s)]
+
+
 def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = None) -> list[CheckResult]:
     """The corte drill's verdicts: II.2.b ``corte_drill`` and I.4 ``corte_drill_publication`` (did the
     upload reach the origin). When it never did, only the I.4 FAIL is returned: the purge cannot be
@@ -171,11 +183,7 @@ def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = 
                           f"Corte {seq} uploaded over SFTP, {obs.purge.method if obs.purge else '?'} purge "
                           f"{'accepted' if obs.purge and obs.purge.accepted else 'not accepted'}: fresh content "
                           f"after {obs.fresh_after_s:.3f} s (bound {bound:g} s){extra_en}.", notes=notes, **ev))
-        if obs.origin_checked:
-            out.append(result("I.4", "corte_drill_publication", Verdict.PASS,
-                              f"El corte {seq} subido a {obs.upload_dir} se publicó.",
-                              f"Corte {seq} uploaded into {obs.upload_dir} was published.",
-                              upload_dir=obs.upload_dir, origin_fresh_after_s=obs.origin_fresh_after_s))
+        out.extend(_published(obs))
         return out
     last = next((p for p in reversed(obs.polls) if p.where == "edge"), None)
     last_es = (f"última respuesta: corte {last.secuencia}, {last.old_files} archivo(s) viejos, "
@@ -191,6 +199,7 @@ def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = 
                           f"{bound:g} s: what the institute uploads is not what the site publishes.",
                           notes=notes, **ev))
         return out
+    out.extend(_published(obs))
     out.append(result(REQ, "corte_drill", Verdict.FAIL,
                       f"Tras subir el corte {seq} y purgar ({obs.purge.method if obs.purge else '?'}, "
                       f"{'aceptada' if obs.purge and obs.purge.accepted else 'rechazada'}), el sitio no sirvió el "
