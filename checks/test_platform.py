@@ -13,4 +13,4 @@ def test_operating_system(difusor, record_check):
         return
     session = ssh.session_for(difusor)
     obs = difusor.once("ssh:os", lambda: ssh.observe_os(session))
-    record_check(platform.evaluate(obs, difusor.convocatoria))
+    record_check(platform.evaluate(obs, difusor.convocatoria, session.info))

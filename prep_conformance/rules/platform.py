@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from ..convocatoria import Convocatoria
-from ..probes.ssh import OsObservation
+from dataclasses import asdict
+
+from ..probes.ssh import OsObservation, SshInfo
 from ..verdict import CheckResult, Note, Verdict, result
 
 REQ = "II.1.a"
@@ -55,8 +57,25 @@ def not_configured(requirement: str, check: str) -> CheckResult:
                   reason="ssh not configured")
 
 
-def evaluate(obs: OsObservation, conv: Convocatoria) -> CheckResult:
-    """PASS when the OS is one of the call's families; how sure depends on the evidence (uname > ver > banner)."""
+def evaluate(obs: OsObservation, conv: Convocatoria, info: SshInfo | None = None) -> CheckResult:
+    """PASS when the OS is one of the call's families; how sure depends on the evidence (uname > ver > banner).
+
+    ``info`` (the connection: verified host key, cipher, auth) is added to the evidence; a host key
+    recorded on first contact adds a note asking the reviewer to confirm its fingerprint.
+    """
+    r = _evaluate(obs, conv)
+    if info is None:
+        return r
+    notes = list(r.notes)
+    if info.host_key_status == "recorded":
+        notes.append(Note("warn", f"Clave de host registrada en el primer contacto ({info.host_key_fingerprint}); "
+                                  "confirme la huella con el difusor.",
+                          f"Host key recorded on first contact ({info.host_key_fingerprint}); confirm the "
+                          "fingerprint with the difusor."))
+    return r.with_(evidence={**r.evidence, "connection": asdict(info)}, notes=tuple(notes))
+
+
+def _evaluate(obs: OsObservation, conv: Convocatoria) -> CheckResult:
     allowed = list(conv.server.operating_systems)
     ev = {"banner": obs.banner, "allowed": allowed, "shell": obs.shell}
     if obs.errors:

@@ -52,3 +52,12 @@ def test_os_list_comes_from_convocatoria():
 
 def test_not_configured_is_manual():
     assert platform.not_configured("II.1.a", "operating_system").verdict == "MANUAL"
+
+
+def test_connection_evidence_and_first_seen_note():
+    from prep_conformance.probes.ssh import SshInfo
+    info = SshInfo("h", 22, "u", DEB, "ssh-ed25519", "SHA256:abc", "recorded", "aes128-gcm@openssh.com",
+                   "publickey", 0.1)
+    r = platform.evaluate(OsObservation(DEB, uname_s="Linux", uname_r="6"), CONV, info)
+    assert r.verdict == "PASS" and r.evidence["connection"]["host_key_fingerprint"] == "SHA256:abc"
+    assert any("SHA256:abc" in n.text_en for n in r.notes)
