@@ -40,7 +40,7 @@ PROBE_PREFIX = "prep-probe-"
 CHUNK = 1024 * 1024
 MAX_REQUEST_SIZE = 261120
 MB = 10**6
-STALE_S = 6 * 3600          # a probe file older than this is a leftover of a killed run, safe to remove
+STALE_S = 3600              # a probe folder untouched this long is a leftover of a killed run, safe to remove
 
 
 @dataclass(frozen=True)
