@@ -294,3 +294,27 @@ def test_unreachable_server_is_found_once_and_blocks_the_rest(tmp_path):
     assert all(got["requirements"][r] == "ERROR" for r in SSH_REQS)
     blocked = [c for c in got["checks"] if c["evidence"].get("blocked_by") == "ssh"]
     assert len(blocked) == 2 and all(c["duration_s"] < 1 for c in blocked)
+
+
+def test_stale_probe_folder_of_a_killed_run_is_removed_later(sshlab):
+    """SIGKILL leaves no chance to clean up: the next run removes probe folders untouched for STALE_S."""
+    from prep_conformance.probes import sftp_upload
+    cfg = Ssh(**{**ssh_section(sshlab, "ssh-compliant"), "probe_mb": 8, "rounds": 1})
+    stale = os.path.join(cfg.scratch_dir, "prep-probe-999-deadbeef")
+    fresh = os.path.join(cfg.scratch_dir, "prep-probe-998-feedface")      # another run, in flight
+    for d in (stale, fresh):
+        os.makedirs(d)
+        Path(d, "prep-probe-1").write_bytes(b"x" * 1000)
+        for p in (cfg.scratch_dir, d, os.path.join(d, "prep-probe-1")):   # as the lab user made them
+            shutil.chown(p, sshlab.shell_user, sshlab.shell_user)
+    old = time.time() - sftp_upload.STALE_S - 60
+    os.utime(stale, (old, old))
+    s = ssh_probe.connect(cfg)
+    try:
+        obs = sftp_upload.measure(s)
+    finally:
+        s.close()
+    assert obs.cleanup["verified"]
+    assert not os.path.exists(stale) and os.path.exists(fresh)
+    assert os.path.isdir(cfg.scratch_dir)          # a folder the profile names and we did not make stays
+    shutil.rmtree(cfg.scratch_dir)
