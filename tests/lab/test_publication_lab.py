@@ -42,6 +42,7 @@ EXPECT = {
     "pub-missing-acta": {"I.6": "FAIL"},
     "pub-stale-one": {"I.4": "FAIL"},
     "pub-page-no-corte": {"I.9": "FAIL"},
+    "pub-page-js": {},
     "pub-drill": {},
     "pub-purge-ignored": {"II.2.b": "FAIL"},
     "pub-upload-wrong-folder": {"I.4": "FAIL"},
@@ -58,6 +59,7 @@ CHECKS = {
     "pub-missing-acta": {"integrity": "FAIL", "acta_images": "FAIL", "corte_current": "PASS"},
     "pub-stale-one": {"corte_current": "FAIL", "corte_lag": "PASS", "integrity": "PASS"},
     "pub-page-no-corte": {"page_shows_corte": "FAIL", "integrity": "PASS"},
+    "pub-page-js": {"page_shows_corte": "PASS"},
     "pub-drill": {"corte_drill": "PASS", "corte_drill_publication": "PASS"},
     "pub-purge-ignored": {"corte_drill": "FAIL", "corte_drill_publication": "PASS"},
     "pub-upload-wrong-folder": {"corte_drill_publication": "FAIL", "cdn_purge": "PASS"},
@@ -102,6 +104,9 @@ def test_scenario_verdicts(lab_profile, tmp_path, scenario):
     bad += [f"{k}: expected {v}, got {checks.get(k)}" for k, v in CHECKS.get(scenario, {}).items()
             if checks.get(k) != v]
     assert not bad, "\n".join(bad + detail)
+    if scenario == "pub-page-js":
+        page = next(c for c in d["checks"] if c["check"] == "page_shows_corte")
+        assert page["evidence"]["built_with_js"] is True
     if before is not None:
         assert _served(profile) == before, "the drill did not leave the site as it was"
 

@@ -83,6 +83,25 @@ def _landing_without_corte(docroot: Path, ctx) -> None:
     (docroot / "portada.html").write_text(PORTADA, encoding="utf-8")
 
 
+PORTADA_JS = """<!DOCTYPE html>
+<html lang="es"><head><meta charset="utf-8"><title>Resultados PREP · Medio de laboratorio</title></head>
+<body><h1>Resultados electorales preliminares</h1>
+<p id="corte">Cargando el corte…</p>
+<p><a href="index.html">Ver resultados</a></p>
+<script>
+fetch("json/main.json", {cache: "no-store"}).then(function (r) { return r.json(); }).then(function (m) {
+  var c = m.ultimoCorte;
+  document.getElementById("corte").textContent = "Corte: " + c.fecha + " " + c.hora + " (" + c.zona + ")";
+});
+</script>
+</body></html>
+"""
+
+
+def _landing_with_js_corte(docroot: Path, ctx) -> None:
+    (docroot / "portada.html").write_text(PORTADA_JS, encoding="utf-8")
+
+
 def _drill_ready(docroot: Path, ctx, incoming: bool = False) -> None:
     """Let the lab's SFTP user write the docroot (lab only), and write the drill convocatoria."""
     _CTX["ctx"] = ctx
@@ -155,6 +174,9 @@ SCENARIOS = [
              "The site's landing page does not show the corte's date and time",
              expect={"I.9": "FAIL"}, family="publication", mutation=_landing_without_corte,
              nginx_origin=_origin_with_index("portada.html")),
+    Scenario("pub-page-js", "La portada muestra el corte con JavaScript a partir de main.json",
+             "The landing page shows the corte with JavaScript from main.json",
+             family="publication", mutation=_landing_with_js_corte, nginx_origin=_origin_with_index("portada.html")),
     Scenario("pub-drill", "Simulacro de corte: subida por SFTP, purga y contenido fresco",
              "Corte drill: SFTP upload, purge and fresh content",
              family="publication", mutation=_drill_ready, profile=DrillProfile("pub-drill")),
