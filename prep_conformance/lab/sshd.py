@@ -59,12 +59,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_port(host: str, port: int, netns: str | None = None, timeout: float = 10) -> None:
+def _wait_port(host: str, port: int, timeout: float = 10) -> None:
+    """Wait for an SSH banner (a namespace address is reached from the host through its veth)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if netns:
-            # the address lives inside the namespace but is routed through the veth: connect from the host
-            pass
         try:
             with socket.create_connection((host, port), timeout=1) as s:
                 if s.recv(4).startswith(b"SSH-"):
@@ -343,7 +341,6 @@ Match User {self.sftp_user}
         for name, pid in (st.get("pids") or {}).items():
             self._kill(pid, self.p(f"sshd_{name}.conf"))
         for ns in st.get("netns", []):
-            _run("ip", "netns", "pids", ns, check=False)
             for pid in (_run("ip", "netns", "pids", ns, check=False).stdout or "").split():
                 self._kill(int(pid), self.p(""))
             _run("ip", "netns", "del", ns, check=False)

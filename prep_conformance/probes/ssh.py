@@ -16,7 +16,7 @@ import socket
 import stat as stat_mod
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
