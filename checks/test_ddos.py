@@ -18,12 +18,17 @@ from prep_conformance.rules import load as load_rules
 from .test_load import site_map
 
 
-def _detect(headers_seen):
+def _detect(difusor, headers_seen):
+    """The front from every header seen (page, main.json, burst answers) and the CNAME chain when the
+    profile names a resolver (``probes.http.dns_observation``, shared with II.2.b)."""
+    from prep_conformance.probes import http
+    from prep_conformance.rules import cdn_detect
     try:
-        from prep_conformance.rules import cdn_detect
-    except ImportError:  # the web family's detector; without it the front is simply unknown
-        return None
-    return cdn_detect.detect(headers_seen)
+        d = http.dns_observation(difusor)
+        chain = d.cname_chain if d is not None else ()
+    except Exception:  # DNS is evidence here; its own failure is reported by the DNS/CDN checks
+        chain = ()
+    return cdn_detect.detect(headers_seen, chain)
 
 
 @pytest.mark.requirement("II.2.d.ddos")
@@ -53,4 +58,4 @@ def test_ddos_signals(difusor, record_check):
     headers = [list(site.page_headers), list(site.main_json_headers)]
     if obs is not None:
         headers += [list(obs.first_headers), list(obs.limited_headers)]
-    record_check(ddos.evaluate(obs, _detect(headers), not_run))
+    record_check(ddos.evaluate(obs, _detect(difusor, headers), not_run))
