@@ -256,9 +256,13 @@ def main_json_under_load(obs: LoadObservation, expected_cache_control: str, expe
         return result(requirement, check, Verdict.FAIL, "main.json bajo carga: " + "; ".join(problems_es) + ".",
                       "main.json under load: " + "; ".join(problems_en) + ".", **ev)
     seq_txt = f", corte {expected_secuencia}" if expected_secuencia is not None else ""
+    notes = [] if expected_secuencia is not None else [Note(
+        "warn", "Corte no verificado bajo carga: sin paquete en el perfil y main.json sin secuencia antes de la carga.",
+        "Corte not checked under load: no paquete in the profile and no secuencia in main.json before the load.")]
     return result(requirement, check, Verdict.PASS,
                   f"Las {t.ok} respuestas 200 de main.json bajo carga llevan el Cache-Control exacto{seq_txt}.",
-                  f"All {t.ok} 200 answers of main.json under load carry the exact Cache-Control{seq_txt}.", **ev)
+                  f"All {t.ok} 200 answers of main.json under load carry the exact Cache-Control{seq_txt}.",
+                  notes=notes, **ev)
 
 
 def main_json_not_cached(obs: LoadObservation, requirement: str = "II.1.e",

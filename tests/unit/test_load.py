@@ -221,6 +221,12 @@ def test_main_json_under_load_baseline_allows_a_newer_corte():
     assert rules.main_json_under_load(_obs(tally=t), CC, 4, "baseline").verdict is Verdict.FAIL
 
 
+def test_main_json_under_load_says_when_the_corte_was_not_checked():
+    r = rules.main_json_under_load(_obs(), CC, None, "baseline")
+    assert r.verdict is Verdict.PASS and r.notes and "not checked" in r.notes[0].text_en
+    assert not rules.main_json_under_load(_obs(), CC, 3, "paquete").notes
+
+
 def test_main_json_under_load_error_and_all_failed():
     assert rules.main_json_under_load(_obs(tally=None), CC, 3, "paquete").verdict is Verdict.ERROR
     t = MainJsonTally(0, 0, 0, {}, {}, 0, 0)
