@@ -241,10 +241,11 @@ def _keep(rel: str) -> bool:
 
 def fetch_many(session: requests.Session, base_url: str, paths: Iterable[str], *, workers: int = DEFAULT_WORKERS,
                timeout: float = 10.0, keep: Callable[[str], bool] = _keep,
-               progress: Progress | None = None) -> dict[str, ServedFile]:
+               progress: Progress | None = None, max_failures: int = 32) -> dict[str, ServedFile]:
     """Fetch every path under ``base_url`` with at most ``workers`` requests in flight.
 
-    ``progress(done, total)`` is called from the calling thread as results arrive.
+    ``progress(done, total)`` is called from the calling thread as results arrive. When the first
+    ``max_failures`` answers are all transport faults, the rest is not attempted (marked as such).
     """
     paths = list(dict.fromkeys(paths))
     out: dict[str, ServedFile] = {}
@@ -256,13 +257,26 @@ def fetch_many(session: requests.Session, base_url: str, paths: Iterable[str], *
         get = lambda p: fetch_bulk(u3, host, file_url(base_url, p), p, timeout, keep(p))  # noqa: E731
     else:
         get = lambda p: fetch_one(session, file_url(base_url, p), p, timeout, keep(p))  # noqa: E731
+    failures = successes = 0
+    stopped = None
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fetch") as pool:
-        futs = [pool.submit(get, p) for p in paths]
+        futs = {pool.submit(get, p): p for p in paths}
         for n, fut in enumerate(as_completed(futs), 1):
+            if fut.cancelled():
+                continue
             sf = fut.result()
             out[sf.path] = sf
+            failures, successes = failures + (sf.status is None), successes + (sf.status is not None)
             if progress is not None:
                 progress(n, total)
+            if stopped is None and failures >= max_failures and successes == 0:
+                # The site does not answer at all: stop instead of timing out on every file.
+                stopped = f"not attempted: the first {failures} requests got no answer ({sf.error})"
+                for f in futs:
+                    f.cancel()
+    for p in paths:
+        if p not in out:
+            out[p] = ServedFile(p, file_url(base_url, p), None, error=stopped or "not attempted")
     return out
 
 
@@ -429,6 +443,10 @@ def observe(base_url: str, package: str | Path, session: requests.Session, *, wo
                          f"Could not read the paquete de difusión: {exc}", package=str(package)) from None
     ref = PaqueteRef.from_paquete(pq)
     t0 = time.perf_counter()
+    first = fetch_one(session, file_url(base_url, MAIN_JSON), MAIN_JSON, timeout, True)
+    if first.status is None:                        # pre-flight: one timeout, not thousands
+        raise CheckError(f"El sitio no responde: {first.error}", f"The site does not answer: {first.error}",
+                         url=first.url)
     served = fetch_many(session, base_url, list(ref.manifest) + [MAIN_JSON], workers=workers, timeout=timeout,
                         progress=progress)
     main = served.get(MAIN_JSON)
