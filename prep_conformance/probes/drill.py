@@ -413,6 +413,9 @@ def run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
 def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
     site = t.site_url
     now = fetch_one(t.session, file_url(site, MAIN_JSON), MAIN_JSON, t.timeout_s, True)
+    if now.status is None:
+        raise CheckError(f"El sitio no responde; no se hizo el simulacro: {now.error}",
+                         f"The site does not answer; no drill was run: {now.error}", url=now.url)
     cur = CorteRef.from_doc(now.json()).secuencia if now.ok else None
     if cur != pq.secuencia:
         raise CheckError(f"El sitio sirve el corte {cur} y el paquete es del {pq.secuencia}: el simulacro parte del "
