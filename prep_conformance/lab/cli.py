@@ -136,6 +136,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return 2
         results = json.loads(res_path.read_text())
         lines, bad = scenario_table(results, lab)
+        expect = {s.id: dict(s.expect) for s in lab.scenarios()}
+        (out / "lab-scenarios.json").write_text(json.dumps([
+            {"scenario": d["id"], "overall": d.get("overall"), "expect": expect.get(d["id"], {}),
+             "mismatches": mismatches(expect.get(d["id"], {}), d.get("requirements", {}))}
+            for d in results.get("difusores", [])], indent=1, ensure_ascii=False))
+        (out / "lab-scenarios.txt").write_text("\n".join(lines) + "\n")
         print()
         for line in lines:
             print(line)
