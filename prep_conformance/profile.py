@@ -219,6 +219,17 @@ class Load(_Strict):
     master_bind_host: str | None = None           # remote workers: the master's listen address (default *)
     master_port: int | None = Field(None, ge=1, le=65535)
 
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None:
+            bad = sorted(set(v) - {"poll", "data", "page"})
+            if bad:
+                raise ValueError(f"unknown task(s) {', '.join(bad)}; known: poll, data, page")
+            if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
+                raise ValueError("weights must be >= 0 and at least one > 0")
+        return v
+
 
 class Analytics(_Strict):
     """II.2.c: the analytics mechanism the difusor declares (detected on the page when possible)."""

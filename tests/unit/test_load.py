@@ -149,6 +149,15 @@ def test_settings_defaults_overrides_and_caps():
     assert len(s.capped) == 2
 
 
+def test_profile_rejects_unknown_weights():
+    from pydantic import ValidationError
+    assert Load(weights={"poll": 1, "page": 0}).weights == {"poll": 1, "page": 0}
+    with pytest.raises(ValidationError, match="unknown task"):
+        Load(weights={"pol": 1})
+    with pytest.raises(ValidationError, match="at least one"):
+        Load(weights={"poll": 0})
+
+
 def test_guard():
     assert not rules.guard(False, ["127.0.0.1"], True).allowed
     g = rules.guard(True, ["203.0.113.7"], False)
