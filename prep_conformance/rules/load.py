@@ -102,8 +102,29 @@ def guard(authorized: bool, addresses: Sequence[str], allow_remote: bool) -> Gua
     return Guard(True, addresses=tuple(addresses), loopback=loop)
 
 
+def offered_max_rps(s: LoadSettings, page_assets: int, data_files: int = 1) -> float | None:
+    """The most requests/s these visitors can send even to an infinitely fast site (None: unbounded).
+
+    Each user runs at most one task per ``poll_min_s``; a page task costs 1 + its assets requests.
+    """
+    if s.poll_min_s <= 0:
+        return None
+    w = dict(s.weights)
+    if not data_files:
+        w["poll"] = w.get("poll", 0) + w.pop("data", 0)
+    total = sum(v for v in w.values() if v > 0) or 1.0
+    per_task = (w.get("poll", 0) + w.get("data", 0) + w.get("page", 0) * (1 + page_assets)) / total
+    return s.users * per_task / s.poll_min_s
+
+
 def _run_problem(obs: LoadObservation, s: LoadSettings) -> tuple[str, str] | None:
     """Why a run cannot be judged (ERROR), or None."""
+    cap = offered_max_rps(s, len(obs.plan.page_assets), len(obs.plan.data_files))
+    if cap is not None and s.min_rps > cap:
+        return (f"Umbral inalcanzable: {s.users} usuarios con pausa mínima de {s.poll_min_s:g} s envían a lo sumo "
+                f"{cap:.1f} peticiones/s < min_rps {s.min_rps:g}; ajuste load.users o load.min_rps.",
+                f"Unreachable threshold: {s.users} users with a {s.poll_min_s:g} s minimum think time send at most "
+                f"{cap:.1f} requests/s < min_rps {s.min_rps:g}; adjust load.users or load.min_rps.")
     if obs.error:
         return (f"La prueba de carga no produjo estadísticas: {obs.error}",
                 f"The load test produced no statistics: {obs.error}")

@@ -201,6 +201,15 @@ def test_thresholds_error_when_not_evaluable(kw):
     assert rules.thresholds(_obs(**kw), _s10()).verdict is Verdict.ERROR
 
 
+def test_unreachable_min_rps_is_a_configuration_error_not_a_fail():
+    s = _s10(users=5, poll_min_s=2, poll_max_s=5)          # at most 2.5 tasks/s; min_rps 50
+    assert rules.offered_max_rps(s, page_assets=0) == pytest.approx(2.5)
+    r = rules.thresholds(_obs(rps=2.0), s)
+    assert r.verdict is Verdict.ERROR and "Unreachable threshold" in r.summary_en
+    assert rules.offered_max_rps(_s10(poll_min_s=0), 3) is None
+    assert rules.thresholds(_obs(), _s10(users=5, poll_min_s=0.05, poll_max_s=0.1)).verdict is Verdict.PASS
+
+
 def test_thresholds_error_when_workers_missing_and_cpu_note():
     r = rules.thresholds(_obs(workers_seen=1), _s10(workers=2))
     assert r.verdict is Verdict.ERROR and "workers" in r.summary_en
