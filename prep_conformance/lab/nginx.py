@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -58,16 +59,17 @@ class Nginx(Component):
             (d / "tmp" / t).mkdir(parents=True, exist_ok=True)
         (d / "nginx.conf").write_text(render(template_text("nginx.conf.j2"), run_dir=str(ctx.run_dir),
                                              logs=str(ctx.logs), nginx_dir=str(d), root=os.geteuid() == 0))
-        ports: list[int] = []
+        ports: set[int] = set()
         for sc in ctx.scenarios:
-            (sites / f"{sc.id}.conf").write_text(self.site_conf(ctx, sc))
-            p = ctx.ports_of(sc.id)
-            ports += [p["origin_http"], p["origin_https"], p["front_http"]] + ([p["front_https"]] if sc.tls else [])
+            text = self.site_conf(ctx, sc)
+            (sites / f"{sc.id}.conf").write_text(text)
+            # wait for what the configs really listen on (a scenario may leave a port closed on purpose)
+            ports.update(int(m) for m in re.findall(r"^\s*listen\s+127\.0\.0\.1:(\d+)", text, re.M))
         test = ctx.run(self._argv(ctx, "-t", "-q"), check=False)
         if test.returncode != 0:
             raise LabError(f"nginx refused the lab configuration ({d}/sites/*.conf):\n"
                            f"{(test.stderr or test.stdout).strip()}")
-        ctx.spawn(self.name, "nginx", self._argv(ctx), ports=ports)
+        ctx.spawn(self.name, "nginx", self._argv(ctx), ports=sorted(ports))
 
     def profile_for(self, sc: Scenario, ctx: Context) -> dict[str, Any]:
         p = ctx.ports_of(sc.id)
