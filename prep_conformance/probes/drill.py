@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import io
 import posixpath
+import re
 import signal
 import stat as stat_mod
 import threading
@@ -188,6 +189,8 @@ class DrillObservation:
             (None: never); an upper bound, within one ``poll_interval_s`` of the true moment.
         upload_to_purge_s: from the end of the upload to the purge's answer (add it for upload-to-fresh).
         origin_fresh_after_s: same at the origin (None: never or no origin configured).
+        origin_checked: the origin (``http.origin``) answered with a readable corte at least once, so
+            "it never showed the new corte" is a finding (an unreachable origin proves nothing).
         bound_s: ``convocatoria.purge.fresh_within_s``.
         restore: the undo; ``error`` a fault that stopped the drill.
     """
@@ -355,6 +358,7 @@ class DrillTarget:
     timeout_s: float = 10.0
     origin_url: str | None = None
     interval_min: float = gen.INTERVAL_MIN
+    origin_get: Callable[[], tuple[int | None, int | None, str | None]] | None = None  # (status, secuencia, error)
 
 
 def _origin_main(t: DrillTarget) -> ServedFile:
@@ -441,6 +445,7 @@ def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
     uploaded = 0
     upload_s = 0.0
     upload_to_purge = None
+    origin_readable = False
     error = None
     restore = None
     try:
@@ -469,9 +474,15 @@ def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
             poll, ok = _poll(t, t0, new_seq, new_manifest, changed)
             polls.append(poll)
             if t.origin_url and origin_fresh is None:
-                om = _origin_main(t)
-                oseq = CorteRef.from_doc(om.json()).secuencia if om.status == 200 else None
-                polls.append(Poll(poll.t_s, "origin", om.status, oseq, error=om.error))
+                if t.origin_get is not None:
+                    ostatus, oseq, oerr = t.origin_get()
+                else:
+                    om = _origin_main(t)
+                    ostatus, oerr = om.status, om.error
+                    oseq = CorteRef.from_doc(om.json()).secuencia if om.status == 200 else None
+                polls.append(Poll(poll.t_s, "origin", ostatus, oseq, error=oerr))
+                if oseq is not None:
+                    origin_readable = True     # the origin answers with a corte: its word counts
                 if oseq == new_seq:
                     origin_fresh = poll.t_s
             if ok:
@@ -489,7 +500,7 @@ def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
             restore = _restore(t, pq, backups, added, changed, before, new_only)
     kept = polls if len(polls) <= POLL_CAP else polls[:POLL_CAP // 2] + polls[-POLL_CAP // 2:]
     return DrillObservation(site, pq.secuencia, new_seq, tuple(changed), t.upload_dir, uploaded, upload_s,
-                            purge_obs, tuple(kept), fresh, origin_fresh, bool(t.origin_url),
+                            purge_obs, tuple(kept), fresh, origin_fresh, origin_readable,
                             t.bound_s, restore, error, upload_to_purge, t.poll_interval_s, len(polls))
 
 
@@ -534,7 +545,16 @@ def target_from_profile(difusor, sftp, session: requests.Session) -> DrillTarget
     """A ``DrillTarget`` from the difusor's profile and convocatoria (bounds from the convocatoria)."""
     from .purge import purge_for_profile
     prof, conv = difusor.profile, difusor.convocatoria
+    from . import http as http_probe
+    ep = http_probe.endpoint(prof)
+
+    def origin_get() -> tuple[int | None, int | None, str | None]:
+        """main.json at the origin with the site's Host and SNI (the web probe's pinning)."""
+        o = http_probe.fetch_origin(ep, MAIN_JSON, variant="drill-origin", sample_bytes=4096)
+        m = re.search(r'"secuencia"\s*:\s*(\d+)', o.body_sample or "") if o.status == 200 else None
+        return o.status, int(m.group(1)) if m else None, o.error
+
     return DrillTarget(prof.target_url, session, sftp, prof.ssh.upload_dir,
                        lambda paths: purge_for_profile(prof, paths, session=session),
                        conv.purge.fresh_within_s, conv.purge.poll_interval_s, prof.http.timeout_s,
-                       prof.http.origin, conv.corte_interval_min)
+                       prof.http.origin, conv.corte_interval_min, origin_get if prof.http.origin else None)

@@ -136,3 +136,10 @@ def test_next_corte_generator_and_derived(tmp_path):
     assert b"02/06/2024 21:00 (UTC-6)" in csv.split(b"\r\n")[1]
     assert paquete.parse_manifest(got[paquete.MANIFEST].decode()) == {
         p: paquete.sha256_hex(b) for p, b in got.items() if p != paquete.MANIFEST}
+
+
+def test_unreadable_origin_proves_nothing():
+    obs = _drill(fresh_after_s=None, origin_fresh_after_s=None, origin_checked=False)
+    assert not cdn.never_reached_origin(obs)
+    rs = cdn.drill(obs, CONV)
+    assert [(r.requirement, r.check, r.verdict) for r in rs] == [("II.2.b", "corte_drill", Verdict.FAIL)]
