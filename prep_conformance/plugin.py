@@ -111,8 +111,11 @@ def _difusor(config: pytest.Config, profile_id: str) -> Difusor:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "difusor" in metafunc.fixturenames:
-        ids = [p.id for p in metafunc.config.stash[RUN].profiles]
-        metafunc.parametrize("difusor", ids, ids=ids, indirect=True, scope="session")
+        # xdist_group at parametrisation time, before xdist's own collection hook reads it: with
+        # --dist loadgroup a difusor's checks stay on one worker and share its connections and pre-flights
+        params = [pytest.param(p.id, id=p.id, marks=pytest.mark.xdist_group(p.id))
+                  for p in metafunc.config.stash[RUN].profiles]
+        metafunc.parametrize("difusor", params, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -151,10 +154,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                 raise pytest.UsageError(f"{item.nodeid}: unknown requirement ID {rid!r}")
             item.extra_keyword_matches.add(rid)
             item.add_marker(getattr(pytest.mark, requirement_marker(rid)))
-        cs = getattr(item, "callspec", None)
-        if cs is not None and "difusor" in cs.params:
-            # keep a difusor's checks on one xdist worker, so connections and pre-flights are shared
-            item.add_marker(pytest.mark.xdist_group(cs.params["difusor"]))
         if only and reqs and not (set(reqs) & only):
             drop.append(item)
         else:

@@ -181,3 +181,27 @@ def test_selection_by_requirement(pytester):
     for sel in (["--only", "II.1.d"], ["-m", "req_II_1_d"], ["-k", "II.1.d"]):
         res = pytester.runpytest_subprocess("-p", "no:locust", "--prep-profile", "p.yaml", "--prep-out", "o", *sel)
         res.assert_outcomes(failed=1, deselected=6) if sel[0] != "--only" else res.assert_outcomes(failed=1)
+
+
+GROUPED = '''
+import os, pytest
+from prep_conformance.verdict import result
+
+@pytest.mark.requirement("II.1.c")
+@pytest.mark.parametrize("n", range(6))
+def test_where(difusor, record_check, n):
+    record_check(result("II.1.c", "where", "PASS", "x", "x", worker=os.environ.get("PYTEST_XDIST_WORKER")))
+'''
+
+
+def test_xdist_keeps_a_difusors_checks_on_one_worker(pytester):
+    pytester.makepyfile(test_grouped=GROUPED)
+    for name in ("uno", "dos", "tres"):
+        (pytester.path / f"{name}.yaml").write_text(f"id: {name}\nsites: {{test: https://x.example/}}\n")
+    res = pytester.runpytest_subprocess("-p", "no:locust", "--prep-profile", ".", "--prep-out", "o",
+                                        "-n", "2", "--dist", "loadgroup")
+    res.assert_outcomes(passed=18)
+    doc = json.loads((pytester.path / "o" / "results.json").read_text())
+    for d in doc["difusores"]:
+        workers = {c["evidence"]["worker"] for c in d["checks"] if c["check"].startswith("where")}
+        assert len(workers) == 1, (d["id"], workers)
