@@ -26,8 +26,8 @@ font-family="sans-serif" font-size="11" role="img" aria-label="{{ title }}">
 {% endfor %}{% for l in p.limits %}<line x1="0" x2="{{ pw }}" y1="{{ l.y }}" y2="{{ l.y }}" stroke="{{ l.color }}" \
 stroke-dasharray="5,4"/><text x="{{ pw - 2 }}" y="{{ l.y - 3 }}" text-anchor="end" fill="{{ l.color }}">{{ l.text }}</text>
 {% endfor %}{% for s in p.lines %}<polyline fill="none" stroke="{{ s.color }}" stroke-width="1.6" points="{{ s.points }}"/>
-{% endfor %}{% for s in p.lines %}<rect x="{{ 8 + loop.index0 * 110 }}" y="6" width="10" height="3" fill="{{ s.color }}"/>\
-<text x="{{ 22 + loop.index0 * 110 }}" y="11">{{ s.name }}</text>
+{% endfor %}{% for s in p.lines %}<rect x="{{ 8 + loop.index0 * 150 }}" y="6" width="10" height="3" fill="{{ s.color }}"/>\
+<text x="{{ 22 + loop.index0 * 150 }}" y="11">{{ s.name }}</text>
 {% endfor %}</g>
 {% endfor %}<text x="{{ ml + pw / 2 }}" y="{{ h - 4 }}" text-anchor="middle">{{ xlabel }}</text>
 </svg>"""
@@ -50,12 +50,13 @@ def _fmt(v: float) -> str:
 
 
 def render(series: Sequence[SeriesPoint], p95_limit_ms: float | None = None, p99_limit_ms: float | None = None,
-           min_rps: float | None = None, lang: str = "es", width: int = 640) -> str:
-    """The chart as an SVG string ('' when there is no series)."""
+           min_rps: float | None = None, lang: str = "both", width: int = 640) -> str:
+    """The chart as an SVG string ('' when there is no series); ``lang``: es, en or both (one report, two languages)."""
     pts = [p for p in series]
     if not pts:
         return ""
-    es = lang == "es"
+    def t(es_text: str, en_text: str) -> str:
+        return {"es": es_text, "en": en_text}.get(lang, f"{es_text} / {en_text}")
     ml, pw, ph, gap = 52, width - 52 - 12, 130, 44
     h = 20 + 2 * (ph + gap) + 10
     tmax = max(p.t for p in pts) or 1.0
@@ -81,11 +82,11 @@ def render(series: Sequence[SeriesPoint], p95_limit_ms: float | None = None, p99
     rps = [p.rps for p in pts]
     fails = [p.fails_s for p in pts]
     users = [float(p.users) for p in pts]
-    p1 = panel(20, "peticiones por segundo · usuarios" if es else "requests per second · users",
-               [("req/s", "#1f77b4", rps), ("fallos/s" if es else "failures/s", "#d62728", fails),
-                ("usuarios" if es else "users", "#7f7f7f", users)],
+    p1 = panel(20, t("peticiones por segundo · usuarios", "requests per second · users"),
+               [("req/s", "#1f77b4", rps), (t("fallos/s", "failures/s"), "#d62728", fails),
+                (t("usuarios", "users"), "#7f7f7f", users)],
                [(min_rps, "#1f77b4", f"min {min_rps:g}/s" if min_rps else "")])
-    p2 = panel(20 + ph + gap, "latencia (ms), ventana móvil" if es else "latency (ms), moving window",
+    p2 = panel(20 + ph + gap, t("latencia (ms), ventana móvil", "latency (ms), moving window"),
                [("p50", "#2ca02c", [p.p50_ms for p in pts]), ("p95", "#ff7f0e", [p.p95_ms for p in pts]),
                 ("p99", "#9467bd", [p.p99_ms for p in pts])],
                [(p95_limit_ms, "#ff7f0e", f"p95 ≤ {p95_limit_ms:g}" if p95_limit_ms else ""),
@@ -94,4 +95,4 @@ def render(series: Sequence[SeriesPoint], p95_limit_ms: float | None = None, p99
     xticks = [{"x": x(i * step), "text": f"{i * step:g}"} for i in range(int(tmax // step) + 1)]
     return _ENV.from_string(_TEMPLATE).render(
         w=width, h=h, ml=ml, pw=pw, ph=ph, panels=[p1, p2], xticks=xticks,
-        title="Prueba de carga" if es else "Load test", xlabel="segundos" if es else "seconds")
+        title=t("Prueba de carga", "Load test"), xlabel=t("segundos", "seconds"))
