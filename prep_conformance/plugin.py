@@ -164,16 +164,24 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def _check_name(item: pytest.Item) -> str:
+    """``test_x[medio-ejemplo-edge-GET]`` → ``x[edge-GET]``: the function and its variant, without the difusor."""
     name = getattr(item, "originalname", item.name)
     name = name[5:] if name.startswith("test_") else name
     cs = getattr(item, "callspec", None)
-    if cs is not None:
-        rest = [str(cs.id).split("-", 1)[1]] if "difusor" in cs.params and "-" in str(cs.id) else []
-        if "difusor" not in cs.params:
-            rest = [str(cs.id)]
-        if rest and rest[0]:
-            name += f"[{rest[0]}]"
-    return name
+    if cs is None:
+        return name
+    rest, did = str(cs.id), cs.params.get("difusor")
+    if did is not None:
+        did = str(did)
+        if rest == did:
+            rest = ""
+        elif rest.startswith(did + "-"):
+            rest = rest[len(did) + 1:]
+        elif rest.endswith("-" + did):
+            rest = rest[: -len(did) - 1]
+        else:
+            rest = rest.replace(f"-{did}-", "-", 1)
+    return f"{name}[{rest}]" if rest else name
 
 
 def _difusor_id(item: pytest.Item) -> str | None:

@@ -33,6 +33,21 @@ def installed(tmp_path_factory):
     return env_dir
 
 
+def test_wheel_holds_every_package_of_the_source(installed):
+    """A subpackage missing from pyproject's list would be missing from the wheel: compare with the tree."""
+    py = installed / "bin" / "python"
+    src = sorted(str(p.parent.relative_to(ROOT)).replace("/", ".") for p in (ROOT / "prep_conformance").rglob("__init__.py"))
+    code = ("import importlib\n"
+            "from importlib import resources\n"
+            f"for name in {src!r}:\n"
+            "    m = importlib.import_module(name)\n"
+            f"    assert {str(ROOT)!r} not in m.__file__, m.__file__\n"
+            "assert resources.files('prep_conformance.lab').joinpath('templates').is_dir()\n"
+            "assert resources.files('prep_conformance.report').joinpath('templates').is_dir()\n")
+    p = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd="/")
+    assert p.returncode == 0, p.stderr
+
+
 def test_wheel_holds_checks_and_data(installed):
     py = installed / "bin" / "python"
     out = subprocess.run([str(py), "-c", "import prep_conformance, prep_conformance.checks as c, os;"

@@ -205,3 +205,24 @@ def test_xdist_keeps_a_difusors_checks_on_one_worker(pytester):
     for d in doc["difusores"]:
         workers = {c["evidence"]["worker"] for c in d["checks"] if c["check"].startswith("where")}
         assert len(workers) == 1, (d["id"], workers)
+
+
+def test_check_names_drop_dashed_difusor_ids(pytester):
+    pytester.makepyfile(test_names='''
+import pytest
+from prep_conformance.verdict import result
+
+@pytest.mark.requirement("II.1.e")
+@pytest.mark.parametrize("variant", ["edge-GET", "origin-HEAD"])
+def test_named(difusor, record_check, variant):
+    raise RuntimeError("boom")
+
+@pytest.mark.requirement("II.2.a")
+def test_skipped(difusor, record_check):
+    pytest.skip("no autorizado")
+''')
+    (pytester.path / "p.yaml").write_text("id: load-compliant\nsites: {test: https://x.example/}\n")
+    res = pytester.runpytest_subprocess("-p", "no:locust", "--prep-profile", "p.yaml", "--prep-out", "o")
+    doc = json.loads((pytester.path / "o" / "results.json").read_text())
+    names = sorted(c["check"] for c in doc["difusores"][0]["checks"] if c["requirement"] in ("II.1.e", "II.2.a"))
+    assert names == ["named[edge-GET]", "named[origin-HEAD]", "skipped"]
