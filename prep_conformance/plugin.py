@@ -8,6 +8,7 @@ recorded verdict becomes ERROR, never FAIL.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
     out = config.getoption("prep_out")
     out_dir = Path(out) if out else (Path("reports") if profiles else None)
     config.stash[RUN] = RunState(profiles, convs, out_dir, config.getoption("prep_lang"), only,
-                                 time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+                                 dt.datetime.now().astimezone().isoformat(timespec="seconds"))
 
 
 def _difusor(config: pytest.Config, profile_id: str) -> Difusor:
@@ -313,8 +314,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _is_worker(config) or not state.profiles:
         return
     from . import results as results_mod
+    conv_ids = ", ".join(sorted({c.id for c in state.convocatorias.values()}))
     doc = results_mod.build(state.profiles, state.results, state.started_at, selected=state.only,
-                            lang=state.lang)
+                            lang=state.lang, convocatoria=conv_ids)
     state.doc = doc
     if state.out_dir is not None:
         results_mod.write(doc, state.out_dir)
