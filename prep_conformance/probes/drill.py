@@ -23,7 +23,7 @@ import signal
 import stat as stat_mod
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urljoin, urlsplit
 
@@ -31,7 +31,8 @@ import requests
 
 from .. import paquete as gen
 from ..errors import CheckError
-from .publication import CorteRef, ServedFile, fetch_many, fetch_one, file_url
+from .publication import (CorteRef, ServedFile, fetch_many, fetch_one, fetch_verifying_or_not, file_url,
+                          quiet_unverified)
 from .purge import PurgeObservation
 
 MAIN_JSON = gen.MAIN_JSON
@@ -193,6 +194,8 @@ class DrillObservation:
             "it never showed the new corte" is a finding (an unreachable origin proves nothing).
         bound_s: ``convocatoria.purge.fresh_within_s``.
         restore: the undo; ``error`` a fault that stopped the drill.
+        tls_unverified: why the site's certificate did not verify, when the site was read without
+            verification (II.2.d.https judges the certificate; uploads and purges are unchanged).
     """
 
     site_url: str
@@ -213,6 +216,7 @@ class DrillObservation:
     upload_to_purge_s: float | None = None
     poll_interval_s: float = 0.0
     polls_total: int = 0
+    tls_unverified: str | None = None
 
     @property
     def stale_after_purge(self) -> int:
@@ -359,6 +363,7 @@ class DrillTarget:
     origin_url: str | None = None
     interval_min: float = gen.INTERVAL_MIN
     origin_get: Callable[[], tuple[int | None, int | None, str | None]] | None = None  # (status, secuencia, error)
+    verify: bool | None = None      # False: the site's certificate does not verify, content read without it
 
 
 def _origin_main(t: DrillTarget) -> ServedFile:
@@ -373,19 +378,22 @@ def _origin_main(t: DrillTarget) -> ServedFile:
 
 
 def _snapshot(t: DrillTarget, paths: Sequence[str]) -> dict[str, tuple[int | None, str | None]]:
-    got = fetch_many(t.session, t.site_url, paths, workers=8, timeout=t.timeout_s, keep=lambda p: p == MAIN_JSON)
+    got = fetch_many(t.session, t.site_url, paths, workers=8, timeout=t.timeout_s, keep=lambda p: p == MAIN_JSON,
+                     verify=t.verify)
     return {p: (sf.status, sf.sha256) for p, sf in got.items()}
 
 
 def _poll(t: DrillTarget, t0: float, new_seq: int, new_manifest: Mapping[str, str], changed: Sequence[str]
           ) -> tuple[Poll, bool]:
     start = time.monotonic()
-    main = fetch_one(t.session, file_url(t.site_url, MAIN_JSON), MAIN_JSON, t.timeout_s, True)
+    with quiet_unverified(t.verify):
+        main = fetch_one(t.session, file_url(t.site_url, MAIN_JSON), MAIN_JSON, t.timeout_s, True, verify=t.verify)
     seq = CorteRef.from_doc(main.json()).secuencia if main.ok else None
     old = absent = 0
     if seq == new_seq:
         others = [p for p in changed if p != MAIN_JSON]
-        got = fetch_many(t.session, t.site_url, others, workers=8, timeout=t.timeout_s, keep=lambda p: False)
+        got = fetch_many(t.session, t.site_url, others, workers=8, timeout=t.timeout_s, keep=lambda p: False,
+                         verify=t.verify)
         for p in others:
             sf = got[p]
             if not sf.ok:
@@ -416,7 +424,9 @@ def run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
 
 def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
     site = t.site_url
-    now = fetch_one(t.session, file_url(site, MAIN_JSON), MAIN_JSON, t.timeout_s, True)
+    now, verify = fetch_verifying_or_not(t.session, file_url(site, MAIN_JSON), MAIN_JSON, t.timeout_s, True)
+    if verify is False:
+        t = replace(t, verify=False)        # every later look at the site, content only (not the purge)
     if now.status is None:
         raise CheckError(f"El sitio no responde; no se hizo el simulacro: {now.error}",
                          f"The site does not answer; no drill was run: {now.error}", url=now.url)
@@ -501,7 +511,8 @@ def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
     kept = polls if len(polls) <= POLL_CAP else polls[:POLL_CAP // 2] + polls[-POLL_CAP // 2:]
     return DrillObservation(site, pq.secuencia, new_seq, tuple(changed), t.upload_dir, uploaded, upload_s,
                             purge_obs, tuple(kept), fresh, origin_fresh, origin_readable,
-                            t.bound_s, restore, error, upload_to_purge, t.poll_interval_s, len(polls))
+                            t.bound_s, restore, error, upload_to_purge, t.poll_interval_s, len(polls),
+                            now.tls_unverified)
 
 
 def _restore(t: DrillTarget, pq: gen.Paquete, backups: Mapping[str, bytes], added: Sequence[str],

@@ -66,13 +66,7 @@ class HttpObservation:
 
     def tls_note(self):
         """An advisory note when the content was fetched without certificate verification."""
-        from ..verdict import Note
-        if not self.tls_unverified:
-            return None
-        return Note("warn", f"El certificado no es válido ({self.tls_unverified}); el contenido se obtuvo sin "
-                    "verificarlo para poder evaluar este requisito (ver II.2.d.https).",
-                    f"The certificate is not valid ({self.tls_unverified}); the content was fetched without "
-                    "verifying it so this requirement could be evaluated (see II.2.d.https).")
+        return tls_note(self.tls_unverified)
 
     def getlist(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), one per line received."""
@@ -176,40 +170,92 @@ def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
     return ctx
 
 
-class PinnedAdapter(HTTPAdapter):
-    """Connect to ``connect_host`` (an IP) while TLS uses ``server_name`` for SNI and verification."""
-
-    def __init__(self, connect_host: str | None, connect_port: int | None, server_name: str | None,
-                 context: ssl.SSLContext | None):
-        self._connect_host = connect_host
-        self._connect_port = connect_port
-        self._server_name = server_name
-        self._context = context
-        super().__init__(max_retries=0)
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        if self._connect_host:
-            host_params["host"] = self._connect_host
-        if self._connect_port:
-            host_params["port"] = self._connect_port
-        if host_params.get("scheme") == "https":
-            if self._context is not None:
-                pool_kwargs.pop("ca_certs", None)
-                pool_kwargs.pop("ca_cert_dir", None)
-                pool_kwargs["ssl_context"] = self._context
-            if self._server_name:
-                pool_kwargs["server_hostname"] = self._server_name
-                pool_kwargs["assert_hostname"] = self._server_name
-        return host_params, pool_kwargs
+def tls_note(reason: str | None):
+    """The advisory note for content fetched without certificate verification (``reason``: why it did
+    not verify), or None. The certificate itself is judged by II.2.d.https; the verdict is unchanged."""
+    from ..verdict import Note
+    if not reason:
+        return None
+    return Note("warn", f"El certificado no es válido ({reason}); el contenido se obtuvo sin "
+                "verificarlo para poder evaluar este requisito (ver II.2.d.https).",
+                f"The certificate is not valid ({reason}); the content was fetched without "
+                "verifying it so this requirement could be evaluated (see II.2.d.https).")
 
 
-def _insecure_context() -> ssl.SSLContext:
+@functools.lru_cache(maxsize=1)
+def insecure_context() -> ssl.SSLContext:
     """For content only, after verification failed: the failure itself is judged by II.2.d.https."""
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connect to pinned addresses while TLS uses the site's name for SNI and certificate verification.
+
+    Two ways to pin: ``connect_host``/``connect_port`` send every request to one address (an origin
+    reached by IP while ``server_name`` carries the site's name), or ``resolve`` maps names to addresses
+    per request (like ``curl --resolve``; the URL keeps the name, so Host, SNI and the name check stay the
+    site's own). Trust: ``context`` when given, else ``ssl_context(ca_bundle)`` (system CAs plus the
+    profile's bundle); a request sent with ``verify=False`` uses ``insecure_context()`` (content only).
+    ``pool_kw`` go to ``HTTPAdapter`` (``pool_maxsize``, ``pool_block`` ...).
+    """
+
+    def __init__(self, connect_host: str | None = None, connect_port: int | None = None,
+                 server_name: str | None = None, context: ssl.SSLContext | None = None, *,
+                 resolve: Mapping[str, str] | None = None, ca_bundle: str | None = None, **pool_kw: Any):
+        self._connect_host = connect_host
+        self._connect_port = connect_port
+        self._server_name = server_name
+        self._context = context
+        self._resolve = {k.lower(): v for k, v in (resolve or {}).items()}
+        self._ca_bundle = ca_bundle
+        pool_kw.setdefault("max_retries", 0)
+        super().__init__(**pool_kw)
+
+    def context_for(self, verify) -> ssl.SSLContext:
+        """The TLS context for a request's ``verify`` (False: no verification; a path: that bundle too).
+
+        urllib3 sets ``verify_mode`` on the context it is given: a shared verifying context must only
+        ever be used with ``cert_reqs=CERT_REQUIRED`` (requests does so for any ``verify`` but False).
+        """
+        if verify is False:
+            return insecure_context()
+        if self._context is not None:
+            return self._context
+        return ssl_context(verify if isinstance(verify, str) else self._ca_bundle)
+
+    def pin(self, name: str) -> str | None:
+        """The address ``name`` is pinned to, or None."""
+        return self._connect_host or self._resolve.get(name.lower())
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        name = (host_params.get("host") or "").lower()
+        sni = self._server_name
+        if self._connect_host:
+            host_params["host"] = self._connect_host
+        elif name in self._resolve:
+            host_params["host"] = self._resolve[name]
+            sni = sni or name
+        if self._connect_port:
+            host_params["port"] = self._connect_port
+        if host_params.get("scheme") == "https":
+            pool_kwargs.pop("ca_certs", None)
+            pool_kwargs.pop("ca_cert_dir", None)
+            pool_kwargs["ssl_context"] = self.context_for(verify)
+            if sni:
+                pool_kwargs["server_hostname"] = sni
+                pool_kwargs["assert_hostname"] = sni
+        return host_params, pool_kwargs
+
+    def send(self, request, *args, **kwargs):
+        if self._resolve and "Host" not in request.headers:
+            netloc = urlsplit(request.url).netloc.rsplit("@", 1)[-1]
+            if (urlsplit(request.url).hostname or "").lower() in self._resolve:
+                request.headers["Host"] = netloc
+        return super().send(request, *args, **kwargs)
 
 
 def _classify(exc: BaseException) -> str:
@@ -238,6 +284,9 @@ def _short_error(exc: BaseException) -> str:
     return s[:300]
 
 
+classify_error = _classify          # ``connect`` | ``timeout`` | ``tls`` | ``protocol``, for other probes
+
+
 def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = None,
           ca_bundle: str | None = None, timeout_s: float = 10.0, headers: Mapping[str, str] | None = None,
           connect_to: tuple[str, int] | None = None, host_header: str | None = None,
@@ -254,7 +303,7 @@ def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = 
     port = p.port or (443 if p.scheme == "https" else 80)
     ip, cport = (connect_to if connect_to else ((resolve or {}).get(host), None))
     sni = server_name or host
-    ctx = (ssl_context(ca_bundle) if verify else _insecure_context()) if p.scheme == "https" else None
+    ctx = (ssl_context(ca_bundle) if verify else insecure_context()) if p.scheme == "https" else None
     adapter = PinnedAdapter(ip, cport, sni, ctx)
     sent = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity",
             "Host": host_header or p.netloc}

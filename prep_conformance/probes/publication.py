@@ -2,8 +2,13 @@
 
 The fetch is concurrent with a bounded pool (one ``requests.Session``, an ``HTTPAdapter`` sized to the
 worker count, a thread pool), honours the profile's ``http.resolve`` pins (SNI and certificate checks
-keep the site's name), and times out every request. Only small text files keep their bodies (JSON, CSV,
-HTML, JS): the rules need them; images and ZIPs keep only their digest.
+keep the site's name; the web probe's ``PinnedAdapter`` and trust: system CAs plus ``http.ca_bundle``),
+and times out every request. Only small text files keep their bodies (JSON, CSV, HTML, JS): the rules
+need them; images and ZIPs keep only their digest.
+
+A certificate that does not verify is II.2.d.https's finding, not a reason to leave I.4/I.6/I.9
+unjudged: when the pre-flight fails on TLS alone, the content is fetched again without verification and
+``tls_unverified`` says why (the rules add an advisory note). No answer at all stays an error.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ import hashlib
 import json
 import os
 import re
+import ssl
 import sys
 import tempfile
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
@@ -28,10 +35,11 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning
 
 from ..errors import CheckError
 from ..paquete import MAIN_JSON, Paquete, load_paquete
+from . import http as http_probe
 
 KEEP_SUFFIXES = (".json", ".csv", ".html", ".htm", ".js", ".txt")
 KEEP_MAX_BYTES = 16 * 1024 * 1024
@@ -44,32 +52,9 @@ Progress = Callable[[int, int], None]
 # ---------------------------------------------------------------------------------------------- session
 
 
-class ResolvingAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` that connects pinned host names to fixed addresses (``http.resolve``).
-
-    The URL keeps the name, so the ``Host`` header, SNI and certificate name check stay the site's own;
-    only the TCP connection goes to the pinned address (like ``curl --resolve``).
-    """
-
-    def __init__(self, resolve: Mapping[str, str] | None = None, **kw: Any):
-        self._resolve = {k.lower(): v for k, v in (resolve or {}).items()}
-        super().__init__(**kw)
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        name = (host_params.get("host") or "").lower()
-        addr = self._resolve.get(name)
-        if addr:
-            host_params = {**host_params, "host": addr}
-            if host_params.get("scheme") == "https":
-                pool_kwargs = {**pool_kwargs, "server_hostname": name, "assert_hostname": name}
-        return host_params, pool_kwargs
-
-    def send(self, request, *args, **kwargs):
-        parts = urlsplit(request.url)
-        if (parts.hostname or "").lower() in self._resolve and "Host" not in request.headers:
-            request.headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
-        return super().send(request, *args, **kwargs)
+class ResolvingAdapter(http_probe.PinnedAdapter):
+    """The web probe's ``PinnedAdapter`` (``resolve`` map, trust = system CAs + ``ca_bundle``) plus urllib3
+    pools for the integrity pass's bulk GETs."""
 
     def bulk_pool(self, base_url: str, size: int, verify) -> urllib3.HTTPConnectionPool:
         """A urllib3 pool to ``base_url``'s host for bulk GETs, same pinning and trust as the session.
@@ -80,16 +65,15 @@ class ResolvingAdapter(HTTPAdapter):
         p = urlsplit(base_url)
         name = (p.hostname or "").lower()
         port = p.port or (443 if p.scheme == "https" else 80)
-        addr = self._resolve.get(name, name)
+        addr = self.pin(name) or name
         key = (p.scheme, addr, port, name, size, str(verify))
         pools = self.__dict__.setdefault("_bulk", {})
         if key not in pools:
             if p.scheme == "https":
-                trust = ({"cert_reqs": "CERT_NONE"} if verify is False else
-                         {"cert_reqs": "CERT_REQUIRED",
-                          "ca_certs": verify if isinstance(verify, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH})
-                pools[key] = urllib3.HTTPSConnectionPool(addr, port, maxsize=size, block=True, server_hostname=name,
-                                                         assert_hostname=name, retries=False, **trust)
+                pools[key] = urllib3.HTTPSConnectionPool(
+                    addr, port, maxsize=size, block=True, server_hostname=name, assert_hostname=name,
+                    retries=False, cert_reqs="CERT_NONE" if verify is False else "CERT_REQUIRED",
+                    ssl_context=self.context_for(verify))
             else:
                 pools[key] = urllib3.HTTPConnectionPool(addr, port, maxsize=size, block=True, retries=False)
         return pools[key]
@@ -102,15 +86,33 @@ class ResolvingAdapter(HTTPAdapter):
 
 def make_session(resolve: Mapping[str, str] | None = None, ca_bundle: str | None = None,
                  pool: int = DEFAULT_WORKERS) -> requests.Session:
-    """A session whose pool holds ``pool`` keep-alive connections per host, blocking beyond that."""
+    """A session whose pool holds ``pool`` keep-alive connections per host, blocking beyond that.
+
+    Requests verify certificates (``verify=False`` per request for content after a failed verification).
+    """
     s = requests.Session()
-    adapter = ResolvingAdapter(resolve, pool_connections=4, pool_maxsize=pool, pool_block=True, max_retries=0)
+    adapter = ResolvingAdapter(resolve=resolve, ca_bundle=ca_bundle, pool_connections=4, pool_maxsize=pool,
+                               pool_block=True)
     s.mount("http://", adapter)
     s.mount("https://", adapter)
-    s.verify = ca_bundle or True
+    s.verify = True
     s.trust_env = False          # no proxies from the environment: traffic goes where the profile says
     s.headers["User-Agent"] = USER_AGENT
     return s
+
+
+@contextlib.contextmanager
+def quiet_unverified(verify):
+    """Silence urllib3's InsecureRequestWarning while content is fetched with ``verify=False`` on purpose.
+
+    Process-wide while it lasts (worker threads read the global filters), so keep it around the fetch.
+    """
+    if verify is not False:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureRequestWarning)
+        yield
 
 
 def session_for(profile, pool: int = DEFAULT_WORKERS) -> requests.Session:
@@ -136,6 +138,8 @@ class ServedFile:
         size: body bytes; ``body`` kept for small text files only.
         headers: a few response headers (Age, X-Cache, Content-Type, Cache-Control, Last-Modified, ETag).
         elapsed_s: time to the last body byte.
+        error_kind: ``connect`` | ``timeout`` | ``tls`` | ``protocol`` when no response came.
+        tls_unverified: why the certificate did not verify, when this was fetched without verification.
     """
 
     path: str
@@ -147,6 +151,8 @@ class ServedFile:
     body: bytes | None = field(default=None, repr=False)
     headers: Mapping[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    error_kind: str | None = None
+    tls_unverified: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -172,11 +178,14 @@ _KEEP_HEADERS = ("age", "x-cache", "content-type", "cache-control", "last-modifi
 
 
 def fetch_one(session: requests.Session, url: str, rel: str, timeout: float, keep_body: bool,
-              redirects: bool = False) -> ServedFile:
-    """GET ``url``, hashing the body as it streams; never raises for transport faults (``error`` says)."""
+              redirects: bool = False, verify: bool | None = None) -> ServedFile:
+    """GET ``url``, hashing the body as it streams; never raises for transport faults (``error`` says).
+
+    ``verify`` None: the session's (verifying); False: content without certificate verification.
+    """
     t0 = time.perf_counter()
     try:
-        with session.get(url, timeout=timeout, stream=True, allow_redirects=redirects) as r:
+        with session.get(url, timeout=timeout, stream=True, allow_redirects=redirects, verify=verify) as r:
             h = hashlib.sha256()
             size = 0
             chunks: list[bytes] | None = [] if keep_body else None
@@ -193,8 +202,44 @@ def fetch_one(session: requests.Session, url: str, rel: str, timeout: float, kee
                               None, b"".join(chunks) if chunks is not None else None, headers,
                               round(time.perf_counter() - t0, 4))
     except requests.RequestException as exc:
-        return ServedFile(rel, url, None, error=f"{type(exc).__name__}: {_short(exc)}",
-                          elapsed_s=round(time.perf_counter() - t0, 4))
+        kind = http_probe.classify_error(exc)
+        why = tls_reason(str(exc)) if kind == "tls" else _short(exc)
+        return ServedFile(rel, url, None, error=f"{type(exc).__name__}: {why}",
+                          elapsed_s=round(time.perf_counter() - t0, 4), error_kind=kind)
+
+
+def fetch_verifying_or_not(session: requests.Session, url: str, rel: str, timeout: float, keep_body: bool,
+                           redirects: bool = False) -> tuple[ServedFile, bool | None]:
+    """``fetch_one`` with verification; when only TLS failed on an https URL, again without verification.
+
+    Returns the file (``tls_unverified`` set when fetched unverified) and the ``verify`` to use for the
+    rest of the site's content (None: the session's; False: the certificate does not verify). Connection
+    refused, timeouts and TLS failures that persist without verification are returned as they are.
+    """
+    first = fetch_one(session, url, rel, timeout, keep_body, redirects)
+    if first.status is not None or first.error_kind != "tls" or urlsplit(url).scheme != "https":
+        return first, None
+    with quiet_unverified(False):
+        second = fetch_one(session, url, rel, timeout, keep_body, redirects, verify=False)
+    if second.status is None:
+        return first, None
+    reason = (first.error or "TLS").split(": ", 1)[-1]
+    return replace(second, tls_unverified=reason), False
+
+
+_TLS_REASON = re.compile(r"certificate verify failed: [^'\"()]+"
+                         r"|hostname '[^']+' doesn't match (?:either of )?'[^']+'(?:, '[^']+')*"
+                         r"|Hostname mismatch[^'\"()]*"
+                         r"|\[SSL: [A-Z_]+\] [^'\"()]+")
+
+
+def tls_reason(text: str) -> str:
+    """A TLS failure in a line (``certificate verify failed: self-signed certificate``), from the
+    exception text requests/urllib3 wrap it in; the text shortened when no known phrase is found."""
+    m = _TLS_REASON.search(text)
+    if not m:
+        return _short(RuntimeError(text))
+    return re.sub(r"^\[SSL: CERTIFICATE_VERIFY_FAILED\] (?=certificate verify failed)", "", m.group(0).strip())
 
 
 def fetch_bulk(pool: urllib3.HTTPConnectionPool, host_header: str, url: str, rel: str, timeout: float,
@@ -226,8 +271,9 @@ def fetch_bulk(pool: urllib3.HTTPConnectionPool, host_header: str, url: str, rel
         return ServedFile(rel, url, r.status, h.hexdigest() if r.status == 200 else None, size, None,
                           b"".join(chunks) if chunks is not None else None, headers, round(time.perf_counter() - t0, 4))
     except (urllib3.exceptions.HTTPError, OSError) as exc:
+        kind = "tls" if isinstance(exc, (urllib3.exceptions.SSLError, ssl.SSLError)) else None
         return ServedFile(rel, url, None, error=f"{type(exc).__name__}: {_short(exc)}",
-                          elapsed_s=round(time.perf_counter() - t0, 4))
+                          elapsed_s=round(time.perf_counter() - t0, 4), error_kind=kind)
 
 
 def _short(exc: BaseException) -> str:
@@ -241,22 +287,29 @@ def _keep(rel: str) -> bool:
 
 def fetch_many(session: requests.Session, base_url: str, paths: Iterable[str], *, workers: int = DEFAULT_WORKERS,
                timeout: float = 10.0, keep: Callable[[str], bool] = _keep,
-               progress: Progress | None = None, max_failures: int = 32) -> dict[str, ServedFile]:
+               progress: Progress | None = None, max_failures: int = 32,
+               verify: bool | None = None) -> dict[str, ServedFile]:
     """Fetch every path under ``base_url`` with at most ``workers`` requests in flight.
 
     ``progress(done, total)`` is called from the calling thread as results arrive. When the first
     ``max_failures`` answers are all transport faults, the rest is not attempted (marked as such).
+    ``verify=False``: without certificate verification (after ``fetch_verifying_or_not`` said so).
     """
+    with quiet_unverified(verify):
+        return _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_failures, verify)
+
+
+def _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_failures, verify):
     paths = list(dict.fromkeys(paths))
     out: dict[str, ServedFile] = {}
     total = len(paths)
     adapter = session.get_adapter(base_url)
     if isinstance(adapter, ResolvingAdapter):
-        u3 = adapter.bulk_pool(base_url, max(1, workers), session.verify)
+        u3 = adapter.bulk_pool(base_url, max(1, workers), session.verify if verify is None else verify)
         host = urlsplit(base_url).netloc.rsplit("@", 1)[-1]
         get = lambda p: fetch_bulk(u3, host, file_url(base_url, p), p, timeout, keep(p))  # noqa: E731
     else:
-        get = lambda p: fetch_one(session, file_url(base_url, p), p, timeout, keep(p))  # noqa: E731
+        get = lambda p: fetch_one(session, file_url(base_url, p), p, timeout, keep(p), verify=verify)  # noqa: E731
     failures = successes = 0
     stopped = None
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fetch") as pool:
@@ -381,6 +434,8 @@ class PublicationObservation:
             ``package:`` (integrity is then judged against it; staleness is I.4's business), else None.
         named_extra: files the served ``main.json`` names that are not in the reference manifest → served.
         elapsed_s, workers: the integrity pass's wall time and pool size.
+        tls_unverified: why the site's certificate did not verify, when the content was fetched without
+            verification (II.2.d.https judges the certificate; the rules only add a note).
     """
 
     base_url: str
@@ -391,6 +446,11 @@ class PublicationObservation:
     named_extra: Mapping[str, ServedFile] = field(default_factory=dict)
     elapsed_s: float = 0.0
     workers: int = DEFAULT_WORKERS
+    tls_unverified: str | None = None
+
+    def tls_note(self):
+        """The advisory note when the content was fetched without certificate verification, or None."""
+        return http_probe.tls_note(self.tls_unverified)
 
     @property
     def baseline(self) -> PaqueteRef:
@@ -443,12 +503,12 @@ def observe(base_url: str, package: str | Path, session: requests.Session, *, wo
                          f"Could not read the paquete de difusión: {exc}", package=str(package)) from None
     ref = PaqueteRef.from_paquete(pq)
     t0 = time.perf_counter()
-    first = fetch_one(session, file_url(base_url, MAIN_JSON), MAIN_JSON, timeout, True)
+    first, verify = fetch_verifying_or_not(session, file_url(base_url, MAIN_JSON), MAIN_JSON, timeout, True)
     if first.status is None:                        # pre-flight: one timeout, not thousands
         raise CheckError(f"El sitio no responde: {first.error}", f"The site does not answer: {first.error}",
                          url=first.url)
     served = fetch_many(session, base_url, list(ref.manifest) + [MAIN_JSON], workers=workers, timeout=timeout,
-                        progress=progress)
+                        progress=progress, verify=verify)
     main = served.get(MAIN_JSON)
     if MAIN_JSON not in ref.manifest:
         served.pop(MAIN_JSON, None)
@@ -459,13 +519,14 @@ def observe(base_url: str, package: str | Path, session: requests.Session, *, wo
         if older is not None:
             reference = PaqueteRef.from_paquete(older)
             missing = [p for p in reference.manifest if p not in served]
-            served.update(fetch_many(session, base_url, missing, workers=workers, timeout=timeout))
+            served.update(fetch_many(session, base_url, missing, workers=workers, timeout=timeout, verify=verify))
     baseline = reference or ref
     extra_paths = [p for p in named_files(main.json() if main is not None else None) if p not in baseline.manifest]
-    named_extra = fetch_many(session, base_url, extra_paths, workers=workers, timeout=timeout) if extra_paths else {}
+    named_extra = (fetch_many(session, base_url, extra_paths, workers=workers, timeout=timeout, verify=verify)
+                   if extra_paths else {})
     elapsed = time.perf_counter() - t0
     return PublicationObservation(base_url, ref, MappingProxyType(served), served_corte, reference,
-                                  MappingProxyType(named_extra), round(elapsed, 3), workers)
+                                  MappingProxyType(named_extra), round(elapsed, 3), workers, first.tls_unverified)
 
 
 LOCK_WAIT_S = 900.0
@@ -516,13 +577,17 @@ _SCRIPT_SRC = re.compile(r"""<script\b[^>]*\bsrc\s*=\s*["']([^"']+)["']""", re.I
 
 def fetch_page(session: requests.Session, base_url: str, timeout: float = 10.0
                ) -> tuple[ServedFile, dict[str, ServedFile]]:
-    """The page a citizen lands on (the site URL, redirects followed) and its same-site scripts by URL."""
-    page = fetch_one(session, base_url, "/", timeout, keep_body=True, redirects=True)
+    """The page a citizen lands on (the site URL, redirects followed) and its same-site scripts by URL.
+
+    When the certificate does not verify, both are fetched without verification (``page.tls_unverified``).
+    """
+    page, verify = fetch_verifying_or_not(session, base_url, "/", timeout, keep_body=True, redirects=True)
     scripts: dict[str, ServedFile] = {}
     if page.ok and page.body is not None:
         host = urlsplit(page.url).netloc
         for src in _SCRIPT_SRC.findall(page.body.decode("utf-8", errors="replace"))[:20]:
             url = urljoin(page.url, src)
             if urlsplit(url).netloc == host and url not in scripts:
-                scripts[url] = fetch_one(session, url, src, timeout, keep_body=True)
+                with quiet_unverified(verify):
+                    scripts[url] = fetch_one(session, url, src, timeout, keep_body=True, verify=verify)
     return page, scripts

@@ -246,6 +246,8 @@ class PurgeEffect:
         path: the object (a cacheable file of the paquete); ``before``/``after`` its cache state
             (``hit``/``miss``/None) right before and right after the purge; ``headers_*`` the raw cache
             headers; ``measurable`` False when the object was never seen cached.
+        tls_unverified: why the site's certificate did not verify, when the object was read without
+            verification (II.2.d.https judges the certificate; the purge itself always verifies).
     """
 
     path: str
@@ -255,6 +257,7 @@ class PurgeEffect:
     headers_after: Mapping[str, str] = field(default_factory=dict)
     purge: PurgeObservation | None = None
     error: str | None = None
+    tls_unverified: str | None = None
 
     @property
     def measurable(self) -> bool:
@@ -267,7 +270,8 @@ class PurgeEffect:
     def to_evidence(self) -> dict[str, Any]:
         return {"path": self.path, "before": self.before, "after": self.after,
                 "headers_before": dict(self.headers_before), "headers_after": dict(self.headers_after),
-                "purge": self.purge.to_evidence() if self.purge else None, "error": self.error}
+                "purge": self.purge.to_evidence() if self.purge else None, "error": self.error,
+                **({"tls_unverified": self.tls_unverified} if self.tls_unverified else {})}
 
 
 _CACHE_HEADERS = ("age", "x-cache", "cf-cache-status", "x-cache-status", "cache-status", "x-varnish", "via")
@@ -275,21 +279,31 @@ _CACHE_HEADERS = ("age", "x-cache", "cf-cache-status", "x-cache-status", "cache-
 
 def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, timeout: float = 10.0
                  ) -> PurgeEffect:
-    """GET ``path`` twice (cache it), purge it, GET again: a hit before and a miss after means evicted."""
+    """GET ``path`` twice (cache it), purge it, GET again: a hit before and a miss after means evicted.
+
+    When the site's certificate does not verify, the object is read without verification (noted in
+    ``tls_unverified``); the purge request itself goes through ``do_purge`` unchanged.
+    """
+    from .publication import fetch_verifying_or_not, quiet_unverified
+
     base = site_url if site_url.endswith("/") else site_url + "/"
     url = urljoin(base, path.lstrip("/"))
+    first, verify = fetch_verifying_or_not(session, url, path, timeout, keep_body=False)
+    tls = first.tls_unverified
 
     def look() -> dict[str, str]:
-        r = session.get(url, timeout=timeout, allow_redirects=False)
+        with quiet_unverified(verify):
+            r = session.get(url, timeout=timeout, allow_redirects=False, verify=verify)
         r.content  # drain
         return {k: r.headers[k] for k in r.headers if k.lower() in _CACHE_HEADERS}
 
     try:
-        look()
+        if first.status is None:
+            look()                # no answer: the error as requests reports it
         time.sleep(1.1)           # Age has a one-second resolution
         hb = look()
         obs = do_purge([path])
         ha = look()
     except requests.RequestException as exc:
-        return PurgeEffect(path, None, None, error=f"{type(exc).__name__}: {exc}")
-    return PurgeEffect(path, cache_state(hb), cache_state(ha), hb, ha, obs)
+        return PurgeEffect(path, None, None, error=f"{type(exc).__name__}: {exc}", tls_unverified=tls)
+    return PurgeEffect(path, cache_state(hb), cache_state(ha), hb, ha, obs, tls_unverified=tls)

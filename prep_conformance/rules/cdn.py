@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..convocatoria import Convocatoria
+from ..probes import http as http_probe
 from ..probes.drill import DrillObservation
 from ..probes.purge import PurgeEffect, PurgeObservation
 from ..verdict import CheckResult, Note, Verdict, result
@@ -48,29 +49,32 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
     ev: dict[str, Any] = {"drill": False, "why_no_drill": why_no_drill, "detection": _det_ev(det),
                           "purge": purge.to_evidence() if purge else None,
                           "effect": effect.to_evidence() if effect else None}
+    tls_notes = [n for n in [http_probe.tls_note(effect.tls_unverified if effect is not None else None)] if n]
     if purge is None and effect is not None and effect.error:
         return result(REQ, check, Verdict.ERROR, f"No se pudo consultar el sitio para medir la purga: {effect.error}",
-                      f"Could not query the site to measure the purge: {effect.error}", **ev)
+                      f"Could not query the site to measure the purge: {effect.error}", notes=tls_notes, **ev)
     if purge is None:
         return result(REQ, check, Verdict.MANUAL,
                       "El perfil no configura la purga (cdn.purge): solicite el procedimiento de purga del caché y "
                       "evidencia de su uso (consola, API, bitácora) con el tiempo hasta contenido fresco.",
                       "The profile configures no purge (cdn.purge): ask for the cache purge procedure and evidence "
-                      "of its use (console, API, log) with the time until fresh content.", **ev)
+                      "of its use (console, API, log) with the time until fresh content.", notes=tls_notes, **ev)
     if purge.error:
         return result(REQ, check, Verdict.ERROR, f"La solicitud de purga ({purge.method}) no obtuvo respuesta: "
-                      f"{purge.error}", f"The purge request ({purge.method}) got no answer: {purge.error}", **ev)
+                      f"{purge.error}", f"The purge request ({purge.method}) got no answer: {purge.error}",
+                      notes=tls_notes, **ev)
     if not purge.accepted:
         return result(REQ, check, Verdict.FAIL,
                       f"La purga ({purge.method}) fue rechazada: estado {list(purge.statuses)} {purge.detail}",
                       f"The purge ({purge.method}) was refused: status {list(purge.statuses)} {purge.detail}",
-                      **ev)
+                      notes=tls_notes, **ev)
     if effect is not None and effect.measurable and effect.evicted is False:
         return result(REQ, check, Verdict.FAIL,
                       f"La purga ({purge.method}) respondió {list(purge.statuses)} pero no desalojó /{effect.path}: "
                       f"seguía en caché antes ({effect.before}) y después ({effect.after}).",
                       f"The purge ({purge.method}) answered {list(purge.statuses)} but did not evict "
-                      f"/{effect.path}: cached before ({effect.before}) and after ({effect.after}).", **ev)
+                      f"/{effect.path}: cached before ({effect.before}) and after ({effect.after}).",
+                      notes=tls_notes, **ev)
     note = Note("info", f"Sin simulacro de corte ({why_no_drill}): no se midió el tiempo hasta contenido fresco.",
                 f"No corte drill ({why_no_drill}): time to fresh content not measured.")
     if effect is not None and effect.evicted:
@@ -85,7 +89,7 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
                   + ("" if verdict is Verdict.PASS else " No se detectó CDN delante del sitio."),
                   f"Purge ({purge.method}) accepted {list(purge.statuses)}; {txt_en}."
                   + ("" if verdict is Verdict.PASS else " No CDN detected in front of the site."),
-                  notes=[note], **ev)
+                  notes=[note] + tls_notes, **ev)
 
 
 def _drill_ev(obs: DrillObservation) -> dict[str, Any]:
@@ -156,6 +160,10 @@ def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = 
     timed, and the caller judges II.2.b without the drill."""
     ev = {**_drill_ev(obs), "detection": _det_ev(det)}
     notes = _restore_notes(obs)
+    tls = http_probe.tls_note(obs.tls_unverified)
+    if tls is not None:
+        notes.append(tls)
+        ev["tls_unverified"] = obs.tls_unverified
     bound = conv.purge.fresh_within_s
     restore_bad = obs.restore is None or not obs.restore.ok
     out: list[CheckResult] = []

@@ -3,12 +3,17 @@
 Every rule takes a ``PublicationObservation`` (``probes.publication``) and the convocatoria. When the
 site serves an older corte and that corte's paquete was delivered beside the newest one, integrity is
 judged against the older paquete: a stale site is I.4's failure, not a modification (I.6).
+
+A site whose certificate does not verify is read without verification (``tls_unverified``): the rules
+judge the content as usual and add an advisory note; the certificate is II.2.d.https's business.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
+import functools
 import io
 import re
 from html.parser import HTMLParser
@@ -16,6 +21,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 from ..convocatoria import Convocatoria
+from ..probes import http as http_probe
 from ..probes.publication import CorteRef, PublicationObservation, ServedFile
 from ..verdict import CheckResult, Note, Verdict, result
 
@@ -27,6 +33,24 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf", ".webp")
 
 def _cap(items: list) -> list:
     return items[:LIST_CAP]
+
+
+def with_tls_note(res: CheckResult, *sources: Any) -> CheckResult:
+    """``res`` with the advisory note (and evidence) of the first source read without certificate
+    verification (an observation or a ServedFile with ``tls_unverified``); the verdict is unchanged."""
+    why = next((w for w in (getattr(src, "tls_unverified", None) for src in sources) if w), None)
+    if not why:
+        return res
+    return dataclasses.replace(res, notes=tuple(res.notes) + (http_probe.tls_note(why),),
+                               evidence={**res.evidence, "tls_unverified": why})
+
+
+def _noting_tls(rule):
+    """Decorate a rule taking the observation first: its result gets the unverified-certificate note."""
+    @functools.wraps(rule)
+    def wrapper(obs, *args, **kw):
+        return with_tls_note(rule(obs, *args, **kw), obs)
+    return wrapper
 
 
 def _zone_offset(zona: str | None) -> dt.timezone | None:
@@ -66,6 +90,7 @@ def _fetch_errors(files: Iterable[ServedFile]) -> list[ServedFile]:
     return [f for f in files if f.status is None]
 
 
+@_noting_tls
 def integrity(obs: PublicationObservation) -> CheckResult:
     """I.6: every manifest file is served byte-identical; nothing the served main.json names is extra."""
     check = "integrity"
@@ -145,6 +170,7 @@ def _csv_rows(data: bytes) -> tuple[list[str] | None, list[list[str]]]:
     return None, []
 
 
+@_noting_tls
 def acta_images(obs: PublicationObservation) -> CheckResult:
     """I.6: each acta image served hashes to the ``CODIGO_INTEGRIDAD`` its CSV row publishes."""
     check = "acta_images"
@@ -245,6 +271,7 @@ def is_corte_file(rel: str) -> bool:
     return rel.lower().endswith(CORTE_FILE_SUFFIXES)
 
 
+@_noting_tls
 def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
     """I.4: the served main.json announces the paquete's newest corte and its data files are present."""
     check = "corte_current"
@@ -304,6 +331,7 @@ def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResul
 # ---------------------------------------------------------------------------------------------- I.9
 
 
+@_noting_tls
 def corte_lag(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
     """I.9: the served corte is no older than ``freshness.max_lag_min`` behind the paquete's newest."""
     check = "corte_lag"
@@ -335,6 +363,7 @@ def corte_lag(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
                   f"(tolerance {conv.freshness.max_lag_min:g} min).", **ev)
 
 
+@_noting_tls
 def corte_stamps(obs: PublicationObservation) -> CheckResult:
     """I.9: main.json's ultimoCorte matches its corte_iso; every CSV's corte line and the ZIP name agree."""
     check = "corte_stamps"
@@ -444,6 +473,11 @@ def page_shows_corte(obs: PublicationObservation, page: ServedFile | None,
                      scripts: Mapping[str, ServedFile] | None = None) -> CheckResult:
     """I.9: the page citizens land on shows the corte's date and time (in its HTML, or built by its JS
     from a JSON that carries it)."""
+    return with_tls_note(_page_shows_corte(obs, page, scripts), page, obs)
+
+
+def _page_shows_corte(obs: PublicationObservation, page: ServedFile | None,
+                      scripts: Mapping[str, ServedFile] | None = None) -> CheckResult:
     check = "page_shows_corte"
     ref = obs.served_corte
     when = corte_datetime(ref)

@@ -46,6 +46,13 @@ EXPECT = {
     "pub-drill": {},
     "pub-purge-ignored": {"II.2.b": "FAIL"},
     "pub-upload-wrong-folder": {"I.4": "FAIL"},
+    # a certificate that does not verify is II.2.d.https's finding: the content is still judged (with a note)
+    "cert-self-signed": {},
+    "cert-expired": {},
+    "cert-wrong-name": {},
+    "http-only": {},
+    # nothing answers: nothing can be judged (never PASS)
+    "site-unreachable": {r: "ERROR" for r in MINE},
 }
 DRILL = ("pub-drill", "pub-purge-ignored", "pub-upload-wrong-folder")
 # Check-level verdicts: each check is seen to PASS somewhere and to FAIL where it must.
@@ -63,11 +70,15 @@ CHECKS = {
     "pub-drill": {"corte_drill": "PASS", "corte_drill_publication": "PASS"},
     "pub-purge-ignored": {"corte_drill": "FAIL", "corte_drill_publication": "PASS"},
     "pub-upload-wrong-folder": {"corte_drill_publication": "FAIL", "cdn_purge": "PASS"},
+    "cert-self-signed": {"integrity": "PASS", "acta_images": "PASS", "corte_current": "PASS", "corte_lag": "PASS",
+                         "corte_stamps": "PASS", "page_shows_corte": "PASS", "cdn_purge": "PASS"},
 }
+UNVERIFIED_CERT = ("cert-self-signed", "cert-expired", "cert-wrong-name")
 
 
-def _run_checks(profile: Path, out: Path) -> dict:
-    cmd = [sys.executable, "-m", "pytest", "checks/test_publication.py", "checks/test_cdn.py", "-q",
+def _run_checks(profile: Path, out: Path, files: tuple[str, ...] = ("checks/test_publication.py", "checks/test_cdn.py")
+                ) -> dict:
+    cmd = [sys.executable, "-m", "pytest", *files, "-q",
            "-p", "no:cacheprovider", "--prep-profile", str(profile), "--prep-out", str(out), "--prep-no-html"]
     subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=300, check=False)
     return json.loads((out / "results.json").read_text())["difusores"][0]
@@ -109,6 +120,30 @@ def test_scenario_verdicts(lab_profile, tmp_path, scenario):
         assert page["evidence"]["built_with_js"] is True
     if before is not None:
         assert _served(profile) == before, "the drill did not leave the site as it was"
+    tls_noted = {c["check"] for c in d["checks"] if c["requirement"] in MINE
+                 and any("II.2.d.https" in n["text_en"] for n in c.get("notes", []))}
+    if scenario in UNVERIFIED_CERT:          # every content check says it read the site unverified
+        assert tls_noted >= {"integrity", "acta_images", "corte_current", "corte_lag", "corte_stamps",
+                             "page_shows_corte", "cdn_purge"}, tls_noted
+    else:
+        assert not tls_noted, tls_noted
+
+
+def test_self_signed_cert_judged_by_https_only(lab_profile, tmp_path):
+    """cert-self-signed: the publication checks read the content without verification and get their normal
+    verdicts (PASS) with a note in both languages; only II.2.d.https FAILs for the certificate."""
+    profile = lab_profile("cert-self-signed")
+    d = _run_checks(profile, tmp_path, ("checks/test_publication.py", "checks/test_cdn.py", "checks/test_https.py"))
+    assert d["requirements"]["II.2.d.https"] == "FAIL"
+    for req in ("I.4", "I.6", "I.9"):
+        assert d["requirements"][req] == "PASS", [c["summary_en"] for c in d["checks"] if c["requirement"] == req]
+    for c in d["checks"]:
+        if c["requirement"] not in ("I.4", "I.6", "I.9"):
+            continue
+        note = next(n for n in c["notes"] if "II.2.d.https" in n["text_en"])
+        assert note["level"] == "warn" and "self-signed" in note["text_en"]
+        assert "sin verificarlo" in note["text"] and "without verifying" in note["text_en"]
+        assert "self-signed" in c["evidence"]["tls_unverified"]
 
 
 def test_drill_times_fresh_content_and_restores(lab_profile, tmp_path):

@@ -143,3 +143,20 @@ def test_unreadable_origin_proves_nothing():
     assert not cdn.never_reached_origin(obs)
     rs = cdn.drill(obs, CONV)
     assert [(r.requirement, r.check, r.verdict) for r in rs] == [("II.2.b", "corte_drill", Verdict.FAIL)]
+
+
+def test_purge_effect_read_unverified_is_noted():
+    why = "certificate verify failed: certificate has expired"
+    eff = PurgeEffect("index.html", "hit", "miss", purge=OK_PURGE, tls_unverified=why)
+    r = cdn.purge_without_drill(OK_PURGE, eff, VARNISH, "no drill")
+    assert r.verdict is Verdict.PASS and any(why in n.text_en and "II.2.d.https" in n.text for n in r.notes)
+    assert r.evidence["effect"]["tls_unverified"] == why
+    plain = cdn.purge_without_drill(OK_PURGE, PurgeEffect("index.html", "hit", "miss", purge=OK_PURGE), VARNISH, "x")
+    assert not any("II.2.d.https" in n.text for n in plain.notes)
+
+
+def test_drill_read_unverified_is_noted():
+    why = "certificate verify failed: self-signed certificate"
+    r = _by(cdn.drill(_drill(tls_unverified=why), CONV, VARNISH), "corte_drill")
+    assert r.verdict is Verdict.PASS and any(why in n.text_en for n in r.notes)
+    assert r.evidence["tls_unverified"] == why

@@ -154,3 +154,57 @@ def test_site_lock_keeps_drill_and_pass_apart():
         assert time.monotonic() - t0 >= 0.5
     with pub.site_lock(url, exclusive=False, wait_s=0.5):      # released
         pass
+
+
+@pytest.fixture(params=["valid", "self_signed", "wrong_name"])
+def tls_site(request, tmp_path):
+    """The corte over HTTPS (loopback, pinned name) with a lab-CA certificate of the given kind."""
+    import ssl
+    from prep_conformance.lab.ca import CA
+    from prep_conformance.lab.scenario import CertSpec
+    root = paquete.generate_corte(tmp_path / "cortes", 5)
+    ca = CA(tmp_path / "pki")
+    cert, key = ca.issue("site", CertSpec(request.param), names=() if request.param == "wrong_name" else (HOST,))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    handler = type("H", (_Handler,), {"peak": 0, "in_flight": 0, "hosts": [], "delay": 0.0})
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield request.param, root, f"https://{HOST}:{srv.server_address[1]}/", str(ca.cert_path)
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_certificate_that_does_not_verify_is_noted_not_blocking(tls_site):
+    """Trust = system CAs + ca_bundle, pinned name kept for SNI and the name check; a certificate that does
+    not verify: the content is fetched without verification, judged as usual, and noted."""
+    import warnings as w
+    kind, root, url, bundle = tls_site
+    with w.catch_warnings():
+        w.simplefilter("error")                                 # no InsecureRequestWarning leaks out
+        with pub.make_session({HOST: "127.0.0.1"}, ca_bundle=bundle, pool=4) as s:
+            obs = pub.observe(url, root, s, workers=4, timeout=5)
+            page, scripts = pub.fetch_page(s, url, 5)
+    r = rules.integrity(obs)
+    assert r.verdict is Verdict.PASS, r.summary_en
+    assert rules.page_shows_corte(obs, page, scripts).verdict is Verdict.PASS
+    if kind == "valid":
+        assert obs.tls_unverified is None and page.tls_unverified is None and not r.notes
+        return
+    want = "self-signed" if kind == "self_signed" else "doesn't match"
+    assert want in obs.tls_unverified and want in page.tls_unverified
+    note = r.notes[-1]
+    assert note.level == "warn" and "II.2.d.https" in note.text and want in note.text_en
+    assert r.evidence["tls_unverified"] == obs.tls_unverified
+
+
+def test_https_refused_is_still_an_error(tls_site):
+    from prep_conformance.errors import CheckError
+    _, root, _, bundle = tls_site
+    with pub.make_session({HOST: "127.0.0.1"}, ca_bundle=bundle) as s:
+        with pytest.raises(CheckError, match="does not answer"):
+            pub.observe(f"https://{HOST}:9/", root, s, timeout=1)
+        first, verify = pub.fetch_verifying_or_not(s, f"https://{HOST}:9/json/main.json", "json/main.json", 1, True)
+    assert first.status is None and first.error_kind == "connect" and verify is None and first.tls_unverified is None

@@ -203,3 +203,24 @@ def test_ultimo_corte_datetime():
     d = rules.ultimo_corte_datetime({"fecha": "02/06/2024", "hora": "22:20", "zona": "UTC-6"})
     assert d.isoformat() == "2024-06-02T22:20:00-06:00"
     assert rules.ultimo_corte_datetime({"fecha": "x"}) is None
+
+
+def test_unverified_certificate_adds_a_note_not_a_verdict(c7):
+    """Content read without certificate verification: same verdicts, plus the advisory note (es + en)."""
+    import dataclasses
+    why = "certificate verify failed: self-signed certificate"
+    plain, unverified = _obs(c7), dataclasses.replace(_obs(c7), tls_unverified=why)
+    page = _page(c7["index.html"].decode())
+    for rule in (rules.integrity, rules.acta_images, rules.corte_stamps,
+                 lambda o: rules.corte_current(o, CONV), lambda o: rules.corte_lag(o, CONV),
+                 lambda o: rules.page_shows_corte(o, page)):
+        a, b = rule(plain), rule(unverified)
+        assert a.verdict is b.verdict is Verdict.PASS
+        assert not any("II.2.d.https" in n.text for n in a.notes)
+        note = b.notes[-1]
+        assert note.level == "warn" and why in note.text and why in note.text_en
+        assert "II.2.d.https" in note.text and "sin verificarlo" in note.text and "without verifying" in note.text_en
+        assert b.evidence["tls_unverified"] == why
+    # the page alone read unverified (its own fetch) is noted too
+    r = rules.page_shows_corte(plain, dataclasses.replace(page, tls_unverified=why))
+    assert r.verdict is Verdict.PASS and why in r.notes[-1].text_en
