@@ -177,6 +177,22 @@ class ServedFile:
 _KEEP_HEADERS = ("age", "x-cache", "content-type", "cache-control", "last-modified", "etag", "via", "server")
 
 
+def _digest_stream(chunks_in, keep_body: bool):
+    """SHA-256 and size of a streamed body; the body itself only when asked and small enough."""
+    h = hashlib.sha256()
+    size = 0
+    chunks: list[bytes] | None = [] if keep_body else None
+    for chunk in chunks_in:
+        h.update(chunk)
+        size += len(chunk)
+        if chunks is not None:
+            if size <= KEEP_MAX_BYTES:
+                chunks.append(chunk)
+            else:
+                chunks = None
+    return h, size, chunks
+
+
 def fetch_one(session: requests.Session, url: str, rel: str, timeout: float, keep_body: bool,
               redirects: bool = False, verify: bool | None = None) -> ServedFile:
     """GET ``url``, hashing the body as it streams; never raises for transport faults (``error`` says).
@@ -186,17 +202,7 @@ def fetch_one(session: requests.Session, url: str, rel: str, timeout: float, kee
     t0 = time.perf_counter()
     try:
         with session.get(url, timeout=timeout, stream=True, allow_redirects=redirects, verify=verify) as r:
-            h = hashlib.sha256()
-            size = 0
-            chunks: list[bytes] | None = [] if keep_body else None
-            for chunk in r.iter_content(64 * 1024):
-                h.update(chunk)
-                size += len(chunk)
-                if chunks is not None:
-                    if size <= KEEP_MAX_BYTES:
-                        chunks.append(chunk)
-                    else:
-                        chunks = None
+            h, size, chunks = _digest_stream(r.iter_content(64 * 1024), keep_body)
             headers = {k: r.headers[k] for k in _KEEP_HEADERS if k in r.headers}
             return ServedFile(rel, r.url if redirects else url, r.status_code, h.hexdigest() if r.status_code == 200 else None, size,
                               None, b"".join(chunks) if chunks is not None else None, headers,
@@ -254,17 +260,7 @@ def fetch_bulk(pool: urllib3.HTTPConnectionPool, host_header: str, url: str, rel
                          preload_content=False, redirect=False, retries=False,
                          timeout=urllib3.Timeout(connect=timeout, read=timeout))
         try:
-            h = hashlib.sha256()
-            size = 0
-            chunks: list[bytes] | None = [] if keep_body else None
-            for chunk in r.stream(64 * 1024):
-                h.update(chunk)
-                size += len(chunk)
-                if chunks is not None:
-                    if size <= KEEP_MAX_BYTES:
-                        chunks.append(chunk)
-                    else:
-                        chunks = None
+            h, size, chunks = _digest_stream(r.stream(64 * 1024), keep_body)
             headers = {k: r.headers[k] for k in _KEEP_HEADERS if k in r.headers}
         finally:
             r.release_conn()
