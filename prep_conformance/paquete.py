@@ -12,6 +12,7 @@ so tests can compare hashes across runs. Parties, places and people are fictitio
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import datetime as dt
 import hashlib
@@ -407,7 +408,8 @@ def _extract(archive: Path, dest: Path) -> Path:
 
 
 def load_paquete(path_or_archive: str | Path, extract_to: str | Path | None = None) -> Paquete:
-    """Load a paquete from a folder or a ``.tar.gz``/``.zip`` (extracted into ``extract_to`` or a new temp dir).
+    """Load a paquete from a folder or a ``.tar.gz``/``.zip`` (extracted into ``extract_to``, or into a temp
+    dir removed when the process exits).
 
     Raises ``ValueError`` (or ``OSError``) when the paquete is unreadable: a check turns that into ERROR.
     """
@@ -415,7 +417,11 @@ def load_paquete(path_or_archive: str | Path, extract_to: str | Path | None = No
     if src.is_dir():
         root = src
     elif src.is_file():
-        dest = Path(extract_to) if extract_to else Path(tempfile.mkdtemp(prefix="paquete-"))
+        if extract_to:
+            dest = Path(extract_to)
+        else:   # a temp dir of our own lives as long as the run that reads it
+            dest = Path(tempfile.mkdtemp(prefix="paquete-"))
+            atexit.register(shutil.rmtree, dest, True)
         dest.mkdir(parents=True, exist_ok=True)
         root = _extract(src, dest)
     else:

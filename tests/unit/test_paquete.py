@@ -7,6 +7,8 @@ import io
 import json
 import zipfile
 
+from pathlib import Path
+
 import pytest
 
 from prep_conformance import paquete
@@ -96,6 +98,19 @@ def test_load_archive(tmp_path, ext):
     arc = paquete.pack(d, tmp_path / f"p.{ext}")
     pq = paquete.load_paquete(arc, extract_to=tmp_path / "x")
     assert pq.secuencia == 4 and pq.verify() == {}
+
+
+def test_archive_extracted_to_a_temp_dir_is_removed_at_exit(tmp_path):
+    import subprocess
+    import sys
+    arc = paquete.pack(paquete.generate_corte(tmp_path / "src", 2), tmp_path / "p.tar.gz")
+    code = ("import sys; from prep_conformance import paquete; "
+            f"pq = paquete.load_paquete({str(arc)!r}); print(pq.root); sys.exit(0 if pq.root.exists() else 3)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    root = Path(p.stdout.strip())
+    temp = next(d for d in (root, *root.parents) if d.name.startswith("paquete-"))
+    assert not temp.exists()
 
 
 def test_alter_file_detected(tmp_path):
