@@ -39,7 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .profile import load_profiles
     from .yamlsource import SourceErrors
     try:
-        load_profiles(args.profile)
+        profiles = load_profiles(args.profile)
     except SourceErrors as exc:
         _print_source_errors(exc)
         return EXIT_USAGE
@@ -67,6 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     code = int(pytest.main(pargs))
     if code == EXIT_USAGE or code == 4:   # pytest usage error (e.g. a profile error found late)
         return EXIT_USAGE
+    _scrub_pytest_outputs(out, profiles)
     results = out / "results.json"
     if not results.exists():
         print(f"no results were written (pytest exit code {code})", file=sys.stderr)
@@ -78,6 +79,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"la ejecución no terminó / the run did not complete (pytest exit code {code})", file=sys.stderr)
         return EXIT_FINDINGS
     return exit_code(doc)
+
+
+def _scrub_pytest_outputs(out: Path, profiles) -> None:
+    """pytest-html and JUnit write pytest's own text (captured output, file locations): apply the same
+    redactions as results.json, so no secret and no local path is left in any file of the run."""
+    from .results import redactions, scrub
+    pairs = redactions(profiles, out)
+    for name in ("pytest.html", "junit.xml"):
+        path = out / name
+        if path.exists():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            path.write_text(scrub(text, pairs), encoding="utf-8")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -40,7 +40,7 @@ class RunState:
     difusores: dict[str, Difusor] = field(default_factory=dict)
     results: dict[str, list[CheckResult]] = field(default_factory=dict)
     doc: dict[str, Any] | None = None
-    secrets: list[str] | None = None
+    redactions: list[tuple[str, str]] | None = None
 
 
 RUN = pytest.StashKey[RunState]()
@@ -250,26 +250,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             report.user_properties.append((PROP_RESULT, json.dumps(r.to_dict(), ensure_ascii=False, default=str)))
 
 
-def _secrets(config: pytest.Config) -> list[str]:
+def _redactions(config: pytest.Config) -> list[tuple[str, str]]:
     state = config.stash[RUN]
-    if state.secrets is None:
-        from .results import secret_values
-        state.secrets = secret_values(state.profiles)
-    return state.secrets
+    if state.redactions is None:
+        from .results import redactions
+        state.redactions = redactions(state.profiles, state.out_dir)
+    return state.redactions
 
 
 def _scrubbed(config: pytest.Config, results: list[CheckResult]) -> list[CheckResult]:
-    """No secret value reaches any output: results are scrubbed before they leave the test."""
+    """No secret and no local path reaches any output: results are scrubbed before they leave the test."""
     from .results import scrub
-    secrets = _secrets(config)
-    if not secrets:
-        return results
-    return [CheckResult.from_dict(scrub(r.to_dict(), secrets)) for r in results]
+    pairs = _redactions(config)
+    return [CheckResult.from_dict(scrub(r.to_dict(), pairs)) for r in results] if pairs else results
 
 
 def _scrubbed_text(config: pytest.Config, text: str) -> str:
     from .results import scrub
-    return scrub(text, _secrets(config))
+    return scrub(text, _redactions(config))
 
 
 def _attach_html_extras(report: pytest.TestReport, results: list[CheckResult]) -> None:
@@ -316,7 +314,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from . import results as results_mod
     conv_ids = ", ".join(sorted({c.id for c in state.convocatorias.values()}))
     doc = results_mod.build(state.profiles, state.results, state.started_at, selected=state.only,
-                            lang=state.lang, convocatoria=conv_ids)
+                            lang=state.lang, convocatoria=conv_ids, out_dir=state.out_dir)
     state.doc = doc
     if state.out_dir is not None:
         results_mod.write(doc, state.out_dir)

@@ -1,10 +1,11 @@
-"""results.json (CONTRACT §6): built from check results, written once, secrets scrubbed."""
+"""results.json (CONTRACT §6): built from check results, written once, secrets and local paths scrubbed."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -31,18 +32,62 @@ def secret_values(profiles: Iterable[Profile]) -> list[str]:
                   reverse=True)
 
 
-def scrub(obj: Any, secrets: list[str]) -> Any:
-    """Replace every secret value in strings nested anywhere in ``obj`` with ``***``."""
-    if not secrets:
+def local_paths(profiles: Iterable[Profile], out_dir: str | Path | None = None) -> list[tuple[str, str]]:
+    """Paths of the checking machine and the short names shown instead: a report says ``corte-0003`` or
+    ``known_hosts``, never where those files sit on the reviewer's disk."""
+    pairs: dict[str, str] = {}
+
+    def add(path: str | Path | None, shown: str | None = None) -> None:
+        if path:
+            full = os.path.abspath(os.path.expanduser(str(path)))
+            if len(full) > 4:
+                pairs[full] = shown if shown is not None else os.path.basename(full.rstrip("/"))
+
+    for p in profiles:
+        add(p.base_dir, "<perfil>")
+        add(p.package)
+        add(p.http.ca_bundle)
+        add(p.documents.diagram)
+        add(p.documents.logo)
+        if p.ssh:
+            add(p.ssh.known_hosts)
+            add(p.ssh.key_file)
+        for extra in (p.analytics, p.availability):
+            add(getattr(extra, "evidence", None))
+        add(getattr(p.availability, "monitor_log", None))
+    if out_dir is not None:
+        add(out_dir, "<out>")
+    add(sys.executable, "python")
+    add(sys.prefix, "<venv>")
+    add(os.path.dirname(os.path.abspath(__file__)), "prep_conformance")
+    from importlib import resources
+    add(str(resources.files("prep_conformance.checks")), "checks")
+    add(os.getcwd(), ".")
+    add(os.path.expanduser("~"), "~")
+    return list(pairs.items())
+
+
+def redactions(profiles: Iterable[Profile], out_dir: str | Path | None = None) -> list[tuple[str, str]]:
+    """What every output is scrubbed of: secret values (→ ``***``) and local paths (→ short names),
+    longest first so a file inside a folder keeps its own name."""
+    profiles = list(profiles)
+    pairs = [(s, "***") for s in secret_values(profiles)] + local_paths(profiles, out_dir)
+    return sorted(pairs, key=lambda kv: len(kv[0]), reverse=True)
+
+
+def scrub(obj: Any, pairs: list[tuple[str, str]]) -> Any:
+    """Apply ``redactions`` to every string nested anywhere in ``obj``."""
+    if not pairs:
         return obj
     if isinstance(obj, str):
-        for s in secrets:
-            obj = obj.replace(s, "***")
+        for old, new in pairs:
+            if old in obj:
+                obj = obj.replace(old, new)
         return obj
     if isinstance(obj, Mapping):
-        return {scrub(k, secrets): scrub(v, secrets) for k, v in obj.items()}
+        return {scrub(k, pairs): scrub(v, pairs) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [scrub(v, secrets) for v in obj]
+        return [scrub(v, pairs) for v in obj]
     return obj
 
 
@@ -81,7 +126,7 @@ def difusor_entry(profile: Profile, results: list[CheckResult], selected: set[st
 
 def build(profiles: list[Profile], results: Mapping[str, list[CheckResult]], started_at: str,
           finished_at: str | None = None, selected: Iterable[str] | None = None,
-          convocatoria: str | None = None, lang: str = "es") -> dict[str, Any]:
+          convocatoria: str | None = None, lang: str = "es", out_dir: str | Path | None = None) -> dict[str, Any]:
     sel = set(selected) if selected else None
     doc = {
         "schema": SCHEMA,
@@ -92,7 +137,7 @@ def build(profiles: list[Profile], results: Mapping[str, list[CheckResult]], sta
         "lang": lang,
         "difusores": [difusor_entry(p, list(results.get(p.id, [])), sel) for p in profiles],
     }
-    return scrub(doc, secret_values(profiles))
+    return scrub(doc, redactions(profiles, out_dir))
 
 
 def write(doc: Mapping[str, Any], out_dir: str | Path) -> Path:

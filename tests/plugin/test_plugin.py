@@ -52,6 +52,9 @@ def test_run_writes_every_output_with_every_requirement(tmp_path):
     for name in ("index.html", "medio-ejemplo.html", "medio-incompleto.html", "junit.xml", "pytest.html"):
         assert (out / name).stat().st_size > 0, name
     assert "Matriz de cumplimiento" in (out / "index.html").read_text()
+    for f in out.iterdir():     # no path of the checking machine in any output file
+        text = f.read_text(errors="replace")
+        assert str(DATA.parents[1]) not in text and str(tmp_path) not in text, f.name
     assert "Carta de intención incompleta" in (out / "medio-incompleto.html").read_text()
 
 
@@ -109,6 +112,7 @@ def test_report_merges_runs(tmp_path):
 
 
 CHECKS = '''
+import os
 import pytest
 from prep_conformance.verdict import result
 from prep_conformance.errors import CheckError
@@ -131,7 +135,8 @@ def test_skips(difusor, record_check):
 
 @pytest.mark.requirement("II.1.e")
 def test_fails_with_secret_in_evidence(difusor, record_check):
-    record_check(result("II.1.e", "leaky", "FAIL", "x", "x", seen=difusor.profile.env_secret("LAB_SECRET_PW")))
+    record_check(result("II.1.e", "leaky", "FAIL", "x", "x", seen=difusor.profile.env_secret("LAB_SECRET_PW"),
+                        kh=difusor.profile.ssh.known_hosts, cwd=os.getcwd() + "/out/x.csv"))
 
 @pytest.fixture(scope="session")
 def connection(difusor):
@@ -170,6 +175,11 @@ def test_outcomes_map_to_verdicts_and_secrets_never_reach_output(pytester):
     assert doc["difusores"][0]["requirements"]["II.2.c"] == "MANUAL"
     for f in (pytester.path / "out").iterdir():
         assert secret not in f.read_text(errors="replace"), f.name
+    # no path of the checking machine in the verdicts: short names instead
+    leaky = checks["leaky"]["evidence"]
+    assert leaky["kh"] == "kh" and leaky["cwd"] == "<out>/x.csv", leaky
+    for name in ("results.json", "index.html", "uno.html"):
+        assert str(pytester.path) not in (pytester.path / "out" / name).read_text(), name
     assert secret not in res.stdout.str() + res.stderr.str()
 
 
