@@ -40,7 +40,8 @@ def test_availability(difusor, record_check):
                     except (ValueError, KeyError, TypeError) as exc:
                         raise CheckError(f"bitácora del monitor ilegible en la línea {n}: {exc}",
                                          f"monitor log unreadable at line {n}: {exc}") from None
-        record_check(availability.evaluate_monitor(availability.summarize(samples), threshold))
+        record_check(availability.evaluate_monitor(availability.summarize(samples), threshold,
+                                                   conv.thresholds.availability_period_days))
         if not (av.sla or av.evidence):
             return
     record_check(availability.evaluate_declared(av.sla if av else None,

@@ -38,6 +38,7 @@ class Thresholds(_Strict):
     disk_free_gb: float = Field(gt=0)
     sftp_upload_mb_s: float = Field(gt=0)
     availability: float = Field(gt=0, le=1)
+    availability_period_days: float = Field(30, gt=0)   # "mensual": the period the ratio is judged over
 
     @property
     def disk_free_bytes(self) -> int:

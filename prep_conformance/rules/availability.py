@@ -1,6 +1,7 @@
 """II.2.e 99.9 % monthly availability: judged from the harness's own monitor samples, or a declared SLA.
 
-A month at 99.9 % allows (1 - 0.999) × 30 days = 43.2 minutes of downtime. Monitored downtime beyond that
+A month (the convocatoria's ``availability_period_days``, 30) at 99.9 % allows (1 - 0.999) × 30 days =
+43.2 minutes of downtime. Monitored downtime beyond that
 budget is a measured FAIL whatever the coverage; PASS needs a full month of samples at or above the
 threshold; anything in between is MANUAL with the figures so far (a reviewer asks for the SLA).
 """
@@ -12,7 +13,7 @@ from typing import Iterable, Mapping
 
 from ..verdict import CheckResult, Verdict, result
 
-MONTH_S = 30 * 24 * 3600
+DAY_S = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,9 @@ def summarize(samples: Iterable[Sample], interval_s: float | None = None) -> Ava
                                    longest)
 
 
-def evaluate_monitor(obs: AvailabilityObservation, threshold: float) -> CheckResult:
-    budget_s = (1 - threshold) * MONTH_S
+def evaluate_monitor(obs: AvailabilityObservation, threshold: float, period_days: float = 30) -> CheckResult:
+    period_s = period_days * DAY_S
+    budget_s = (1 - threshold) * period_s
     ev = {"samples": obs.samples, "failed": obs.failed, "covered_h": round(obs.covered_s / 3600, 3),
           "down_s": round(obs.down_s, 1), "longest_outage_s": round(obs.longest_outage_s, 1),
           "ratio": None if obs.ratio is None else round(obs.ratio, 6), "threshold": threshold,
@@ -88,7 +90,7 @@ def evaluate_monitor(obs: AvailabilityObservation, threshold: float) -> CheckRes
                       f"para {threshold * 100:.1f} % (disponibilidad medida {pct}).",
                       f"Measured downtime of {obs.down_s / 60:.1f} min exceeds the monthly budget of "
                       f"{budget_s / 60:.1f} min for {threshold * 100:.1f} % (measured availability {pct}).", **ev)
-    if obs.covered_s >= MONTH_S and obs.ratio is not None and obs.ratio >= threshold:
+    if obs.covered_s >= period_s and obs.ratio is not None and obs.ratio >= threshold:
         return result("II.2.e", "availability_monitor", Verdict.PASS,
                       f"Disponibilidad medida {pct} en {obs.covered_s / 86400:.1f} días (umbral {threshold * 100:.1f} %).",
                       f"Measured availability {pct} over {obs.covered_s / 86400:.1f} days (threshold "

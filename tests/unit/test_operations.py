@@ -1,5 +1,7 @@
 from prep_conformance.rules import analytics, availability
-from prep_conformance.rules.availability import MONTH_S, Sample
+from prep_conformance.rules.availability import DAY_S, Sample
+
+MONTH_S = 30 * DAY_S
 from prep_conformance.verdict import Verdict
 
 GA = '<html><head><script async src="https://www.googletagmanager.com/gtag/js?id=G-ABC123"></script></head></html>'
@@ -51,3 +53,9 @@ def test_declared_sla():
     assert availability.evaluate_declared(0.99, None, 0.999).verdict is Verdict.FAIL
     assert availability.evaluate_declared(0.9995, "sla.pdf", 0.999).verdict is Verdict.MANUAL
     assert availability.evaluate_declared(None, None, 0.999).verdict is Verdict.MANUAL
+
+
+def test_the_period_comes_from_the_convocatoria():
+    obs = availability.summarize(series(8 * 24 * 60 + 1, 60))      # eight clean days
+    assert availability.evaluate_monitor(obs, 0.999, period_days=30).verdict is Verdict.MANUAL
+    assert availability.evaluate_monitor(obs, 0.999, period_days=7).verdict is Verdict.PASS
