@@ -19,7 +19,8 @@ def test_bundled_convocatoria_holds_the_calls_numbers():
 
 def test_catalog_has_every_contract_id_with_both_titles():
     ids = ["I.3", "I.4", "I.6", "I.9", "I.13", "II.1.a", "II.1.b", "II.1.c", "II.1.d", "II.1.e", "II.2.a",
-           "II.2.b", "II.2.c", "II.2.d.ddos", "II.2.d.https", "II.2.e", "II.3.a.i", "II.3.a.ii", "III.3"]
+           "II.2.b", "II.2.c", "II.2.d.ddos", "II.2.d.https", "II.2.e", "II.3.a.i", "II.3.a.ii", "III.3",
+           "I.2", "II.4"]
     assert list(catalog.requirement_ids()) == ids
     for r in catalog.requirements():
         assert r.title_es and r.title_en and r.manual_evidence_es and r.manual_evidence_en
