@@ -115,6 +115,8 @@ class Convocatoria(_Strict):
     ddos: Ddos = Ddos()
     server: Server = Server()
     calendar: dict[str, dt.date] = {}
+    # the call's literal sentence per section ("II.1.e": "Se deberá incluir ..."): the dictamen quotes it
+    sections: dict[str, str] = {}
 
 
 def bundled_dir():

@@ -85,6 +85,45 @@ def _local(when: dt.datetime, ref: CorteRef) -> dt.datetime:
 
 # ---------------------------------------------------------------------------------------------- I.6
 
+DIFF_FILES = 5          # altered text files whose changed lines are shown
+DIFF_LINES = 40         # lines of diff kept per file (bounded evidence)
+DIFF_LINE_CHARS = 300
+
+
+def _text_lines(data: bytes) -> list[str]:
+    for enc in ("utf-8-sig", "latin-1"):
+        try:
+            return data.decode(enc).splitlines()
+        except UnicodeDecodeError:
+            continue
+    return []
+
+
+def line_diff(expected: bytes, served: bytes, context: int = 1) -> list[dict[str, Any]]:
+    """The changed lines of an altered text file (paquete vs served), with line numbers and a little
+    context: ``[{"op": "-"|"+"|" ", "line": n, "text": ...}]``, bounded in lines and characters."""
+    import difflib
+    a, b = _text_lines(expected), _text_lines(served)
+    out: list[dict[str, Any]] = []
+    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context):
+        if out:
+            out.append({"op": "…", "line": None, "text": ""})
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [{"op": " ", "line": i + 1, "text": a[i]} for i in range(i1, i2)]
+                continue
+            if tag in ("replace", "delete"):
+                out += [{"op": "-", "line": i + 1, "text": a[i]} for i in range(i1, i2)]
+            if tag in ("replace", "insert"):
+                out += [{"op": "+", "line": j + 1, "text": b[j]} for j in range(j1, j2)]
+        if len(out) >= DIFF_LINES:
+            break
+    for row in out:
+        if len(row["text"]) > DIFF_LINE_CHARS:
+            row["text"] = row["text"][:DIFF_LINE_CHARS - 1] + "…"
+    return out[:DIFF_LINES]
+
+
 
 def _fetch_errors(files: Iterable[ServedFile]) -> list[ServedFile]:
     return [f for f in files if f.status is None]
@@ -105,7 +144,10 @@ def integrity(obs: PublicationObservation) -> CheckResult:
         elif sf.status != 200:
             missing.append({"path": rel, "expected": digest, "status": sf.status})
         elif sf.sha256 != digest:
-            altered.append({"path": rel, "expected": digest, "served": sf.sha256, "size": sf.size})
+            entry = {"path": rel, "expected": digest, "served": sf.sha256, "size": sf.size}
+            if len(altered) < DIFF_FILES and base.texts.get(rel) is not None and sf.body is not None:
+                entry["diff"] = line_diff(base.texts[rel], sf.body)
+            altered.append(entry)
     extra = [{"path": rel, "status": sf.status, "served": sf.sha256, "error": sf.error}
              for rel, sf in sorted(obs.named_extra.items())]
     n = len(base.manifest)
