@@ -175,7 +175,9 @@ def kind_of(c: Mapping[str, Any]) -> list[str]:
             isinstance(ev.get("edge"), list) and ev["edge"] and isinstance(ev["edge"][0], Mapping)
             and "status_line" in ev["edge"][0]):
         kinds.append("http")
-    if isinstance(ev.get("chain"), list) or isinstance(ev.get("trust"), list):
+    chain, trust = ev.get("chain"), ev.get("trust")
+    if (isinstance(chain, list) and chain and isinstance(chain[0], Mapping) and "subject" in chain[0]) or (
+            isinstance(trust, list) and trust and isinstance(trust[0], Mapping) and "store" in trust[0]):
         kinds.append("tls")
     if any(isinstance(x, Mapping) and (x.get("diff") or x.get("served_excerpt")) for x in _listish(ev, "altered")):
         kinds.append("diff")
