@@ -32,6 +32,7 @@ from typing import Iterator
 from urllib.parse import unquote
 
 MAX_LINE = 64 * 1024
+OVERLONG = b"\x00overlong\n"   # stands for a line longer than MAX_LINE: parsed as malformed
 FORMATS = ("clf", "cloudfront", "jsonl")
 
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
@@ -77,7 +78,7 @@ def open_lines(path: Path) -> Iterator[bytes]:
                 return
             if line[-1:] != b"\n" and len(line) == MAX_LINE:
                 if not skipping:
-                    yield b""
+                    yield OVERLONG
                 skipping = True
                 continue
             if skipping:
