@@ -8,6 +8,7 @@
     prep-conformance demo                         (lab up, every scenario checked, reports, lab down)
     prep-conformance paquete generate OUT ...     (the synthetic paquete de difusión)
     prep-conformance monitor --profile FILE --log FILE --interval S --count N   (availability samples)
+    prep-conformance watch --profile FILE|DIR --db FILE [...]   (election night: every difusor, incidents)
 """
 
 from __future__ import annotations
@@ -201,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_ in (("monitor", "poll main.json at an interval and log availability samples (II.2.e)"),
                         ("lab", "the reference lab: up | down | status"),
                         ("demo", "lab up, check every scenario, write reports, lab down"),
-                        ("paquete", "the synthetic paquete de difusión: generate")):
+                        ("paquete", "the synthetic paquete de difusión: generate"),
+                        ("watch", "election night: watch every difusor, incidents, availability, board, metrics")):
         sp = sub.add_parser(name, help=help_, add_help=False)
         sp.add_argument("rest", nargs=argparse.REMAINDER)
     return ap
@@ -209,9 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("lab", "demo", "paquete", "monitor"):
+    if argv and argv[0] in ("lab", "demo", "paquete", "monitor", "watch"):
         module = {"lab": "prep_conformance.lab.cli", "demo": "prep_conformance.lab.cli",
-                  "paquete": "prep_conformance.paquete", "monitor": "prep_conformance.monitor"}[argv[0]]
+                  "paquete": "prep_conformance.paquete", "monitor": "prep_conformance.monitor",
+                  "watch": "prep_conformance.watch.cli"}[argv[0]]
         return _delegate(module, argv if argv[0] == "demo" else argv[1:])
     args = build_parser().parse_args(argv)
     try:

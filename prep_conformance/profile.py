@@ -320,6 +320,7 @@ class Profile(BaseModel):
     source: str = Field("", exclude=True)
     base_dir: str = Field("", exclude=True)
     digest: str = Field("", exclude=True)
+    id_line: int = Field(0, exclude=True)   # where ``id`` is written (a duplicate id names both places)
 
     @field_validator("id")
     @classmethod
@@ -367,7 +368,8 @@ def load_profile(path: str | Path, check_files: bool = True) -> Profile:
         line = doc.line_of(("convocatoria",))
         raise SourceErrors([SourceError(str(path), line, "convocatoria", str(e)) for e in exc.errors]) from None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return profile.model_copy(update={"source": str(path), "base_dir": str(base), "digest": digest})
+    return profile.model_copy(update={"source": str(path), "base_dir": str(base), "digest": digest,
+                                      "id_line": doc.line_of(("id",)) or 1})
 
 
 def load_profiles(paths: list[str | Path], check_files: bool = True) -> list[Profile]:
@@ -387,11 +389,13 @@ def load_profiles(paths: list[str | Path], check_files: bool = True) -> list[Pro
                 profiles.append(load_profile(f, check_files))
             except SourceErrors as exc:
                 errors.extend(exc.errors)
-    seen: dict[str, str] = {}
+    seen: dict[str, Profile] = {}
     for prof in profiles:
-        if prof.id in seen:
-            errors.append(SourceError(prof.source, 1, "id", f"duplicate id {prof.id!r} (also in {seen[prof.id]})"))
-        seen[prof.id] = prof.source
+        first = seen.setdefault(prof.id, prof)
+        if first is not prof:
+            errors.append(SourceError(prof.source, prof.id_line or 1, "id",
+                                      f"duplicate id {prof.id!r}: also at {first.source}:{first.id_line or 1} / "
+                                      f"id repetido: también en {first.source}:{first.id_line or 1}"))
     if errors:
         raise SourceErrors(errors)
     return profiles
