@@ -17,7 +17,7 @@ from prep_conformance.rules import load_chart
 
 
 def _settings(difusor):
-    return rules.settings(difusor.convocatoria.load, difusor.profile.load)
+    return rules.settings(difusor.convocatoria.load, difusor.profile.load, difusor.convocatoria)
 
 
 def _guard_or_skip(difusor):

@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 from .. import paquete as pq_fmt
 from ..convocatoria import Convocatoria
+from ..thresholds import uses
 from ..probes import http as http_probe
 from ..probes.publication import CorteRef, PublicationObservation, ServedFile
 from ..verdict import CheckResult, Note, Verdict, result
@@ -318,6 +319,7 @@ def is_corte_file(rel: str) -> bool:
     return rel.lower().endswith(CORTE_FILE_SUFFIXES)
 
 
+@uses("max_lag_cortes")
 @_noting_tls
 def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
     """I.4: the served main.json announces the paquete's newest corte and its data files are present."""
@@ -384,6 +386,7 @@ def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResul
 # ---------------------------------------------------------------------------------------------- I.9
 
 
+@uses("max_lag_min")
 @_noting_tls
 def corte_lag(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
     """I.9: the served corte is no older than ``freshness.max_lag_min`` behind the paquete's newest."""
