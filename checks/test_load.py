@@ -18,7 +18,7 @@ from prep_conformance.errors import not_verified
 
 
 def _settings(difusor):
-    return rules.settings(difusor.convocatoria.load, difusor.profile.load)
+    return rules.settings(difusor.convocatoria.load, difusor.profile.load, difusor.convocatoria)
 
 
 def _guard_or_skip(difusor):
