@@ -173,15 +173,36 @@ class Dns(_Strict):
 
 
 class PurgeConfig(_Strict):
-    method: Literal["PURGE", "BAN", "cloudflare", "command"]
+    method: Literal["PURGE", "BAN", "cloudflare", "command", "cloudfront", "fastly", "akamai", "azure"]
     url: str | None = None
     token_env: str | None = None
     zone_id: str | None = None
-    api_base: str | None = None      # the Cloudflare API base (a local stand-in in tests)
+    api_base: str | None = None      # the provider's API base (a local stand-in in tests and the lab only)
     command: list[str] | None = None
     timeout_s: float = Field(10.0, gt=0, le=120)
+    # issue 16: the CDNs' own purge APIs (credentials never here: environment variable or credentials file)
+    distribution_id: str | None = None              # cloudfront
+    aws_profile: str | None = None                  # cloudfront: a profile of the operator's AWS credentials file
+    service_id: str | None = None                   # fastly
+    soft: bool = False                              # fastly: Fastly-Soft-Purge (mark stale, not remove)
+    tags: list[str] | None = None                   # fastly surrogate keys / akamai cache tags
+    cpcodes: list[int] | None = None                # akamai: purge by CP code
+    edgerc: str | None = None                       # akamai: the .edgerc file with the API client credentials
+    edgerc_section: str = "default"
+    network: Literal["staging", "production"] = "production"    # akamai
+    action: Literal["invalidate", "delete"] = "invalidate"      # akamai Fast Purge v3
+    subscription_id: str | None = None              # azure (Front Door Standard/Premium)
+    resource_group: str | None = None
+    profile_name: str | None = None
+    endpoint_name: str | None = None
+    domains: list[str] | None = None
 
     _env = field_validator("token_env")(lambda cls, v: _env_name(v))
+
+    @field_validator("edgerc")
+    @classmethod
+    def _edgerc(cls, v, info: ValidationInfo):
+        return _resolve_file(v, info)
 
     @model_validator(mode="after")
     def _complete(self):
@@ -191,6 +212,19 @@ class PurgeConfig(_Strict):
             raise ValueError("method cloudflare needs zone_id and token_env")
         if self.method == "command" and not self.command:
             raise ValueError("method command needs command: [program, args...]")
+        need = {"cloudfront": ("distribution_id",), "fastly": ("service_id", "token_env"), "akamai": ("edgerc",),
+                "azure": ("subscription_id", "resource_group", "profile_name", "endpoint_name", "token_env")}
+        missing = [k for k in need.get(self.method, ()) if not getattr(self, k)]
+        if missing:
+            raise ValueError(f"method {self.method} needs {', '.join(missing)}")
+        if self.tags and self.cpcodes:
+            raise ValueError("give tags or cpcodes, not both")
+        if self.cpcodes and self.method != "akamai":
+            raise ValueError("cpcodes is for method akamai")
+        if self.tags and self.method not in ("fastly", "akamai"):
+            raise ValueError("tags is for methods fastly (surrogate keys) and akamai (cache tags)")
+        if self.api_base:
+            _url(self.api_base)
         if self.url:
             _url(self.url)
         return self
