@@ -72,10 +72,10 @@ def timeline(p: PurgeObservation | None, first_fresh_s: float | None, upload_to_
             "first_fresh_answer_s": first_fresh_s}
 
 
-def _not_sent(purge: PurgeObservation, notes, **ev) -> CheckResult:
+def _not_sent(p: PurgeObservation, notes, ev: dict[str, Any]) -> CheckResult:
     return result(REQ, "cdn_purge", Verdict.ERROR,
-                  f"No se envió la purga ({purge.method}): {purge.not_sent}",
-                  f"The purge ({purge.method}) was not sent: {purge.not_sent}", notes=notes, **ev)
+                  f"No se envió la purga ({p.method}): {p.not_sent}",
+                  f"The purge ({p.method}) was not sent: {p.not_sent}", notes=notes, **ev)
 
 
 def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | None,
@@ -98,7 +98,7 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
     if effect is not None:
         ev["timeline"] = timeline(purge, effect.first_miss_after_s)
     if purge.not_sent:
-        return _not_sent(purge, tls_notes, **ev)
+        return _not_sent(purge, tls_notes, ev)
     if purge.error:
         return result(REQ, check, Verdict.ERROR, f"La solicitud de purga ({purge.method}) no obtuvo respuesta: "
                       f"{purge.error}", f"The purge request ({purge.method}) got no answer: {purge.error}",
