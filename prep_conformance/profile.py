@@ -85,8 +85,9 @@ class Sites(_Strict):
 class Documents(_Strict):
     diagram: str | None = None
     logo: str | None = None
+    memoria: str | None = None          # II.4: the delivered memoria técnica (PDF, or this tool's HTML)
 
-    @field_validator("diagram", "logo")
+    @field_validator("diagram", "logo", "memoria")
     @classmethod
     def _exists(cls, v, info: ValidationInfo):
         return _resolve_file(v, info)
@@ -270,11 +271,19 @@ class Analytics(_Strict):
 
     provider: str | None = None
     evidence: str | None = None
+    # the web server's or CDN's access logs (combined/common, CloudFront, JSON lines; plain or .gz): II.2.c
+    # is judged on the figures computed from them
+    access_logs: list[str] = []
 
     @field_validator("evidence")
     @classmethod
     def _exists(cls, v, info: ValidationInfo):
         return _resolve_file(v, info)
+
+    @field_validator("access_logs")
+    @classmethod
+    def _logs(cls, v, info: ValidationInfo):
+        return [_resolve_file(p, info) for p in v]
 
 
 class Availability(_Strict):
