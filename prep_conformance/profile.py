@@ -247,6 +247,7 @@ class Load(_Strict):
     p99_ms: float | None = None
     max_error_rate: float | None = None
     min_rps: float | None = None
+    min_served_ratio: float | None = Field(None, gt=0, le=1)
     poll_min_s: float | None = Field(None, ge=0)   # visitor think time (the bench sets 0 to saturate)
     poll_max_s: float | None = Field(None, ge=0)
     weights: dict[str, float] | None = None       # task weights: poll (main.json), data (JSON/CSV), page
