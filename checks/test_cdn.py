@@ -43,6 +43,7 @@ def test_cdn_present(difusor, record_check):
 @pytest.mark.requirement("II.2.b")
 def test_cdn_purge(difusor, record_check):
     prof, conv = difusor.profile, difusor.convocatoria
+    http.site(difusor)           # the pre-flight: a silent site is ERROR (blocked) at once
     det = _detection(difusor)
     why = why_no_drill(prof)
     if why is None:

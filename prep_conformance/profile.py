@@ -85,8 +85,9 @@ class Sites(_Strict):
 class Documents(_Strict):
     diagram: str | None = None
     logo: str | None = None
+    memoria: str | None = None          # II.4: the delivered memoria técnica (PDF, or this tool's HTML)
 
-    @field_validator("diagram", "logo")
+    @field_validator("diagram", "logo", "memoria")
     @classmethod
     def _exists(cls, v, info: ValidationInfo):
         return _resolve_file(v, info)
@@ -250,6 +251,7 @@ class Load(_Strict):
     p99_ms: float | None = None
     max_error_rate: float | None = None
     min_rps: float | None = None
+    min_served_ratio: float | None = Field(None, gt=0, le=1)
     poll_min_s: float | None = Field(None, ge=0)   # visitor think time (the bench sets 0 to saturate)
     poll_max_s: float | None = Field(None, ge=0)
     weights: dict[str, float] | None = None       # task weights: poll (main.json), data (JSON/CSV), page
@@ -274,11 +276,19 @@ class Analytics(_Strict):
 
     provider: str | None = None
     evidence: str | None = None
+    # the web server's or CDN's access logs (combined/common, CloudFront, JSON lines; plain or .gz): II.2.c
+    # is judged on the figures computed from them
+    access_logs: list[str] = []
 
     @field_validator("evidence")
     @classmethod
     def _exists(cls, v, info: ValidationInfo):
         return _resolve_file(v, info)
+
+    @field_validator("access_logs")
+    @classmethod
+    def _logs(cls, v, info: ValidationInfo):
+        return [_resolve_file(p, info) for p in v]
 
 
 class Availability(_Strict):

@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from ..profile import PurgeConfig
+from .bounded import BoundedSession
 
 CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
 CLOUDFLARE_MAX_FILES = 30          # per request, as Cloudflare documents for purge by URL
@@ -232,7 +233,7 @@ def purge(cfg: PurgeConfig, site_url: str, paths: Sequence[str] = (), *, session
     if cfg.method == "command":
         return command_purge(cfg, site_url, paths, token)
     own = session is None
-    s = session or requests.Session()
+    s = session or BoundedSession()
     if own:
         s.trust_env = False
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..convocatoria import Convocatoria
+from ..thresholds import uses
 from ..probes import http as http_probe
 from ..probes.drill import DrillObservation
 from ..probes.purge import PurgeEffect, PurgeObservation
@@ -223,6 +224,7 @@ def _published(obs: DrillObservation) -> list[CheckResult]:
                    upload_dir=obs.upload_dir, origin_fresh_after_s=obs.origin_fresh_after_s)]
 
 
+@uses("fresh_within_s")
 def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = None) -> list[CheckResult]:
     """The corte drill's verdicts: II.2.b ``corte_drill`` and I.4 ``corte_drill_publication`` (did the
     upload reach the origin). When it never did, only the I.4 FAIL is returned: the purge cannot be

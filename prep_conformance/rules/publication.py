@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 from .. import paquete as pq_fmt
 from ..convocatoria import Convocatoria
+from ..thresholds import uses
 from ..probes import http as http_probe
 from ..probes.publication import CorteRef, PublicationObservation, ServedFile
 from ..verdict import CheckResult, Note, Verdict, result
@@ -30,6 +31,11 @@ LIST_CAP = 100          # evidence lists stop here (the counts are always comple
 MAIN_JSON = "json/main.json"
 ZIP_NAME = re.compile(r"(?:^|/)(\d{8})_(\d{4})_PREP_[A-Za-z0-9_-]+\.zip$")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf", ".webp")
+
+
+def _n(n: int, one: str, many: str) -> str:
+    """``1 ausente`` / ``3 ausentes``: real plurals in both languages."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def _cap(items: list) -> list:
@@ -86,6 +92,45 @@ def _local(when: dt.datetime, ref: CorteRef) -> dt.datetime:
 
 # ---------------------------------------------------------------------------------------------- I.6
 
+DIFF_FILES = 5          # altered text files whose changed lines are shown
+DIFF_LINES = 40         # lines of diff kept per file (bounded evidence)
+DIFF_LINE_CHARS = 300
+
+
+def _text_lines(data: bytes) -> list[str]:
+    for enc in ("utf-8-sig", "latin-1"):
+        try:
+            return data.decode(enc).splitlines()
+        except UnicodeDecodeError:
+            continue
+    return []
+
+
+def line_diff(expected: bytes, served: bytes, context: int = 1) -> list[dict[str, Any]]:
+    """The changed lines of an altered text file (paquete vs served), with line numbers and a little
+    context: ``[{"op": "-"|"+"|" ", "line": n, "text": ...}]``, bounded in lines and characters."""
+    import difflib
+    a, b = _text_lines(expected), _text_lines(served)
+    out: list[dict[str, Any]] = []
+    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context):
+        if out:
+            out.append({"op": "…", "line": None, "text": ""})
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [{"op": " ", "line": i + 1, "text": a[i]} for i in range(i1, i2)]
+                continue
+            if tag in ("replace", "delete"):
+                out += [{"op": "-", "line": i + 1, "text": a[i]} for i in range(i1, i2)]
+            if tag in ("replace", "insert"):
+                out += [{"op": "+", "line": j + 1, "text": b[j]} for j in range(j1, j2)]
+        if len(out) >= DIFF_LINES:
+            break
+    for row in out:
+        if len(row["text"]) > DIFF_LINE_CHARS:
+            row["text"] = row["text"][:DIFF_LINE_CHARS - 1] + "…"
+    return out[:DIFF_LINES]
+
+
 
 def _fetch_errors(files: Iterable[ServedFile]) -> list[ServedFile]:
     return [f for f in files if f.status is None]
@@ -106,7 +151,10 @@ def integrity(obs: PublicationObservation) -> CheckResult:
         elif sf.status != 200:
             missing.append({"path": rel, "expected": digest, "status": sf.status})
         elif sf.sha256 != digest:
-            altered.append({"path": rel, "expected": digest, "served": sf.sha256, "size": sf.size})
+            entry = {"path": rel, "expected": digest, "served": sf.sha256, "size": sf.size}
+            if len(altered) < DIFF_FILES and base.texts.get(rel) is not None and sf.body is not None:
+                entry["diff"] = line_diff(base.texts[rel], sf.body)
+            altered.append(entry)
     extra = [{"path": rel, "status": sf.status, "served": sf.sha256, "error": sf.error}
              for rel, sf in sorted(obs.named_extra.items())]
     n = len(base.manifest)
@@ -135,13 +183,13 @@ def integrity(obs: PublicationObservation) -> CheckResult:
     if missing or altered or extra:
         parts_es, parts_en = [], []
         if altered:
-            parts_es.append(f"{len(altered)} alterado(s) ({', '.join(a['path'] for a in altered[:3])})")
+            parts_es.append(f"{_n(len(altered), 'alterado', 'alterados')} ({', '.join(a['path'] for a in altered[:3])})")
             parts_en.append(f"{len(altered)} altered ({', '.join(a['path'] for a in altered[:3])})")
         if missing:
-            parts_es.append(f"{len(missing)} ausente(s) ({', '.join(a['path'] for a in missing[:3])})")
+            parts_es.append(f"{_n(len(missing), 'ausente', 'ausentes')} ({', '.join(a['path'] for a in missing[:3])})")
             parts_en.append(f"{len(missing)} missing ({', '.join(a['path'] for a in missing[:3])})")
         if extra:
-            parts_es.append(f"{len(extra)} fuera del manifiesto nombrado(s) por main.json "
+            parts_es.append(f"{len(extra)} fuera del manifiesto {'nombrado' if len(extra) == 1 else 'nombrados'} por main.json "
                             f"({', '.join(a['path'] for a in extra[:3])})")
             parts_en.append(f"{len(extra)} outside the manifest named by main.json "
                             f"({', '.join(a['path'] for a in extra[:3])})")
@@ -257,9 +305,11 @@ def acta_images(obs: PublicationObservation) -> CheckResult:
           "unknown_codes": _cap(unknown), "paquete_inconsistent": _cap(inconsistent)}
     notes = []
     if inconsistent:
-        notes.append(Note("info", f"{len(inconsistent)} imagen(es) idéntica(s) a las del paquete no coinciden con el "
+        notes.append(Note("info", f"{_n(len(inconsistent), 'imagen idéntica', 'imágenes idénticas')} a las del paquete "
+                          f"{'no coincide' if len(inconsistent) == 1 else 'no coinciden'} con el "
                           "CODIGO_INTEGRIDAD que el propio paquete publica: es un hallazgo del paquete, no del difusor.",
-                          f"{len(inconsistent)} image(s) identical to the paquete's do not match the CODIGO_INTEGRIDAD "
+                          f"{_n(len(inconsistent), 'image', 'images')} identical to the paquete's "
+                          f"{'does' if len(inconsistent) == 1 else 'do'} not match the CODIGO_INTEGRIDAD "
                           "the paquete itself publishes: a finding about the paquete, not the difusor."))
     if not checked:
         # The paquete carries no code to check (no column, or only N/A): nothing is demanded of the site.
@@ -271,11 +321,11 @@ def acta_images(obs: PublicationObservation) -> CheckResult:
     if bad:
         first = (mismatched or missing or outside)[0]
         return result("I.6", check, Verdict.FAIL,
-                      f"{bad} de {checked} actas no coinciden con su CODIGO_INTEGRIDAD: {len(mismatched)} imagen(es) "
-                      f"distinta(s), {len(missing)} ausente(s), {len(outside)} fuera del manifiesto "
+                      f"{bad} de {checked} actas no coinciden con su CODIGO_INTEGRIDAD: {_n(len(mismatched), 'imagen distinta', 'imágenes distintas')}, "
+                      f"{_n(len(missing), 'ausente', 'ausentes')}, {len(outside)} fuera del manifiesto "
                       f"(p. ej. {first.get('image') or first.get('clave_acta')}).",
-                      f"{bad} of {checked} actas do not match their CODIGO_INTEGRIDAD: {len(mismatched)} different "
-                      f"image(s), {len(missing)} missing, {len(outside)} outside the manifest "
+                      f"{bad} of {checked} actas do not match their CODIGO_INTEGRIDAD: "
+                      f"{_n(len(mismatched), 'different image', 'different images')}, {len(missing)} missing, {len(outside)} outside the manifest "
                       f"(e.g. {first.get('image') or first.get('clave_acta')}).", notes=notes, **ev)
     if unfetched:
         return result("I.6", check, Verdict.ERROR,
@@ -285,9 +335,9 @@ def acta_images(obs: PublicationObservation) -> CheckResult:
     algs_en = " and ".join(a.upper().replace("SHA256", "SHA-256") for a in sorted(algorithms))
     return result("I.6", check, Verdict.PASS,
                   f"Las {checked} imágenes de actas coinciden con su CODIGO_INTEGRIDAD ({algs})"
-                  + (f"; {no_code} fila(s) sin código (N/A)" if no_code else "") + ".",
+                  + (f"; {_n(no_code, 'fila', 'filas')} sin código (N/A)" if no_code else "") + ".",
                   f"All {checked} acta images match their CODIGO_INTEGRIDAD ({algs_en})"
-                  + (f"; {no_code} row(s) without a code (N/A)" if no_code else "") + ".", notes=notes, **ev)
+                  + (f"; {_n(no_code, 'row', 'rows')} without a code (N/A)" if no_code else "") + ".", notes=notes, **ev)
 
 
 # ---------------------------------------------------------------------------------------------- I.4
@@ -303,6 +353,9 @@ def _main_json_unreadable(obs: PublicationObservation, req: str, check: str) -> 
     if sf.status != 200:
         return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no se sirve (HTTP {sf.status}).",
                       f"{MAIN_JSON} is not served (HTTP {sf.status}).", **ev)
+    if sf.cut is not None:          # past the size cap (probes.bounded): not the paquete's main.json
+        return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no se sirve completo: {sf.cut.text_es}.",
+                      f"{MAIN_JSON} is not served whole: {sf.cut.text_en}.", **ev)
     if sf.json() is None:
         return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no es JSON válido.",
                       f"{MAIN_JSON} is not valid JSON.", **ev)
@@ -318,6 +371,7 @@ def is_corte_file(rel: str) -> bool:
     return rel.lower().endswith(CORTE_FILE_SUFFIXES)
 
 
+@uses("max_lag_cortes")
 @_noting_tls
 def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
     """I.4: the served main.json announces the paquete's newest corte and its data files are present."""
@@ -342,9 +396,9 @@ def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResul
     if lag > conv.freshness.max_lag_cortes:
         return result("I.4", check, Verdict.FAIL,
                       f"Se sirve el corte {got.secuencia} ({got.corte_iso}); el más reciente es el {want.secuencia} "
-                      f"({want.corte_iso}): {lag} corte(s) de retraso.",
+                      f"({want.corte_iso}): {_n(lag, 'corte', 'cortes')} de retraso.",
                       f"Serves corte {got.secuencia} ({got.corte_iso}); the newest is {want.secuencia} "
-                      f"({want.corte_iso}): {lag} corte(s) behind.", **ev)
+                      f"({want.corte_iso}): {_n(lag, 'corte', 'cortes')} behind.", **ev)
     differs = [k for k, a, b in (("corte_iso", want.corte_iso, got.corte_iso),
                                  ("ultimoCorte", want.ultimo_corte, got.ultimo_corte)) if lag == 0 and a != b]
     if differs:
@@ -384,6 +438,7 @@ def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResul
 # ---------------------------------------------------------------------------------------------- I.9
 
 
+@uses("max_lag_min")
 @_noting_tls
 def corte_lag(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
     """I.9: the served corte is no older than ``freshness.max_lag_min`` behind the paquete's newest."""
@@ -564,6 +619,9 @@ def _page_shows_corte(obs: PublicationObservation, page: ServedFile | None,
         why = page.error if page else "not requested"
         return result("I.9", check, Verdict.ERROR, f"No se pudo obtener la página: {why}",
                       f"Could not fetch the page: {why}", **ev)
+    if page.cut is not None:        # past the size cap (probes.bounded)
+        return result("I.9", check, Verdict.FAIL, f"La página no se sirve completa: {page.cut.text_es}.",
+                      f"The page is not served whole: {page.cut.text_en}.", **ev)
     if page.status != 200 or page.body is None:
         return result("I.9", check, Verdict.FAIL, f"La página no se sirve (HTTP {page.status}).",
                       f"The page is not served (HTTP {page.status}).", **ev)
