@@ -43,8 +43,11 @@ def test_cdn_present(difusor, record_check):
 @pytest.mark.requirement("II.2.b")
 def test_cdn_purge(difusor, record_check):
     prof, conv = difusor.profile, difusor.convocatoria
+    http.site(difusor)           # the pre-flight: a silent site is ERROR (blocked) at once
     det = _detection(difusor)
     why = why_no_drill(prof)
+    if why is None:
+        why = purge_probe.purge_refusal(prof)      # nothing is uploaded when the purge could not be sent
     if why is None:
         from prep_conformance.probes import ssh as ssh_probe
         sftp = ssh_probe.session_for(difusor).sftp()

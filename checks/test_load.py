@@ -14,6 +14,7 @@ from prep_conformance.errors import CheckError
 from prep_conformance.probes import http, load
 from prep_conformance.rules import load as rules
 from prep_conformance.rules import load_chart
+from prep_conformance.errors import not_verified
 
 
 def _settings(difusor):
@@ -26,7 +27,7 @@ def _guard_or_skip(difusor):
         prof.load.authorized, load.target_addresses(prof.target_url, prof.http.resolve),
         bool(difusor.options.get("allow_remote_load"))))
     if not g.allowed:
-        pytest.skip(f"{g.reason} / {g.reason_en}")
+        not_verified(g.reason, g.reason_en)
     return g
 
 
@@ -46,7 +47,7 @@ def expected_corte(difusor):
 
 def site_map(difusor):
     prof = difusor.profile
-    difusor.once("http:reach", lambda: http.reach(http.endpoint(prof)))
+    http.site(difusor)           # the pre-flight (reach, and an answer in time), shared with the web checks
     return difusor.once("load:site", lambda: load.site_map(
         prof.target_url, difusor.convocatoria.main_json.path, prof.http.resolve, prof.http.ca_bundle,
         float(prof.http.timeout_s)))

@@ -3,7 +3,7 @@
     prep-conformance run --profile FILE|DIR [...] --out DIR [--only ID ...] [--lang es|en] [-n N]
     prep-conformance validate FILE|DIR ...
     prep-conformance init [PATH]
-    prep-conformance report DIR [DIR ...] --out DIR [--lang es|en]
+    prep-conformance report DIR [DIR ...] --out DIR [--lang es|en] [--decisions FILE] [--pdf]
     prep-conformance lab up|down|status ...      (the reference lab)
     prep-conformance demo                         (lab up, every scenario checked, reports, lab down)
     prep-conformance paquete generate OUT ...     (the synthetic paquete de difusión)
@@ -45,6 +45,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except SourceErrors as exc:
         _print_source_errors(exc)
         return EXIT_USAGE
+    if args.decisions and _load_decisions(args.decisions) is None:
+        return EXIT_USAGE
     unknown = [i for i in args.only if i not in catalog.requirement_ids()]
     if unknown:
         print(f"--only: unknown requirement ID(s) {', '.join(unknown)}; known: {', '.join(catalog.requirement_ids())}",
@@ -62,6 +64,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         pargs += ["--only", rid]
     if args.allow_remote_load:
         pargs.append("--prep-allow-remote-load")
+    if args.decisions:
+        pargs += ["--prep-decisions", str(args.decisions)]
+    if args.pdf:
+        pargs.append("--prep-pdf")
+    if args.watch_db:
+        pargs += ["--prep-watch-db", str(Path(args.watch_db).resolve())]
+    if args.as_of:
+        pargs += ["--prep-as-of", args.as_of]
     if args.workers:
         pargs += ["-n", str(args.workers), "--dist", "loadgroup"]
     pargs += (["-q", "--tb=no"] if not args.verbose else ["-v"]) + ["-rN", *args.pytest_args]
@@ -133,6 +143,19 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_decisions(path):
+    """The decisions file, or None after printing its errors (file:line: key: message)."""
+    from .decisions import load_decisions
+    from .yamlsource import SourceErrors
+    try:
+        return load_decisions(path)
+    except SourceErrors as exc:
+        print("Errores en el archivo de decisiones / decisions file errors:", file=sys.stderr)
+        for e in exc.errors:
+            print(f"  {e}", file=sys.stderr)
+        return None
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report.merge import merge_runs
     from .report import render_run
@@ -146,10 +169,27 @@ def cmd_report(args: argparse.Namespace) -> int:
             print(f"{p}: cannot read results.json: {exc}", file=sys.stderr)
             return EXIT_USAGE
     doc = merge_runs(docs)
+    if args.decisions:
+        decisions = _load_decisions(args.decisions)
+        if decisions is None:
+            return EXIT_USAGE
+        from .decisions import apply_decisions, unknown_difusores
+        for did in unknown_difusores(doc, decisions):
+            print(f"{args.decisions}: aviso / warning: no difusor {did!r} in these results", file=sys.stderr)
+        doc = apply_decisions(doc, decisions)
     out = Path(args.out)
     write(doc, out)
     index = render_run(doc, out, args.lang)
     print(f"index: {index.resolve()}")
+    if args.pdf:
+        from .report.render import render_pdfs
+        from .report.pdf import PdfUnavailable
+        try:
+            for path in render_pdfs(doc, out, args.lang):
+                print(f"pdf: {path.resolve()}")
+        except PdfUnavailable as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_USAGE
     return EXIT_OK
 
 
@@ -207,8 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lang", choices=("es", "en"), default="es", help="report language (default: es)")
     run.add_argument("-n", "--workers", type=int, default=0,
                      help="run checks in N processes (pytest-xdist); a difusor's checks stay on one worker")
+    run.add_argument("--watch-db", metavar="FILE",
+                     help="the institute's watch db (watch --db): II.4 compares the memoria's incidents with it")
+    run.add_argument("--as-of", metavar="YYYY-MM-DD",
+                     help="judge deadlines (II.4) as of this date instead of today (also $PREP_AS_OF)")
     run.add_argument("--allow-remote-load", action="store_true",
                      help="allow the load test against a non-loopback target (the profile must authorise it too)")
+    run.add_argument("--decisions", metavar="FILE", default=None,
+                     help="reviewers' decisions (YAML); a requirement becomes PASS/FAIL only through one")
+    run.add_argument("--pdf", action="store_true", help="also write <id>.pdf per dictamen and index.pdf (WeasyPrint)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per check")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     run.set_defaults(func=cmd_run)
@@ -227,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("dirs", nargs="+", metavar="DIR|results.json")
     rep.add_argument("--out", required=True, metavar="DIR")
     rep.add_argument("--lang", choices=("es", "en"), default="es")
+    rep.add_argument("--decisions", metavar="FILE", default=None,
+                     help="reviewers' decisions (YAML): shown beside the tool's verdict; final verdicts follow them")
+    rep.add_argument("--pdf", action="store_true", help="also write <id>.pdf per dictamen and index.pdf (WeasyPrint)")
     rep.set_defaults(func=cmd_report)
 
     mem = sub.add_parser("memoria", help="write the memoria técnica (II.4): HTML + PDF from access logs and the watch")

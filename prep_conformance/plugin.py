@@ -41,11 +41,29 @@ class RunState:
     results: dict[str, list[CheckResult]] = field(default_factory=dict)
     doc: dict[str, Any] | None = None
     redactions: list[tuple[str, str]] | None = None
+    decisions: list | None = None
 
 
 RUN = pytest.StashKey[RunState]()
 ITEM_RESULTS = pytest.StashKey[list]()
 ITEM_START = pytest.StashKey[float]()
+ITEM_START_WALL = pytest.StashKey[str]()
+
+
+def _now_iso() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _skip_result(item: pytest.Item, exc: BaseException) -> list[CheckResult]:
+    """A pytest.skip as SKIP: a reason written "es / en" gives each language its half; a ``NotVerified``
+    skip (not authorised / not configured) is marked so the reports say "No verificado"."""
+    from .errors import NotVerified
+    reason = str(getattr(exc, "msg", exc))
+    es, sep, en = reason.partition(" / ")
+    if not sep:
+        es = en = reason
+    ev = {"not_verified": True} if isinstance(exc, NotVerified) else {}
+    return [CheckResult(r, _check_name(item), Verdict.SKIP, es.strip(), en.strip(), ev) for r in requirement_of(item)]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,6 +80,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="allow the load test against a non-loopback target (the profile must also authorise it)")
     g.addoption("--prep-no-html", action="store_true", default=False,
                 help="write results.json only, no HTML reports")
+    g.addoption("--prep-decisions", default=None, metavar="FILE",
+                help="reviewers' decisions (YAML): a requirement becomes PASS/FAIL only through one")
+    g.addoption("--prep-pdf", action="store_true", default=False,
+                help="also write one PDF per dictamen and one for the matrix (WeasyPrint)")
+    g.addoption("--prep-watch-db", default=None, metavar="FILE",
+                help="the institute's watch db: II.4 compares each memoria's incidents with it")
+    g.addoption("--prep-as-of", default=None, metavar="DATE",
+                help="judge date-bound requirements (II.4's deadline) as of this date (default: $PREP_AS_OF, else today)")
 
 
 def requirement_marker(rid: str) -> str:
@@ -95,8 +121,17 @@ def pytest_configure(config: pytest.Config) -> None:
     convs = {p.id: convocatoria_of(p) for p in profiles}
     out = config.getoption("prep_out")
     out_dir = Path(out) if out else (Path("reports") if profiles else None)
+    decisions = None
+    if config.getoption("prep_decisions"):
+        from .decisions import load_decisions
+        try:
+            decisions = load_decisions(config.getoption("prep_decisions"))
+        except SourceErrors as exc:
+            lines = "\n".join(f"  {e}" for e in exc.errors)
+            raise pytest.UsageError(f"decisions file errors (nothing was checked):\n{lines}") from None
     config.stash[RUN] = RunState(profiles, convs, out_dir, config.getoption("prep_lang"), only,
-                                 dt.datetime.now().astimezone().isoformat(timespec="seconds"))
+                                 dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                                 decisions=decisions)
 
 
 def _difusor(config: pytest.Config, profile_id: str) -> Difusor:
@@ -106,6 +141,8 @@ def _difusor(config: pytest.Config, profile_id: str) -> Difusor:
         state.difusores[profile_id] = Difusor(prof, state.convocatorias[profile_id], options={
             "allow_remote_load": config.getoption("prep_allow_remote_load"),
             "out_dir": str(state.out_dir) if state.out_dir else None,
+            "watch_db": config.getoption("prep_watch_db"),
+            "as_of": config.getoption("prep_as_of"),
         })
     return state.difusores[profile_id]
 
@@ -211,23 +248,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     results: list[CheckResult] = []
     if call.when == "setup":
         item.stash[ITEM_START] = time.perf_counter()
+        item.stash[ITEM_START_WALL] = _now_iso()
         if call.excinfo is not None and not report.skipped:
             results = _error_result(item, call.excinfo.value)
         elif report.skipped and call.excinfo is not None:
-            reason = str(getattr(call.excinfo.value, "msg", call.excinfo.value))
-            results = [CheckResult(r, _check_name(item), Verdict.SKIP, reason, reason) for r in requirement_of(item)]
+            results = _skip_result(item, call.excinfo.value)
     elif call.when == "call":
         recorded: list[CheckResult] = list(item.stash.get(ITEM_RESULTS, []))
         if call.excinfo is not None and report.skipped:
-            reason = str(getattr(call.excinfo.value, "msg", call.excinfo.value))
-            recorded += [CheckResult(r, _check_name(item), Verdict.SKIP, reason, reason) for r in requirement_of(item)]
+            recorded += _skip_result(item, call.excinfo.value)
         elif call.excinfo is not None:
             recorded += _error_result(item, call.excinfo.value)
         elif not recorded:
             recorded = [CheckResult(r, _check_name(item), Verdict.ERROR, "La verificación no registró veredicto.",
                                     "The check recorded no verdict.") for r in requirement_of(item) or ["?"]]
         elapsed = round(time.perf_counter() - item.stash.get(ITEM_START, time.perf_counter()), 3)
+        start_wall, end_wall = item.stash.get(ITEM_START_WALL, ""), _now_iso()
         results = [r if r.duration_s else r.with_(duration_s=elapsed) for r in recorded]
+        results = [r if r.started_at else r.with_(started_at=start_wall, finished_at=end_wall) for r in results]
         v = worst(r.verdict for r in results)
         if v in (Verdict.FAIL, Verdict.ERROR):
             report.outcome = "failed"
@@ -314,13 +352,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from . import results as results_mod
     conv_ids = ", ".join(sorted({c.id for c in state.convocatorias.values()}))
     doc = results_mod.build(state.profiles, state.results, state.started_at, selected=state.only,
-                            lang=state.lang, convocatoria=conv_ids, out_dir=state.out_dir)
+                            lang=state.lang, convocatoria=conv_ids, out_dir=state.out_dir,
+                            conv=next(iter(state.convocatorias.values()), None))
+    if state.decisions is not None:
+        from .decisions import apply_decisions
+        doc = apply_decisions(doc, state.decisions)
     state.doc = doc
     if state.out_dir is not None:
         results_mod.write(doc, state.out_dir)
         if not config.getoption("prep_no_html"):
             from .report import render_run
             render_run(doc, state.out_dir, state.lang)
+            if config.getoption("prep_pdf"):
+                from .report.render import render_pdfs
+                render_pdfs(doc, state.out_dir, state.lang)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = results_mod.exit_code(doc)
 

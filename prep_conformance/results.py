@@ -124,9 +124,28 @@ def difusor_entry(profile: Profile, results: list[CheckResult], selected: set[st
     }
 
 
+def measurement_context() -> dict[str, Any]:
+    """Where the measurements were taken from: the checking machine's host name (a 19 MB/s upload may be
+    the reviewer's own link)."""
+    import platform
+    import socket
+    return {"host": socket.gethostname(), "platform": platform.platform(terse=True),
+            "python": platform.python_version()}
+
+
+def convocatoria_info(conv: Any) -> dict[str, Any]:
+    """What a report needs from the convocatoria without reloading it: institute, agreement, the UTC offset
+    its dates are written in, and the literal sentence of each section."""
+    off = conv.publication.start.utcoffset()
+    return {"id": conv.id, "institute": conv.institute, "agreement": conv.agreement,
+            "utc_offset_min": int(off.total_seconds() // 60) if off is not None else None,
+            "sections": dict(getattr(conv, "sections", {}) or {})}
+
+
 def build(profiles: list[Profile], results: Mapping[str, list[CheckResult]], started_at: str,
           finished_at: str | None = None, selected: Iterable[str] | None = None,
-          convocatoria: str | None = None, lang: str = "es", out_dir: str | Path | None = None) -> dict[str, Any]:
+          convocatoria: str | None = None, lang: str = "es", out_dir: str | Path | None = None,
+          conv: Any = None) -> dict[str, Any]:
     sel = set(selected) if selected else None
     doc = {
         "schema": SCHEMA,
@@ -137,6 +156,9 @@ def build(profiles: list[Profile], results: Mapping[str, list[CheckResult]], sta
         "lang": lang,
         "difusores": [difusor_entry(p, list(results.get(p.id, [])), sel) for p in profiles],
     }
+    doc["context"] = measurement_context()
+    if conv is not None:
+        doc["convocatoria_info"] = convocatoria_info(conv)
     return scrub(doc, redactions(profiles, out_dir))
 
 

@@ -20,7 +20,10 @@ def merge_runs(docs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         for dif in d["difusores"]:
             by_id[dif["id"]] = dif
     convs = sorted({d.get("convocatoria", "") for d in docs})
-    return {
+    latest = sorted(docs, key=lambda d: d.get("finished_at", ""))[-1]
+    # measurement context and the convocatoria's data (quotes, offset, digest) of the latest run
+    carried = {k: latest[k] for k in ("context", "convocatoria_info", "convocatoria_sha256") if k in latest}
+    return {**carried,
         "schema": SCHEMA,
         "tool": docs[-1]["tool"],
         "started_at": min(d.get("started_at", "") for d in docs),

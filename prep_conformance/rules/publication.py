@@ -92,6 +92,45 @@ def _local(when: dt.datetime, ref: CorteRef) -> dt.datetime:
 
 # ---------------------------------------------------------------------------------------------- I.6
 
+DIFF_FILES = 5          # altered text files whose changed lines are shown
+DIFF_LINES = 40         # lines of diff kept per file (bounded evidence)
+DIFF_LINE_CHARS = 300
+
+
+def _text_lines(data: bytes) -> list[str]:
+    for enc in ("utf-8-sig", "latin-1"):
+        try:
+            return data.decode(enc).splitlines()
+        except UnicodeDecodeError:
+            continue
+    return []
+
+
+def line_diff(expected: bytes, served: bytes, context: int = 1) -> list[dict[str, Any]]:
+    """The changed lines of an altered text file (paquete vs served), with line numbers and a little
+    context: ``[{"op": "-"|"+"|" ", "line": n, "text": ...}]``, bounded in lines and characters."""
+    import difflib
+    a, b = _text_lines(expected), _text_lines(served)
+    out: list[dict[str, Any]] = []
+    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context):
+        if out:
+            out.append({"op": "…", "line": None, "text": ""})
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [{"op": " ", "line": i + 1, "text": a[i]} for i in range(i1, i2)]
+                continue
+            if tag in ("replace", "delete"):
+                out += [{"op": "-", "line": i + 1, "text": a[i]} for i in range(i1, i2)]
+            if tag in ("replace", "insert"):
+                out += [{"op": "+", "line": j + 1, "text": b[j]} for j in range(j1, j2)]
+        if len(out) >= DIFF_LINES:
+            break
+    for row in out:
+        if len(row["text"]) > DIFF_LINE_CHARS:
+            row["text"] = row["text"][:DIFF_LINE_CHARS - 1] + "…"
+    return out[:DIFF_LINES]
+
+
 
 def _fetch_errors(files: Iterable[ServedFile]) -> list[ServedFile]:
     return [f for f in files if f.status is None]
@@ -112,7 +151,10 @@ def integrity(obs: PublicationObservation) -> CheckResult:
         elif sf.status != 200:
             missing.append({"path": rel, "expected": digest, "status": sf.status})
         elif sf.sha256 != digest:
-            altered.append({"path": rel, "expected": digest, "served": sf.sha256, "size": sf.size})
+            entry = {"path": rel, "expected": digest, "served": sf.sha256, "size": sf.size}
+            if len(altered) < DIFF_FILES and base.texts.get(rel) is not None and sf.body is not None:
+                entry["diff"] = line_diff(base.texts[rel], sf.body)
+            altered.append(entry)
     extra = [{"path": rel, "status": sf.status, "served": sf.sha256, "error": sf.error}
              for rel, sf in sorted(obs.named_extra.items())]
     n = len(base.manifest)
@@ -311,6 +353,9 @@ def _main_json_unreadable(obs: PublicationObservation, req: str, check: str) -> 
     if sf.status != 200:
         return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no se sirve (HTTP {sf.status}).",
                       f"{MAIN_JSON} is not served (HTTP {sf.status}).", **ev)
+    if sf.cut is not None:          # past the size cap (probes.bounded): not the paquete's main.json
+        return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no se sirve completo: {sf.cut.text_es}.",
+                      f"{MAIN_JSON} is not served whole: {sf.cut.text_en}.", **ev)
     if sf.json() is None:
         return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no es JSON válido.",
                       f"{MAIN_JSON} is not valid JSON.", **ev)
@@ -574,6 +619,9 @@ def _page_shows_corte(obs: PublicationObservation, page: ServedFile | None,
         why = page.error if page else "not requested"
         return result("I.9", check, Verdict.ERROR, f"No se pudo obtener la página: {why}",
                       f"Could not fetch the page: {why}", **ev)
+    if page.cut is not None:        # past the size cap (probes.bounded)
+        return result("I.9", check, Verdict.FAIL, f"La página no se sirve completa: {page.cut.text_es}.",
+                      f"The page is not served whole: {page.cut.text_en}.", **ev)
     if page.status != 200 or page.body is None:
         return result("I.9", check, Verdict.FAIL, f"La página no se sirve (HTTP {page.status}).",
                       f"The page is not served (HTTP {page.status}).", **ev)
