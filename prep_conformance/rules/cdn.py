@@ -73,10 +73,16 @@ def timeline(p: PurgeObservation | None, first_fresh_s: float | None, upload_to_
             "first_fresh_answer_s": first_fresh_s}
 
 
+def _es_en(text: str) -> tuple[str, str]:
+    """A probe's "español / English" reason as its two halves (the same text twice when not bilingual)."""
+    es, sep, en = text.partition(" / ")
+    return (es, en) if sep else (text, text)
+
+
 def _not_sent(p: PurgeObservation, notes, ev: dict[str, Any]) -> CheckResult:
-    return result(REQ, "cdn_purge", Verdict.ERROR,
-                  f"No se envió la purga ({p.method}): {p.not_sent}",
-                  f"The purge ({p.method}) was not sent: {p.not_sent}", notes=notes, **ev)
+    es, en = _es_en(p.not_sent or "")
+    return result(REQ, "cdn_purge", Verdict.ERROR, f"No se envió la purga ({p.method}): {es}",
+                  f"The purge ({p.method}) was not sent: {en}", notes=notes, **ev)
 
 
 def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | None,
@@ -244,9 +250,9 @@ def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = 
                           f"The drill stopped: {obs.error}", notes=notes, **ev))
         return out
     if obs.purge is not None and obs.purge.not_sent:
-        out.append(result(REQ, "corte_drill", Verdict.ERROR, f"No se envió la purga ({obs.purge.method}): "
-                          f"{obs.purge.not_sent}", f"The purge ({obs.purge.method}) was not sent: "
-                          f"{obs.purge.not_sent}", notes=notes, **ev))
+        es, en = _es_en(obs.purge.not_sent)
+        out.append(result(REQ, "corte_drill", Verdict.ERROR, f"No se envió la purga ({obs.purge.method}): {es}",
+                          f"The purge ({obs.purge.method}) was not sent: {en}", notes=notes, **ev))
         return out
     if obs.purge is not None and obs.purge.error:
         out.append(result(REQ, "corte_drill", Verdict.ERROR,
