@@ -102,3 +102,12 @@ def test_not_sent_reason_is_split_by_language():
     p = PurgeObservation("akamai", ("/",), False, not_sent="el host no es de Akamai / the host is not Akamai's")
     r = cdn.purge_without_drill(p, None, CF, "sin simulacro")
     assert "host is not Akamai" not in r.summary and "no es de Akamai" not in r.summary_en
+
+
+def test_query_cache_key_notes():
+    r = cdn.presence(CF, {"key": "ignores-query", "plain": "hit", "first_with_query": "hit"})
+    assert r.verdict is Verdict.PASS and any("ignores the query string" in n.text_en for n in r.notes)
+    r = cdn.presence(CF, {"key": "includes-query"})
+    assert any("reaches the origin" in n.text_en for n in r.notes)
+    assert r.evidence["query_cache_key"]["key"] == "includes-query"
+    assert not cdn.presence(CF, {"key": "unknown"}).notes
