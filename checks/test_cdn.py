@@ -47,6 +47,8 @@ def test_cdn_purge(difusor, record_check):
     det = _detection(difusor)
     why = why_no_drill(prof)
     if why is None:
+        why = purge_probe.purge_refusal(prof)      # nothing is uploaded when the purge could not be sent
+    if why is None:
         from prep_conformance.probes import ssh as ssh_probe
         sftp = ssh_probe.session_for(difusor).sftp()
         pq = paquete.load_paquete(prof.package)

@@ -262,6 +262,17 @@ def purge_for_profile(profile, paths: Sequence[str] = (), session: requests.Sess
     return purge(cfg, profile.target_url, paths, session=session, token=token)
 
 
+def purge_refusal(profile) -> str | None:
+    """Why the profile's provider purge cannot be sent (no consent for ``api_base``, no credentials), or None.
+    Asked before the drill changes anything."""
+    from . import purge_providers as pp
+    cfg = profile.cdn.purge
+    if cfg is None or cfg.method not in pp.ADAPTERS:
+        return None
+    ad = pp.adapter_for(profile)
+    return ad if isinstance(ad, str) else None
+
+
 def looker_for_profile(profile):
     """``fn(obs) -> obs`` taking one more look at the provider's completion signal, or None (no signal)."""
     from . import purge_providers as pp
