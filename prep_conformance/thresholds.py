@@ -71,6 +71,10 @@ SPECS: dict[str, Spec] = {s_name: s for s_name, s in {
                                   "fracción servida mínima", "minimum served fraction"),
     "load_min_rps": Spec("load.min_rps", "peticiones/s", "II.2.a", "higher", "mínimo de peticiones/s",
                          "minimum requests/s"),
+    "publication_end": Spec("publication.end", "", "II.2.d.https", "none", "fin de la publicación",
+                            "end of publication"),
+    "hold_after_close_h": Spec("publication.hold_after_close_h", "h", "II.2.d.https", "higher",
+                               "publicación tras el cierre", "publication after the close"),
     "ddos_burst_requests": Spec("ddos.burst_requests", "peticiones", "II.2.d.ddos", "none",
                                 "ráfaga", "burst"),
     "ddos_burst_concurrency": Spec("ddos.burst_concurrency", "conexiones", "II.2.d.ddos", "none",
@@ -151,8 +155,13 @@ def threshold(conv: Any, name: str, value: Any = _UNSET, profile_key: str | None
 
 
 def _plain(v: Any) -> Any:
+    """JSON-ready: 40.0 -> 40, datetimes and dates as ISO text, tuples as lists."""
     if isinstance(v, float) and v.is_integer():
         return int(v)
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if isinstance(v, tuple):
+        return list(v)
     return v
 
 

@@ -433,6 +433,19 @@ KEY_LABELS_ES = {
     "not_found_body_head": "inicio del cuerpo no encontrado", "threshold_bytes": "umbral (bytes)",
     "round_budget_s": "tiempo máximo por ronda (s)", "rounds_ok": "rondas correctas", "target_count": "objetivos",
     "headers_before": "encabezados antes", "page": "página", "series_columns": "columnas", "remote_worker_command": "comando del trabajador remoto",
+    # issue 16: purges through the CDNs' APIs, their two timelines, edges that rewrite pages
+    "timeline": "cronología", "upload_to_purge_accepted_s": "de la carga a la purga aceptada (s)",
+    "purge_accepted": "purga aceptada", "completion_signal": "señal de término del proveedor",
+    "provider_reported_complete_s": "el proveedor la reportó completa (s)",
+    "provider_estimate_s": "estimación del proveedor (s)", "first_fresh_answer_s": "primera respuesta fresca (s)",
+    "stale_after_provider_complete": "respuestas viejas tras el término reportado", "completion": "consultas de término",
+    "completion_state": "estado de término", "reported_complete_after_s": "reportada completa tras (s)",
+    "estimated_s": "estimación (s)", "purge_ids": "ids de purga", "not_sent": "no enviada", "accepted": "aceptada",
+    "targets": "objetivos", "elapsed_s": "duración (s)", "state": "estado",
+    "first_miss_after_s": "primer fallo de caché tras (s)", "edge_cache_control": "caché del borde (CDN-/Surrogate-Control)",
+    "pages": "páginas", "origin_compared": "origen comparado", "added_scripts": "scripts añadidos",
+    "removed_scripts": "scripts quitados", "size_delta": "diferencia de tamaño (bytes)", "edge_status": "estado en el borde",
+    "edge_sha256": "SHA-256 en el borde", "origin_sha256": "SHA-256 en el origen", "expected_sha256": "SHA-256 esperado",
 }
 STORE_LABELS_ES = {"Supplied CA file": "CA del perfil (ca_bundle)"}
 # OpenSSL's reasons as a Spanish reader reads them (the original stays in the evidence)
@@ -493,3 +506,32 @@ def threshold_label(name: str, lang: str = "es") -> str:
     except ImportError:
         pass
     return key_label(name, lang)
+
+
+def field_changes(diff: list[Mapping[str, Any]], sep: str = ",") -> list[dict[str, Any]]:
+    """For a CSV line diff: each replaced line's changed fields (column name when a context line of the
+    diff looks like the header), e.g. ``{"line": 6, "column": "PAZ", "expected": "74", "served": "75"}``."""
+    def fields(text: str) -> list[str]:
+        import csv
+        try:
+            return next(csv.reader([text], delimiter=sep))
+        except (StopIteration, csv.Error):
+            return text.split(sep)
+    header: list[str] | None = None
+    for row in diff:
+        f = fields(row.get("text", ""))
+        if row.get("op") == " " and len(f) > 2 and all(x and not any(ch.isdigit() for ch in x) for x in f[:3]):
+            header = f
+            break
+    out = []
+    rows = list(diff)
+    for a, b in zip(rows, rows[1:]):
+        if a.get("op") == "-" and b.get("op") == "+":
+            fa, fb = fields(a.get("text", "")), fields(b.get("text", ""))
+            if len(fa) != len(fb) or len(fa) < 2:
+                continue
+            for i, (x, y) in enumerate(zip(fa, fb)):
+                if x != y:
+                    name = header[i] if header and i < len(header) else f"#{i + 1}"
+                    out.append({"line": a.get("line"), "column": name, "expected": x, "served": y})
+    return out[:20]

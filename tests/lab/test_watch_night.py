@@ -261,3 +261,45 @@ def test_board_in_a_browser_shows_a_difusor_going_stale(night_run):
     durante = (seen["shots"] / "durante.png").read_bytes()
     assert count_colour(antes, stale_badge) == 0
     assert count_colour(durante, stale_badge) > 500
+
+
+def test_report_from_the_night(night_db, tmp_path):
+    import json as _json
+    out = tmp_path / "informe"
+    p = subprocess.run([*CLI, "report", "--watch-db", night_db.path, "--out", str(out)], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    ds = {d["id"]: d for d in _json.loads((out / "results.json").read_text())["difusores"]}
+    assert ds["se-cae"]["requirements"]["I.2"] == "FAIL" and ds["se-cae"]["requirements"]["II.2.e"] == "FAIL"
+    assert ds["rezagado"]["requirements"]["I.9"] == "FAIL"
+    assert ds["altera"]["requirements"]["I.6"] == "FAIL"
+    assert ds["sin-cache"]["requirements"]["II.1.e"] == "FAIL"
+    assert ds["sigue-uno"]["requirements"]["I.9"] == "PASS"
+    assert ds["sigue-uno"]["requirements"]["I.2"] == "MANUAL"    # the night's window is not over
+    assert "Sin respuesta" in (out / "se-cae.html").read_text()
+
+
+def test_error_answers_for_a_while(night, night_db):
+    inc = one(night_db, "error-404", "http_error")
+    close_to(inc["t_start"], night.events("error-404", "error_start")[0]["t"])
+    close_to(inc["t_end"], night.events("error-404", "error_end")[0]["t"])
+    assert inc["first_evidence"]["status"] == 404
+    assert not [i for i in night_db.incidents["error-404"] if i["kind"] == "down"]
+
+
+def test_missing_file_for_a_while(night, night_db):
+    inc = one(night_db, "incompleto", "missing")
+    on = night.first_serving("incompleto", True)[0]["t"]
+    off = [e["t"] for e in night.first_serving("incompleto", False) if e["t"] > on][0]
+    close_to(inc["t_start"], on)
+    close_to(inc["t_end"], off)
+    (path, detail), = inc["first_evidence"]["integrity"]["missing"].items()
+    assert path.startswith("csv/") and detail["status"] == 404
+
+
+def test_certificates_over_https(night_db):
+    assert night_db.incidents.get("seguro", []) == []
+    inc = one(night_db, "autofirmado", "tls")
+    assert inc["ended_at"] is None and "self-signed" in inc["first_evidence"]["tls_error"]
+    assert [i["kind"] for i in night_db.incidents["autofirmado"]] == ["tls"]   # content judged all the same
+    assert accounting(night_db, "autofirmado").down_s == 0
