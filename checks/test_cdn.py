@@ -43,6 +43,9 @@ def test_cdn_present(difusor, record_check):
 @pytest.mark.requirement("II.2.b")
 def test_cdn_purge(difusor, record_check):
     prof, conv = difusor.profile, difusor.convocatoria
+    # before anything changes: may its command run, may its token be read and go where it points?
+    # (an untrusted profile: TrustRefused -> ERROR saying what was not done and the flag that allows it)
+    token = purge_probe.authorize(prof) if prof.cdn.purge is not None else None
     det = _detection(difusor)
     why = why_no_drill(prof)
     if why is None:
@@ -62,6 +65,6 @@ def test_cdn_purge(difusor, record_check):
         return
     with pub.session_for(prof, pool=4) as s:
         effect = purge_probe.purge_effect(
-            s, prof.target_url, "", lambda paths: purge_probe.purge_for_profile(prof, paths, session=s),
+            s, prof.target_url, "", lambda paths: purge_probe.purge_for_profile(prof, paths, session=s, token=token),
             prof.http.timeout_s)
     record_check(cdn.purge_without_drill(effect.purge, effect, det, why))
