@@ -390,6 +390,12 @@ def resolve_convocatoria(ref: str, base: Path | None, *, explicit: bool = True, 
                 ok = p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == pinned.sha256
             except (ValueError, OSError):
                 ok = False
+        if not ok and pinned is not None:
+            raise SourceErrors([SourceError(str(ref), None, "convocatoria",
+                f"el perfil nombra el archivo {ref}, que no es la convocatoria fijada por el operador con "
+                f"--convocatoria ({pinned.id}, SHA-256 {pinned.sha256[:12]}…) / the profile names the file {ref}, "
+                f"which is not the convocatoria the operator pinned with --convocatoria ({pinned.id}, "
+                f"SHA-256 {pinned.sha256[:12]}…)")])
         if not ok:
             raise SourceErrors([SourceError(str(ref), None, "convocatoria",
                 f"un perfil no confiable solo puede nombrar una convocatoria incluida ({', '.join(bundled_ids())}); "
@@ -403,7 +409,7 @@ def resolve_convocatoria(ref: str, base: Path | None, *, explicit: bool = True, 
             f"{pinned.id} (SHA-256 {pinned.sha256[:12]}…) con --convocatoria / the profile names convocatoria "
             f"{conv.id} (SHA-256 {conv.sha256[:12]}…) but the operator pinned {pinned.id} "
             f"(SHA-256 {pinned.sha256[:12]}…) with --convocatoria")])
-    return conv
+    return pinned if pinned is not None else conv
 
 
 def load_profiles(paths: list[str | Path], check_files: bool = True, trust: trust_mod.Trust | None = None,

@@ -106,6 +106,12 @@ def of(who: Any) -> Trust:
     return t if isinstance(t, Trust) else UNTRUSTED
 
 
+def _purpose(purpose: str) -> tuple[str, str]:
+    """``"purga / purge"`` → (``purga``, ``purge``): each language gets its own word."""
+    es, sep, en = str(purpose).partition(" / ")
+    return (es, en) if sep else (purpose, purpose)
+
+
 def _allow_with(secret_name: str | None = None) -> tuple[str, str]:
     extra_es = f", o conceda {secret_name} en un archivo {FILE_FLAG}" if secret_name else ""
     extra_en = f", or grant {secret_name} in a {FILE_FLAG} file" if secret_name else ""
@@ -218,17 +224,19 @@ def secret(profile: Any, name: str | None, destination: str | None, purpose: str
     g = t.grant(name, _pid(profile))
     if not (t.profiles or g is not None):
         es, en = _allow_with(name)
+        p_es, p_en = _purpose(purpose)
         raise TrustRefused(
-            f"No se leyó ni se envió el secreto {name} ({purpose}): un perfil no confiable no puede pedir "
+            f"No se leyó ni se envió el secreto {name} ({p_es}): un perfil no confiable no puede pedir "
             f"secretos de esta máquina; {es}.",
-            f"The secret {name} ({purpose}) was neither read nor sent: an untrusted profile may not ask for "
+            f"The secret {name} ({p_en}) was neither read nor sent: an untrusted profile may not ask for "
             f"secrets of this machine; {en}.",
             refused="secret", secret_name=name, purpose=purpose, allow_with=f"{FLAG} | {FILE_FLAG}")
     why = refusal(profile, destination, kind, method, name) if destination is not None else None
     if why is not None:
+        p_es, p_en = _purpose(purpose)
         raise TrustRefused(
-            f"No se envió el secreto {name} ({purpose}): {why[0]}.",
-            f"The secret {name} ({purpose}) was not sent: {why[1]}.",
+            f"No se envió el secreto {name} ({p_es}): {why[0]}.",
+            f"The secret {name} ({p_en}) was not sent: {why[1]}.",
             refused="destination", secret_name=name, purpose=purpose, destination=_host(destination or ""),
             allow_with=f"{FILE_FLAG} (hosts)")
     if g is not None and g.file:
@@ -241,8 +249,9 @@ def secret(profile: Any, name: str | None, destination: str | None, purpose: str
     var = g.env if g is not None and g.env else name
     value = os.environ.get(var)
     if value is None:
-        raise CheckError(f"La variable de entorno {var} ({purpose}) no está definida.",
-                         f"Environment variable {var} ({purpose}) is not set.", env=var)
+        p_es, p_en = _purpose(purpose)
+        raise CheckError(f"La variable de entorno {var} ({p_es}) no está definida.",
+                         f"Environment variable {var} ({p_en}) is not set.", env=var)
     return value
 
 
@@ -267,10 +276,11 @@ def run(who: Any, argv: Sequence[str], purpose: str, **kw: Any) -> subprocess.Co
     if not of(who).profiles:
         es, en = _allow_with()
         shown = " ".join(str(a) for a in list(argv)[:6])
+        p_es, p_en = _purpose(purpose)
         raise TrustRefused(
-            f"No se ejecutó el comando del perfil ({purpose}: {shown}): un perfil no confiable no puede ejecutar "
+            f"No se ejecutó el comando del perfil ({p_es}: {shown}): un perfil no confiable no puede ejecutar "
             f"comandos en esta máquina; {es}.",
-            f"The profile's command was not run ({purpose}: {shown}): an untrusted profile may not run commands "
+            f"The profile's command was not run ({p_en}: {shown}): an untrusted profile may not run commands "
             f"on this machine; {en}.",
             refused="command", purpose=purpose, argv=[str(a) for a in list(argv)[:20]], allow_with=FLAG)
     kw.pop("shell", None)
@@ -305,9 +315,10 @@ def bind_host(who: Any, requested: str | None, purpose: str, *, operator_ok: boo
     if is_loopback(requested) or operator_ok or of(who).profiles:
         return requested
     es, en = _allow_with()
+    p_es, p_en = _purpose(purpose)
     raise TrustRefused(
-        f"No se abrió {purpose} en {requested}: sin consentimiento solo se escucha en loopback; {es}.",
-        f"{purpose} was not opened on {requested}: without consent only loopback is used; {en}.",
+        f"No se abrió {p_es} en {requested}: sin consentimiento solo se escucha en loopback; {es}.",
+        f"{p_en[:1].upper() + p_en[1:]} was not opened on {requested}: without consent only loopback is used; {en}.",
         refused="bind", purpose=purpose, requested=requested, allow_with=FLAG)
 
 
