@@ -9,7 +9,10 @@ cd "$(dirname "$0")"
 say() { printf '[bootstrap] %s\n' "$*"; }
 
 PKGS=(nginx varnish openssh-server openssh-client openssl iproute2 dnsmasq-base wrk apache2 lighttpd
-      curl procps ca-certificates python3 python3-venv python3-pip)
+      curl procps ca-certificates python3 python3-venv python3-pip
+      chromium   # chromium: headless browser tests of the watch board (issue 12) and of the reports
+      poppler-utils   # pdftotext/pdftoppm: reading the dictamen PDFs back
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)   # WeasyPrint (memoria PDF, dictamen --pdf)
 # The packaged daemons apt may start, with their pid files.
 SERVICES=("nginx:/run/nginx.pid" "varnish:/run/varnishd.pid" "varnishncsa:/run/varnishncsa/varnishncsa.pid"
           "apache2:/run/apache2/apache2.pid" "lighttpd:/run/lighttpd.pid" "ssh:/run/sshd.pid")

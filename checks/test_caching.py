@@ -6,6 +6,7 @@ import pytest
 
 from prep_conformance.probes import http
 from prep_conformance.rules import caching
+from prep_conformance.errors import not_verified
 
 VARIANTS = ["edge-GET", "edge-HEAD", "edge-conditional", "edge-http",
             "origin-GET", "origin-HEAD", "origin-conditional"]
@@ -18,8 +19,8 @@ def _observe(difusor, variant):
     where, what = variant.split("-", 1)
     if where == "origin":
         if not ep.origin:
-            pytest.skip("El perfil no indica http.origin: solo se revisa el borde. / "
-                        "No http.origin in the profile: only the edge is checked.")
+            not_verified("El perfil no indica http.origin: solo se revisa el borde.",
+                         "No http.origin in the profile: only the edge is checked.")
         get = difusor.once("http:origin:main_json:GET", lambda: http.fetch_origin(ep, path, "GET", "origin-GET"))
         if what == "GET":
             return get, None

@@ -66,5 +66,8 @@ def test_cdn_purge(difusor, record_check):
     with pub.session_for(prof, pool=4) as s:
         effect = purge_probe.purge_effect(
             s, prof.target_url, "", lambda paths: purge_probe.purge_for_profile(prof, paths, session=s, token=token),
-            prof.http.timeout_s)
+            prof.http.timeout_s, interval_s=conv.purge.poll_interval_s,
+            # asynchronous providers are watched up to the convocatoria's bound; PURGE/BAN/Fastly answer done
+            wait_s=conv.purge.fresh_within_s if prof.cdn.purge.method in purge_probe.ASYNC_METHODS else 0.0,
+            follow=purge_probe.looker_for_profile(prof))
     record_check(cdn.purge_without_drill(effect.purge, effect, det, why))

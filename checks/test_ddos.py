@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from prep_conformance import thresholds
 from prep_conformance.probes import burst as burst_probe
 from prep_conformance.probes import load
 from prep_conformance.rules import ddos
@@ -58,4 +59,7 @@ def test_ddos_signals(difusor, record_check):
     headers = [list(site.page_headers), list(site.main_json_headers)]
     if obs is not None:
         headers += [list(obs.first_headers), list(obs.limited_headers)]
-    record_check(ddos.evaluate(obs, _detect(difusor, headers), not_run))
+    conv = difusor.convocatoria
+    record_check(thresholds.apply(ddos.evaluate(obs, _detect(difusor, headers), not_run),
+                                  [thresholds.threshold(conv, "ddos_burst_requests"),
+                                   thresholds.threshold(conv, "ddos_burst_concurrency")]))

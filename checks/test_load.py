@@ -14,10 +14,11 @@ from prep_conformance.errors import CheckError
 from prep_conformance.probes import http, load
 from prep_conformance.rules import load as rules
 from prep_conformance.rules import load_chart
+from prep_conformance.errors import not_verified
 
 
 def _settings(difusor):
-    return rules.settings(difusor.convocatoria.load, difusor.profile.load)
+    return rules.settings(difusor.convocatoria.load, difusor.profile.load, difusor.convocatoria)
 
 
 def _guard_or_skip(difusor):
@@ -26,7 +27,7 @@ def _guard_or_skip(difusor):
         prof.load.authorized, load.target_addresses(prof.target_url, prof.http.resolve),
         bool(difusor.options.get("allow_remote_load"))))
     if not g.allowed:
-        pytest.skip(f"{g.reason} / {g.reason_en}")
+        not_verified(g.reason, g.reason_en)
     return g
 
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from prep_conformance.errors import CheckError
+from prep_conformance import thresholds
 from prep_conformance.rules import analytics, availability
 
 
@@ -40,10 +41,13 @@ def test_availability(difusor, record_check):
                     except (ValueError, KeyError, TypeError) as exc:
                         raise CheckError(f"bitácora del monitor ilegible en la línea {n}: {exc}",
                                          f"monitor log unreadable at line {n}: {exc}") from None
-        record_check(availability.evaluate_monitor(availability.summarize(samples), threshold,
-                                                   conv.thresholds.availability_period_days))
+        record_check(thresholds.apply(
+            availability.evaluate_monitor(availability.summarize(samples), threshold,
+                                          conv.thresholds.availability_period_days),
+            [thresholds.threshold(conv, "availability"), thresholds.threshold(conv, "availability_period_days")]))
         if not (av.sla or av.evidence):
             return
-    record_check(availability.evaluate_declared(av.sla if av else None,
-                                                av.evidence.rsplit("/", 1)[-1] if av and av.evidence else None,
-                                                threshold))
+    record_check(thresholds.apply(
+        availability.evaluate_declared(av.sla if av else None,
+                                       av.evidence.rsplit("/", 1)[-1] if av and av.evidence else None, threshold),
+        [thresholds.threshold(conv, "availability")]))

@@ -8,12 +8,13 @@ import pytest
 
 from prep_conformance.probes import publication as pub
 from prep_conformance.rules import publication as rules
+from prep_conformance.errors import not_verified
 
 
 def _observation(difusor, request):
     if not difusor.profile.package:
-        pytest.skip("El perfil no indica package: (el paquete de difusión); no hay con qué comparar. / "
-                    "No package: in the profile; nothing to compare with.")
+        not_verified("El perfil no indica package: (el paquete de difusión); no hay con qué comparar.",
+                     "No package: in the profile; nothing to compare with.")
 
     def make():
         capman = request.config.pluginmanager.getplugin("capturemanager")

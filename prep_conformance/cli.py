@@ -3,11 +3,13 @@
     prep-conformance run --profile FILE|DIR [...] --out DIR [--only ID ...] [--lang es|en] [-n N]
     prep-conformance validate FILE|DIR ...
     prep-conformance init [PATH]
-    prep-conformance report DIR [DIR ...] --out DIR [--lang es|en]
+    prep-conformance report DIR [DIR ...] --out DIR [--lang es|en] [--decisions FILE] [--pdf]
     prep-conformance lab up|down|status ...      (the reference lab)
     prep-conformance demo                         (lab up, every scenario checked, reports, lab down)
     prep-conformance paquete generate OUT ...     (the synthetic paquete de difusión)
     prep-conformance monitor --profile FILE --log FILE --interval S --count N   (availability samples)
+    prep-conformance watch --profile FILE|DIR --db FILE [...]   (election night: every difusor, incidents)
+    prep-conformance memoria --profile FILE --access-log FILE ... [--watch-db FILE] [--incidents FILE] --out DIR
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except SourceErrors as exc:
         _print_source_errors(exc)
         return EXIT_USAGE
+    if args.decisions and _load_decisions(args.decisions) is None:
+        return EXIT_USAGE
     unknown = [i for i in args.only if i not in catalog.requirement_ids()]
     if unknown:
         print(f"--only: unknown requirement ID(s) {', '.join(unknown)}; known: {', '.join(catalog.requirement_ids())}",
@@ -90,6 +94,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.convocatoria:
         conv = args.convocatoria
         pargs += ["--prep-convocatoria", str(Path(conv).absolute()) if Path(conv).exists() else conv]
+    if args.decisions:
+        pargs += ["--prep-decisions", str(args.decisions)]
+    if args.pdf:
+        pargs.append("--prep-pdf")
     if args.workers:
         pargs += ["-n", str(args.workers), "--dist", "loadgroup"]
     pargs += (["-q", "--tb=no"] if not args.verbose else ["-v"]) + ["-rN", *args.pytest_args]
@@ -160,6 +168,19 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_decisions(path):
+    """The decisions file, or None after printing its errors (file:line: key: message)."""
+    from .decisions import load_decisions
+    from .yamlsource import SourceErrors
+    try:
+        return load_decisions(path)
+    except SourceErrors as exc:
+        print("Errores en el archivo de decisiones / decisions file errors:", file=sys.stderr)
+        for e in exc.errors:
+            print(f"  {e}", file=sys.stderr)
+        return None
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report.merge import merge_runs
     from .report import render_run
@@ -188,10 +209,56 @@ def cmd_report(args: argparse.Namespace) -> int:
                 print(f"  {line}", file=sys.stderr)
             return EXIT_USAGE
     doc = merge_runs(docs)
+    if args.decisions:
+        decisions = _load_decisions(args.decisions)
+        if decisions is None:
+            return EXIT_USAGE
+        from .decisions import apply_decisions, unknown_difusores
+        for did in unknown_difusores(doc, decisions):
+            print(f"{args.decisions}: aviso / warning: no difusor {did!r} in these results", file=sys.stderr)
+        doc = apply_decisions(doc, decisions)
     out = Path(args.out)
     write(doc, out)
     index = render_run(doc, out, args.lang)
     print(f"index: {index.resolve()}")
+    if args.pdf:
+        from .report.render import render_pdfs
+        from .report.pdf import PdfUnavailable
+        try:
+            for path in render_pdfs(doc, out, args.lang):
+                print(f"pdf: {path.resolve()}")
+        except PdfUnavailable as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_USAGE
+    return EXIT_OK
+
+
+def cmd_memoria(args: argparse.Namespace) -> int:
+    """The memoria técnica (II.4): HTML + PDF from the difusor's access logs, the watch db and its notes."""
+    from .memoria.build import memoria_doc
+    from .memoria.incidents import WatchDbError, load_notes
+    from .memoria.logs import LogError
+    from .memoria.render import write
+    from .profile import convocatoria_of, load_profiles
+    from .yamlsource import SourceErrors
+    try:
+        profiles = load_profiles([args.profile], check_files=False)
+        notes = load_notes(args.incidents) if args.incidents else None
+    except SourceErrors as exc:
+        _print_source_errors(exc)
+        return EXIT_USAGE
+    profile = profiles[0]
+    try:
+        doc = memoria_doc(profile, convocatoria_of(profile), [Path(p) for p in args.access_log],
+                          Path(args.watch_db) if args.watch_db else None, notes,
+                          idle_timeout_s=args.idle_timeout * 60, fmt=args.log_format)
+    except (LogError, WatchDbError) as exc:
+        print(f"memoria: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    paths = write(doc, Path(args.out), args.lang, pdf=not args.no_pdf)
+    for kind in ("html", "pdf", "json"):
+        if kind in paths:
+            print(f"{kind}: {paths[kind].resolve()}")
     return EXIT_OK
 
 
@@ -236,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-remote-load", action="store_true",
                      help="allow the load test against a non-loopback target (the profile must authorise it too)")
     add_trust_options(run)
+    run.add_argument("--decisions", metavar="FILE", default=None,
+                     help="reviewers' decisions (YAML); a requirement becomes PASS/FAIL only through one")
+    run.add_argument("--pdf", action="store_true", help="also write <id>.pdf per dictamen and index.pdf (WeasyPrint)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per check")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     run.set_defaults(func=cmd_run)
@@ -257,12 +327,33 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--lang", choices=("es", "en"), default="es")
     rep.add_argument("--convocatoria", metavar="ID|FILE",
                      help="pin the institute's convocatoria: a run judged against another one is refused")
+    rep.add_argument("--decisions", metavar="FILE", default=None,
+                     help="reviewers' decisions (YAML): shown beside the tool's verdict; final verdicts follow them")
+    rep.add_argument("--pdf", action="store_true", help="also write <id>.pdf per dictamen and index.pdf (WeasyPrint)")
     rep.set_defaults(func=cmd_report)
+
+    mem = sub.add_parser("memoria", help="write the memoria técnica (II.4): HTML + PDF from access logs and the watch")
+    mem.add_argument("--profile", required=True, metavar="FILE", help="the difusor's profile")
+    mem.add_argument("--access-log", nargs="*", action="extend", default=[], metavar="FILE",
+                     help="access logs: nginx/Apache combined or common, CloudFront, JSON lines; plain or .gz; "
+                          "rotations in any order (repeatable)")
+    mem.add_argument("--log-format", choices=("clf", "cloudfront", "jsonl"), default=None,
+                     help="force the logs' format (default: detected per file)")
+    mem.add_argument("--watch-db", metavar="FILE", help="the institute's watch db (prep-conformance watch --db)")
+    mem.add_argument("--incidents", metavar="FILE",
+                     help="the difusor's notes (YAML): root cause, impact and measures per incident; conclusions")
+    mem.add_argument("--idle-timeout", type=float, default=30, metavar="MIN",
+                     help="a visit ends after this many minutes without a request (default: 30)")
+    mem.add_argument("--out", required=True, metavar="DIR", help="writes memoria.html, memoria.pdf, memoria.json")
+    mem.add_argument("--lang", choices=("es", "en"), default="es")
+    mem.add_argument("--no-pdf", action="store_true", help="HTML and JSON only")
+    mem.set_defaults(func=cmd_memoria)
 
     for name, help_ in (("monitor", "poll main.json at an interval and log availability samples (II.2.e)"),
                         ("lab", "the reference lab: up | down | status"),
                         ("demo", "lab up, check every scenario, write reports, lab down"),
-                        ("paquete", "the synthetic paquete de difusión: generate")):
+                        ("paquete", "the synthetic paquete de difusión: generate"),
+                        ("watch", "election night: watch every difusor, incidents, availability, board, metrics")):
         sp = sub.add_parser(name, help=help_, add_help=False)
         sp.add_argument("rest", nargs=argparse.REMAINDER)
     return ap
@@ -270,9 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("lab", "demo", "paquete", "monitor"):
+    if argv and argv[0] in ("lab", "demo", "paquete", "monitor", "watch"):
         module = {"lab": "prep_conformance.lab.cli", "demo": "prep_conformance.lab.cli",
-                  "paquete": "prep_conformance.paquete", "monitor": "prep_conformance.monitor"}[argv[0]]
+                  "paquete": "prep_conformance.paquete", "monitor": "prep_conformance.monitor",
+                  "watch": "prep_conformance.watch.cli"}[argv[0]]
         return _delegate(module, argv if argv[0] == "demo" else argv[1:])
     args = build_parser().parse_args(argv)
     try:

@@ -74,7 +74,9 @@ class LoadDefaults(_Strict):
     p95_ms: float = 1000
     p99_ms: float = 3000
     max_error_rate: float = 0.01
-    min_rps: float = 50
+    # throughput relative to what the configured visitors attempted: served (not failed) / attempted
+    min_served_ratio: float = Field(0.9, gt=0, le=1)
+    min_rps: float | None = Field(None, gt=0)      # an absolute floor, only when a convocatoria sets one
     # how a visitor behaves (prep_visitor locustfile): think time between requests, task weights
     poll_min_s: float = Field(2, ge=0)
     poll_max_s: float = Field(5, ge=0)
@@ -116,6 +118,8 @@ class Convocatoria(_Strict):
     ddos: Ddos = Ddos()
     server: Server = Server()
     calendar: dict[str, dt.date] = {}
+    # the call's literal sentence per section ("II.1.e": "Se deberá incluir ..."): the dictamen quotes it
+    sections: dict[str, str] = {}
     _sha256: str = PrivateAttr("")      # of the file's bytes, set by the loader (never from the YAML)
     _bundled: bool = PrivateAttr(False)
 

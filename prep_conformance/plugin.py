@@ -45,11 +45,29 @@ class RunState:
     results: dict[str, list[CheckResult]] = field(default_factory=dict)
     doc: dict[str, Any] | None = None
     redactions: list[tuple[str, str]] | None = None
+    decisions: list | None = None
 
 
 RUN = pytest.StashKey[RunState]()
 ITEM_RESULTS = pytest.StashKey[list]()
 ITEM_START = pytest.StashKey[float]()
+ITEM_START_WALL = pytest.StashKey[str]()
+
+
+def _now_iso() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _skip_result(item: pytest.Item, exc: BaseException) -> list[CheckResult]:
+    """A pytest.skip as SKIP: a reason written "es / en" gives each language its half; a ``NotVerified``
+    skip (not authorised / not configured) is marked so the reports say "No verificado"."""
+    from .errors import NotVerified
+    reason = str(getattr(exc, "msg", exc))
+    es, sep, en = reason.partition(" / ")
+    if not sep:
+        es = en = reason
+    ev = {"not_verified": True} if isinstance(exc, NotVerified) else {}
+    return [CheckResult(r, _check_name(item), Verdict.SKIP, es.strip(), en.strip(), ev) for r in requirement_of(item)]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,6 +91,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="the operator's trust file: secret names profiles may ask for (docs/security.md)")
     g.addoption("--prep-convocatoria", default=None, metavar="ID|FILE",
                 help="pin the institute's convocatoria; a profile naming another one is a profile error")
+    g.addoption("--prep-decisions", default=None, metavar="FILE",
+                help="reviewers' decisions (YAML): a requirement becomes PASS/FAIL only through one")
+    g.addoption("--prep-pdf", action="store_true", default=False,
+                help="also write one PDF per dictamen and one for the matrix (WeasyPrint)")
 
 
 def requirement_marker(rid: str) -> str:
@@ -109,8 +131,17 @@ def pytest_configure(config: pytest.Config) -> None:
     convs = {p.id: convocatoria_of(p) for p in profiles}
     out = config.getoption("prep_out")
     out_dir = Path(out) if out else (Path("reports") if profiles else None)
+    decisions = None
+    if config.getoption("prep_decisions"):
+        from .decisions import load_decisions
+        try:
+            decisions = load_decisions(config.getoption("prep_decisions"))
+        except SourceErrors as exc:
+            lines = "\n".join(f"  {e}" for e in exc.errors)
+            raise pytest.UsageError(f"decisions file errors (nothing was checked):\n{lines}") from None
     config.stash[RUN] = RunState(profiles, convs, out_dir, config.getoption("prep_lang"), only,
-                                 dt.datetime.now().astimezone().isoformat(timespec="seconds"), trust, pinned)
+                                 dt.datetime.now().astimezone().isoformat(timespec="seconds"), trust, pinned,
+                                 decisions=decisions)
 
 
 def _difusor(config: pytest.Config, profile_id: str) -> Difusor:
@@ -225,23 +256,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     results: list[CheckResult] = []
     if call.when == "setup":
         item.stash[ITEM_START] = time.perf_counter()
+        item.stash[ITEM_START_WALL] = _now_iso()
         if call.excinfo is not None and not report.skipped:
             results = _error_result(item, call.excinfo.value)
         elif report.skipped and call.excinfo is not None:
-            reason = str(getattr(call.excinfo.value, "msg", call.excinfo.value))
-            results = [CheckResult(r, _check_name(item), Verdict.SKIP, reason, reason) for r in requirement_of(item)]
+            results = _skip_result(item, call.excinfo.value)
     elif call.when == "call":
         recorded: list[CheckResult] = list(item.stash.get(ITEM_RESULTS, []))
         if call.excinfo is not None and report.skipped:
-            reason = str(getattr(call.excinfo.value, "msg", call.excinfo.value))
-            recorded += [CheckResult(r, _check_name(item), Verdict.SKIP, reason, reason) for r in requirement_of(item)]
+            recorded += _skip_result(item, call.excinfo.value)
         elif call.excinfo is not None:
             recorded += _error_result(item, call.excinfo.value)
         elif not recorded:
             recorded = [CheckResult(r, _check_name(item), Verdict.ERROR, "La verificación no registró veredicto.",
                                     "The check recorded no verdict.") for r in requirement_of(item) or ["?"]]
         elapsed = round(time.perf_counter() - item.stash.get(ITEM_START, time.perf_counter()), 3)
+        start_wall, end_wall = item.stash.get(ITEM_START_WALL, ""), _now_iso()
         results = [r if r.duration_s else r.with_(duration_s=elapsed) for r in recorded]
+        results = [r if r.started_at else r.with_(started_at=start_wall, finished_at=end_wall) for r in results]
         v = worst(r.verdict for r in results)
         if v in (Verdict.FAIL, Verdict.ERROR):
             report.outcome = "failed"
@@ -329,13 +361,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     conv_ids = ", ".join(sorted({c.id for c in state.convocatorias.values()}))
     doc = results_mod.build(state.profiles, state.results, state.started_at, selected=state.only,
                             lang=state.lang, convocatoria=conv_ids, out_dir=state.out_dir,
+                            conv=state.pinned or next(iter(state.convocatorias.values()), None),
                             convocatorias=state.convocatorias, trust=state.trust.describe(), pinned=state.pinned)
+    if state.decisions is not None:
+        from .decisions import apply_decisions
+        doc = apply_decisions(doc, state.decisions)
     state.doc = doc
     if state.out_dir is not None:
         results_mod.write(doc, state.out_dir)
         if not config.getoption("prep_no_html"):
             from .report import render_run
             render_run(doc, state.out_dir, state.lang)
+            if config.getoption("prep_pdf"):
+                from .report.render import render_pdfs
+                render_pdfs(doc, state.out_dir, state.lang)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = results_mod.exit_code(doc)
 

@@ -185,15 +185,36 @@ class Dns(_Strict):
 
 
 class PurgeConfig(_Strict):
-    method: Literal["PURGE", "BAN", "cloudflare", "command"]
+    method: Literal["PURGE", "BAN", "cloudflare", "command", "cloudfront", "fastly", "akamai", "azure"]
     url: str | None = None
     token_env: str | None = None
     zone_id: str | None = None
-    api_base: str | None = None      # the Cloudflare API base (a local stand-in in tests)
+    api_base: str | None = None      # the provider's API base (a local stand-in in tests and the lab only)
     command: list[str] | None = None
     timeout_s: float = Field(10.0, gt=0, le=120)
+    # issue 16: the CDNs' own purge APIs (credentials never here: environment variable or credentials file)
+    distribution_id: str | None = None              # cloudfront
+    aws_profile: str | None = None                  # cloudfront: a profile of the operator's AWS credentials file
+    service_id: str | None = None                   # fastly
+    soft: bool = False                              # fastly: Fastly-Soft-Purge (mark stale, not remove)
+    tags: list[str] | None = None                   # fastly surrogate keys / akamai cache tags
+    cpcodes: list[int] | None = None                # akamai: purge by CP code
+    edgerc: str | None = None                       # akamai: the .edgerc file with the API client credentials
+    edgerc_section: str = "default"
+    network: Literal["staging", "production"] = "production"    # akamai
+    action: Literal["invalidate", "delete"] = "invalidate"      # akamai Fast Purge v3
+    subscription_id: str | None = None              # azure (Front Door Standard/Premium)
+    resource_group: str | None = None
+    profile_name: str | None = None
+    endpoint_name: str | None = None
+    domains: list[str] | None = None
 
     _env = field_validator("token_env")(lambda cls, v: _env_name(v))
+
+    @field_validator("edgerc")
+    @classmethod
+    def _edgerc(cls, v, info: ValidationInfo):
+        return _resolve_file(v, info)
 
     @model_validator(mode="after")
     def _complete(self):
@@ -203,6 +224,19 @@ class PurgeConfig(_Strict):
             raise ValueError("method cloudflare needs zone_id and token_env")
         if self.method == "command" and not self.command:
             raise ValueError("method command needs command: [program, args...]")
+        need = {"cloudfront": ("distribution_id",), "fastly": ("service_id", "token_env"), "akamai": ("edgerc",),
+                "azure": ("subscription_id", "resource_group", "profile_name", "endpoint_name", "token_env")}
+        missing = [k for k in need.get(self.method, ()) if not getattr(self, k)]
+        if missing:
+            raise ValueError(f"method {self.method} needs {', '.join(missing)}")
+        if self.tags and self.cpcodes:
+            raise ValueError("give tags or cpcodes, not both")
+        if self.cpcodes and self.method != "akamai":
+            raise ValueError("cpcodes is for method akamai")
+        if self.tags and self.method not in ("fastly", "akamai"):
+            raise ValueError("tags is for methods fastly (surrogate keys) and akamai (cache tags)")
+        if self.api_base:
+            _url(self.api_base)
         if self.url:
             _url(self.url)
         return self
@@ -224,6 +258,7 @@ class Load(_Strict):
     p99_ms: float | None = None
     max_error_rate: float | None = None
     min_rps: float | None = None
+    min_served_ratio: float | None = Field(None, gt=0, le=1)
     poll_min_s: float | None = Field(None, ge=0)   # visitor think time (the bench sets 0 to saturate)
     poll_max_s: float | None = Field(None, ge=0)
     weights: dict[str, float] | None = None       # task weights: poll (main.json), data (JSON/CSV), page
@@ -298,6 +333,7 @@ class Profile(BaseModel):
     source: str = Field("", exclude=True)
     base_dir: str = Field("", exclude=True)
     digest: str = Field("", exclude=True)
+    id_line: int = Field(0, exclude=True)   # where ``id`` is written (a duplicate id names both places)
     _trust: Any = PrivateAttr(None)           # trust.Trust: the operator's consent (never from the YAML)
     _convocatoria: Any = PrivateAttr(None)    # the Convocatoria it is judged against (pinned or its own)
 
@@ -366,7 +402,8 @@ def load_profile(path: str | Path, check_files: bool = True, trust: trust_mod.Tr
                                             f"{trust_mod.FLAG} / a symbolic link leads out of the profile's folder; "
                                             f"allow it with {trust_mod.FLAG}")])
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    out_p = profile.model_copy(update={"source": str(path), "base_dir": str(base), "digest": digest})
+    out_p = profile.model_copy(update={"source": str(path), "base_dir": str(base), "digest": digest,
+                                       "id_line": doc.line_of(("id",)) or 1})
     out_p._trust = trust
     out_p._convocatoria = conv
     return out_p
@@ -430,11 +467,13 @@ def load_profiles(paths: list[str | Path], check_files: bool = True, trust: trus
                 profiles.append(load_profile(f, check_files, trust, convocatoria))
             except SourceErrors as exc:
                 errors.extend(exc.errors)
-    seen: dict[str, str] = {}
+    seen: dict[str, Profile] = {}
     for prof in profiles:
-        if prof.id in seen:
-            errors.append(SourceError(prof.source, 1, "id", f"duplicate id {prof.id!r} (also in {seen[prof.id]})"))
-        seen[prof.id] = prof.source
+        first = seen.setdefault(prof.id, prof)
+        if first is not prof:
+            errors.append(SourceError(prof.source, prof.id_line or 1, "id",
+                                      f"duplicate id {prof.id!r}: also at {first.source}:{first.id_line or 1} / "
+                                      f"id repetido: también en {first.source}:{first.id_line or 1}"))
     if errors:
         raise SourceErrors(errors)
     return profiles

@@ -126,13 +126,33 @@ def difusor_entry(profile: Profile, results: list[CheckResult], selected: set[st
     }
 
 
+def measurement_context() -> dict[str, Any]:
+    """Where the measurements were taken from: the checking machine's host name (a 19 MB/s upload may be
+    the reviewer's own link)."""
+    import platform
+    import socket
+    return {"host": socket.gethostname(), "platform": platform.platform(terse=True),
+            "python": platform.python_version()}
+
+
+def convocatoria_info(conv: Any) -> dict[str, Any]:
+    """What a report needs from the convocatoria without reloading it: institute, agreement, the UTC offset
+    its dates are written in, and the literal sentence of each section."""
+    off = conv.publication.start.utcoffset()
+    return {"id": conv.id, "institute": conv.institute, "agreement": conv.agreement,
+            "utc_offset_min": int(off.total_seconds() // 60) if off is not None else None,
+            "sections": dict(getattr(conv, "sections", {}) or {}),
+            **({"sha256": conv.sha256} if getattr(conv, "sha256", "") else {})}
+
+
 def build(profiles: list[Profile], results: Mapping[str, list[CheckResult]], started_at: str,
           finished_at: str | None = None, selected: Iterable[str] | None = None,
           convocatoria: str | None = None, lang: str = "es", out_dir: str | Path | None = None,
-          convocatorias: Mapping[str, Any] | None = None, trust: Mapping[str, Any] | None = None,
-          pinned: Any = None) -> dict[str, Any]:
-    """``convocatorias``: each difusor's Convocatoria (its id and SHA-256 go into the document);
-    ``pinned``: the operator's ``--convocatoria``; ``trust``: ``Trust.describe()``."""
+          conv: Any = None, convocatorias: Mapping[str, Any] | None = None,
+          trust: Mapping[str, Any] | None = None, pinned: Any = None) -> dict[str, Any]:
+    """``conv``: the convocatoria whose texts the reports quote; ``convocatorias``: each difusor's (its id
+    and SHA-256 go into the document); ``pinned``: the operator's ``--convocatoria``; ``trust``:
+    ``Trust.describe()``."""
     sel = set(selected) if selected else None
     convs = dict(convocatorias or {})
     idents = sorted({(c.id, c.sha256) for c in convs.values()})
@@ -148,6 +168,9 @@ def build(profiles: list[Profile], results: Mapping[str, list[CheckResult]], sta
         "lang": lang,
         "difusores": [difusor_entry(p, list(results.get(p.id, [])), sel, convs.get(p.id)) for p in profiles],
     }
+    doc["context"] = measurement_context()
+    if conv is not None:
+        doc["convocatoria_info"] = convocatoria_info(conv)
     return scrub(doc, redactions(profiles, out_dir))
 
 

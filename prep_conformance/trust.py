@@ -40,7 +40,7 @@ PROVIDER_API_HOSTS: dict[str, tuple[str, ...]] = {
     "cloudflare": ("api.cloudflare.com",),
     "cloudfront": ("cloudfront.amazonaws.com",),
     "fastly": ("api.fastly.com",),
-    "akamai": ("*.purge.akamaiapis.net", "*.luna.akamaiapis.net"),
+    "akamai": ("*.akamaiapis.net",),
     "azure": ("management.azure.com", "login.microsoftonline.com"),
 }
 
@@ -150,12 +150,12 @@ def site_hosts(profile: Any) -> set[str]:
 
 
 def provider_hosts(profile: Any, method: str | None) -> tuple[str, ...]:
-    """The provider's API hosts for ``method``; with ``--trust-profile`` also the profile's ``api_base``
-    (a stand-in the operator vouches for)."""
+    """The provider's API hosts for ``method``; with ``--trust-profile`` (or the operator's
+    ``PREP_ALLOW_API_BASE=1``) also the profile's ``api_base`` (a stand-in the operator vouches for)."""
     hosts = PROVIDER_API_HOSTS.get(str(method or ""), ())
     cfg = getattr(getattr(profile, "cdn", None), "purge", None)
     api_base = getattr(cfg, "api_base", None)
-    if api_base and of(profile).profiles:
+    if api_base and (of(profile).profiles or os.environ.get("PREP_ALLOW_API_BASE") == "1"):
         hosts = hosts + (_host(api_base),)
     return hosts
 

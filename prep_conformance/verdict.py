@@ -60,7 +60,7 @@ class CheckResult:
         summary: one line, in Spanish, that a person reads; ``summary_en`` the English line.
         evidence: what was observed (raw header lines, numbers, dates), JSON-serialisable.
         notes: advisory notes.
-        duration_s: time the check took.
+        duration_s: time the check took; started_at/finished_at: when (ISO 8601), set by the plugin.
     """
 
     requirement: str
@@ -71,6 +71,8 @@ class CheckResult:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[Note, ...] = ()
     duration_s: float = 0.0
+    started_at: str = ""     # wall-clock start and end of the check (ISO 8601 with offset)
+    finished_at: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "verdict", Verdict(self.verdict))

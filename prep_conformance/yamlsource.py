@@ -50,42 +50,163 @@ class YamlDocument:
         return self.lines.get((), 1)
 
 
-def _construct(node: yaml.Node, loc: tuple, lines: dict[tuple, int], loader: yaml.SafeLoader) -> Any:
+# Profiles are untrusted input (applicants write them): every YAML file is bounded before it is
+# expanded. A profile is a few KiB; the convocatoria a few dozen; these limits are far above both.
+MAX_BYTES = 2 * 1024 * 1024          # a larger file is refused unread
+MAX_NODES = 20_000                   # nodes in the document as written (aliases counted once)
+MAX_EXPANDED = 50_000                # nodes once every alias is expanded (an alias bomb stops here)
+MAX_DEPTH = 64                       # nesting of mappings and sequences
+MAX_NUMBER_CHARS = 64                # an integer or float literal longer than this is not a setting
+
+
+class _Refused(Exception):
+    """The document is refused by a bound; ``line`` is 1-based (or None)."""
+
+    def __init__(self, line: int | None, message: str, key: str = ""):
+        super().__init__(message)
+        self.line, self.message, self.key = line, message, key
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer counts nodes and depth as it builds the node graph, so a huge or
+    deeply nested document is refused while it is read, before anything is constructed."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._nodes = 0
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        self._nodes += 1
+        self._depth += 1
+        try:
+            if self._nodes > MAX_NODES or self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                what = (f"more than {MAX_NODES} nodes" if self._nodes > MAX_NODES
+                        else f"nested deeper than {MAX_DEPTH} levels")
+                raise _Refused(mark.line + 1, f"document too large: {what} / documento demasiado grande")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse recursive aliases and documents whose aliases expand past MAX_EXPANDED nodes
+    (a billion-laughs bomb), by sizing the shared node graph: no expansion happens here."""
+    sizes: dict[int, tuple[int, int]] = {}     # id(node) -> (expanded nodes, height)
+    on_path: set[int] = set()
+
+    def size(node: yaml.Node) -> tuple[int, int]:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in on_path:
+            raise _Refused(node.start_mark.line + 1, "recursive alias / alias recursivo")
+        on_path.add(key)
+        total, height = 1, 1
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        for child in children:
+            n, h = size(child)
+            total, height = total + n, max(height, h + 1)
+            if height > MAX_DEPTH:
+                raise _Refused(child.start_mark.line + 1, f"aliases nest deeper than {MAX_DEPTH} levels / "
+                                                          f"los alias anidan más de {MAX_DEPTH} niveles")
+            if total > MAX_EXPANDED:
+                raise _Refused(child.start_mark.line + 1,
+                               f"aliases expand to more than {MAX_EXPANDED} nodes (alias bomb?) / "
+                               f"los alias se expanden a más de {MAX_EXPANDED} nodos")
+        on_path.discard(key)
+        sizes[key] = (total, height)
+        return sizes[key]
+
+    size(root)
+
+
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def _construct(node: yaml.Node, loc: tuple, lines: dict[tuple, int], loader: yaml.SafeLoader,
+               errors: list[tuple[int | None, str, str]]) -> Any:
     lines.setdefault(loc, node.start_mark.line + 1)
+    key_path = ".".join(str(p) for p in loc)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            lines[loc + (key,)] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, loc + (key,), lines, loader)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                errors.append((line, key_path, "a key must be a plain word, not a list or mapping / "
+                                               "una clave debe ser una palabra, no una lista ni un mapeo"))
+                continue
+            key = _construct(key_node, loc, {}, loader, errors)
+            if key in first_line:
+                where = f"{key_path}.{key}" if key_path else str(key)
+                errors.append((line, where, f"duplicate key: given on lines {first_line[key]} and {line} / "
+                                            f"clave repetida: en las líneas {first_line[key]} y {line}"))
+                continue
+            first_line[key] = line
+            lines[loc + (key,)] = line
+            out[key] = _construct(value_node, loc + (key,), lines, loader, errors)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, loc + (i,), lines, loader) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+        return [_construct(item, loc + (i,), lines, loader, errors) for i, item in enumerate(node.value)]
+    if node.tag in _NUMBER_TAGS and len(str(node.value)) > MAX_NUMBER_CHARS:
+        errors.append((node.start_mark.line + 1, key_path,
+                       f"number too long ({len(str(node.value))} characters) / número demasiado largo"))
+        return None
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError, TypeError) as exc:   # e.g. a date that does not exist
+        errors.append((node.start_mark.line + 1, key_path, f"invalid value: {exc} / valor inválido"))
+        return None
 
 
 def load_yaml(path: Path) -> YamlDocument:
-    """Parse ``path``; a syntax error becomes a SourceErrors naming the line."""
+    """Parse ``path`` within the bounds above; any problem becomes a SourceErrors naming the line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise SourceErrors([SourceError(str(path), None, "", "file not found / no existe el archivo")])
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise SourceErrors([SourceError(str(path), None, "", f"cannot read: {exc}")])
-    loader = yaml.SafeLoader(text)
+    if len(raw) > MAX_BYTES:
+        raise SourceErrors([SourceError(str(path), None, "", f"file larger than {MAX_BYTES // (1024 * 1024)} MiB, "
+                                                             f"refused / archivo de más de "
+                                                             f"{MAX_BYTES // (1024 * 1024)} MiB, rechazado")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceErrors([SourceError(str(path), None, "", f"not UTF-8 text / no es texto UTF-8: {exc}")])
+    loader = _BoundedLoader(text)
+    errors: list[tuple[int | None, str, str]] = []
     try:
         node = loader.get_single_node()
         lines: dict[tuple, int] = {}
-        data = _construct(node, (), lines, loader) if node is not None else None
+        if node is not None:
+            _check_expansion(node)
+        data = _construct(node, (), lines, loader, errors) if node is not None else None
+    except _Refused as exc:
+        raise SourceErrors([SourceError(str(path), exc.line, exc.key, exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise SourceErrors([SourceError(str(path), mark.line + 1 if mark else None, "",
-                                        f"YAML syntax error: {exc.problem or exc}")])
+                                        f"YAML syntax error: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
-        raise SourceErrors([SourceError(str(path), None, "", f"YAML error: {exc}")])
+        raise SourceErrors([SourceError(str(path), None, "", f"YAML error: {exc}")]) from None
+    except RecursionError:
+        raise SourceErrors([SourceError(str(path), None, "", "document nested too deep / "
+                                                             "documento anidado en exceso")]) from None
     finally:
         loader.dispose()
+    if errors:
+        raise SourceErrors([SourceError(str(path), line, key, msg) for line, key, msg in errors])
     if not isinstance(data, dict):
         raise SourceErrors([SourceError(str(path), 1, "", "expected a YAML mapping at the top level")])
     return YamlDocument(path, data, lines)

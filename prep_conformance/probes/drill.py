@@ -364,6 +364,7 @@ class DrillTarget:
     interval_min: float = gen.INTERVAL_MIN
     origin_get: Callable[[], tuple[int | None, int | None, str | None]] | None = None  # (status, secuencia, error)
     verify: bool | None = None      # False: the site's certificate does not verify, content read without it
+    look: Callable[[PurgeObservation], PurgeObservation] | None = None   # the provider's completion signal
 
 
 def _origin_main(t: DrillTarget) -> ServedFile:
@@ -481,6 +482,8 @@ def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
                           pre.old_files, pre.absent_files, pre.error, pre.dur_s))
         deadline = t0 + t.bound_s
         while True:
+            if t.look is not None:
+                purge_obs = t.look(purge_obs)      # the provider's word, kept apart from what the public sees
             poll, ok = _poll(t, t0, new_seq, new_manifest, changed)
             polls.append(poll)
             if t.origin_url and origin_fresh is None:
@@ -501,6 +504,12 @@ def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
             if time.monotonic() + t.poll_interval_s > deadline:
                 break
             time.sleep(t.poll_interval_s)
+        # fresh before the provider said done: keep following its signal (never past the bound)
+        while (t.look is not None and purge_obs.accepted and purge_obs.completion_signal == "status"
+               and purge_obs.completion_state not in ("complete", "failed")
+               and time.monotonic() + t.poll_interval_s <= deadline):
+            time.sleep(t.poll_interval_s)
+            purge_obs = t.look(purge_obs)
     except CheckError:
         raise
     except Exception as exc:  # noqa: BLE001 - recorded as the drill's fault, restore still runs
@@ -554,7 +563,7 @@ def _restore(t: DrillTarget, pq: gen.Paquete, backups: Mapping[str, bytes], adde
 
 def target_from_profile(difusor, sftp, session: requests.Session) -> DrillTarget:
     """A ``DrillTarget`` from the difusor's profile and convocatoria (bounds from the convocatoria)."""
-    from .purge import purge_for_profile
+    from .purge import looker_for_profile, purge_for_profile
     prof, conv = difusor.profile, difusor.convocatoria
     from . import http as http_probe
     ep = http_probe.endpoint(prof)
@@ -568,4 +577,5 @@ def target_from_profile(difusor, sftp, session: requests.Session) -> DrillTarget
     return DrillTarget(prof.target_url, session, sftp, prof.ssh.upload_dir,
                        lambda paths: purge_for_profile(prof, paths, session=session),
                        conv.purge.fresh_within_s, conv.purge.poll_interval_s, prof.http.timeout_s,
-                       prof.http.origin, conv.corte_interval_min, origin_get if prof.http.origin else None)
+                       prof.http.origin, conv.corte_interval_min, origin_get if prof.http.origin else None,
+                       look=looker_for_profile(prof))

@@ -38,7 +38,7 @@ import urllib3
 from urllib3.exceptions import InsecureRequestWarning
 
 from ..errors import CheckError
-from ..paquete import MAIN_JSON, Paquete, load_paquete
+from ..paquete import MAIN_JSON, Paquete, decode_text, integrity_code, load_paquete, main_json_corte, read_csv_table
 from . import http as http_probe
 
 KEEP_SUFFIXES = (".json", ".csv", ".html", ".htm", ".js", ".txt")
@@ -163,8 +163,8 @@ class ServedFile:
         if self.body is None:
             return None
         try:
-            return json.loads(self.body.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError):
+            return json.loads(decode_text(self.body)[0])
+        except ValueError:
             return None
 
     def brief(self) -> dict[str, Any]:
@@ -373,8 +373,7 @@ class CorteRef:
     def from_doc(cls, doc: Any) -> "CorteRef":
         if not isinstance(doc, Mapping):
             return cls(None, None, None, None)
-        seq = doc.get("secuencia")
-        seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+        seq, _ = main_json_corte(doc)          # an int, or a numeric string as some PREPs write it
         iso = doc.get("corte_iso") if isinstance(doc.get("corte_iso"), str) else None
         when = None
         if iso:
@@ -404,6 +403,7 @@ class PaqueteRef:
     manifest: Mapping[str, str]
     corte: CorteRef
     texts: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    md5: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_paquete(cls, pq: Paquete) -> "PaqueteRef":
@@ -414,7 +414,34 @@ class PaqueteRef:
                 if p.is_file() and p.stat().st_size <= KEEP_MAX_BYTES:
                     texts[rel] = p.read_bytes()
         return cls(str(pq.source), MappingProxyType(dict(pq.manifest)), CorteRef.from_doc(pq.main_json),
-                   MappingProxyType(texts))
+                   MappingProxyType(texts), MappingProxyType(_md5_of_coded_images(pq, texts)))
+
+
+def _md5_of_coded_images(pq: Paquete, texts: Mapping[str, bytes]) -> dict[str, str]:
+    """MD5 of the paquete's images whose CODIGO_INTEGRIDAD is an MD5 (some OPLs publish MD5, not SHA-256):
+    the acta rule compares those codes with the paquete's own bytes once the served bytes equal them."""
+    out: dict[str, str] = {}
+    for rel, data in texts.items():
+        if not rel.lower().endswith(".csv"):
+            continue
+        table = read_csv_table(data)
+        if table.kind != "actas" or not table.header or "CODIGO_INTEGRIDAD" not in table.header:
+            continue
+        ci = table.header.index("CODIGO_INTEGRIDAD")
+        ri = next((table.header.index(c) for c in ("RUTA_IMAGEN", "RUTA_ACTA", "IMAGEN", "ARCHIVO")
+                   if c in table.header), None)
+        for row in table.rows:
+            if ri is None or len(row) <= max(ci, ri) or integrity_code(row[ci])[0] != "md5":
+                continue
+            img = row[ri].strip().strip("'").lstrip("/")
+            p = pq.path(img)
+            if img in pq.manifest and img not in out and p.is_file():
+                h = hashlib.md5()
+                with p.open("rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        h.update(block)
+                out[img] = h.hexdigest()
+    return out
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,18 @@ from ..profile import PurgeConfig
 CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
 CLOUDFLARE_MAX_FILES = 30          # per request, as Cloudflare documents for purge by URL
 DETAIL_MAX = 400
+ASYNC_METHODS = ("cloudfront", "akamai", "azure")   # accepted first, done later: watched up to the bound
+
+
+@dataclass(frozen=True)
+class CompletionPoll:
+    """One look at the provider's own completion signal (CloudFront invalidation status, Azure async
+    operation). ``t_s`` counts from the purge's answer; ``state``: ``in_progress`` | ``complete`` |
+    ``failed`` | ``unknown`` (the look itself failed: ``detail`` says why)."""
+
+    t_s: float
+    state: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,14 @@ class PurgeObservation:
         error: a transport fault (timeout, refused), when no answer came.
         elapsed_s: wall time of the purge request(s).
         at: ``time.monotonic()`` when the purge was answered (the drill measures from here).
+        completion_signal: what the provider says about completion: ``status`` (it reports when the
+            purge is done: CloudFront, Azure), ``estimate`` (an estimate only: Akamai's
+            ``estimatedSeconds``), ``none`` (answered = done as the provider documents it: Fastly,
+            PURGE/BAN) or None (not asked).
+        completion: the looks at that signal; ``reported_complete_after_s`` when it said done.
+        estimated_s: the provider's own estimate of the purge's duration (Akamai).
+        not_sent: why nothing was sent (a refused endpoint or missing credentials), never a secret.
+        poll_ref: what the adapter needs to look at the completion signal (ids, operation URL).
     """
 
     method: str
@@ -51,11 +71,31 @@ class PurgeObservation:
     error: str | None = None
     elapsed_s: float = 0.0
     at: float = 0.0
+    completion_signal: str | None = None
+    completion: tuple[CompletionPoll, ...] = ()
+    reported_complete_after_s: float | None = None
+    estimated_s: float | None = None
+    not_sent: str | None = None
+    poll_ref: tuple[str, ...] = ()
+
+    @property
+    def completion_state(self) -> str | None:
+        """The provider's last word: ``complete`` | ``in_progress`` | ``failed`` | ``unknown`` | None."""
+        if self.reported_complete_after_s is not None:
+            return "complete"
+        return self.completion[-1].state if self.completion else None
 
     def to_evidence(self) -> dict[str, Any]:
-        return {"method": self.method, "targets": list(self.targets[:20]), "target_count": len(self.targets),
-                "accepted": self.accepted, "statuses": list(self.statuses), "detail": self.detail,
-                "purge_ids": list(self.purge_ids), "error": self.error, "elapsed_s": self.elapsed_s}
+        ev = {"method": self.method, "targets": list(self.targets[:20]), "target_count": len(self.targets),
+              "accepted": self.accepted, "statuses": list(self.statuses), "detail": self.detail,
+              "purge_ids": list(self.purge_ids), "error": self.error, "elapsed_s": self.elapsed_s}
+        if self.completion_signal is not None:
+            ev.update(completion_signal=self.completion_signal, completion_state=self.completion_state,
+                      reported_complete_after_s=self.reported_complete_after_s, estimated_s=self.estimated_s,
+                      completion=[{"t_s": c.t_s, "state": c.state, "detail": c.detail} for c in self.completion[:60]])
+        if self.not_sent:
+            ev["not_sent"] = self.not_sent
+        return ev
 
 
 def _scrub(text: str, secrets: Iterable[str | None]) -> str:
@@ -194,6 +234,9 @@ def purge(cfg: PurgeConfig, site_url: str, paths: Sequence[str] = (), *, session
 
     ``token`` must come from ``trust.secret`` (``authorize`` does it for a profile); a ``command`` runs
     only with ``trust`` granting it."""
+    from . import purge_providers as pp
+    if cfg.method in pp.ADAPTERS:
+        return pp.provider_purge(None, paths, cfg, site_url)[0]
     if cfg.method == "command":
         return command_purge(cfg, site_url, paths, token, trust)
     own = session is None
@@ -213,6 +256,10 @@ def destination(cfg: PurgeConfig) -> str | None:
     """Where the purge request (and its token) goes: the API or purge URL; None for a local command."""
     if cfg.method == "cloudflare":
         return cfg.api_base or CLOUDFLARE_API
+    if cfg.method == "fastly":
+        return cfg.api_base or "https://api.fastly.com"
+    if cfg.method == "azure":
+        return cfg.api_base or "https://management.azure.com"
     if cfg.method in ("PURGE", "BAN"):
         return cfg.url
     return None
@@ -224,6 +271,10 @@ def authorize(profile) -> str | None:
     cfg = profile.cdn.purge
     if cfg is None:
         raise ValueError("profile has no cdn.purge")
+    from . import purge_providers as pp
+    if cfg.method in pp.ADAPTERS:           # the provider's own API: its credentials through trust, pre-flight
+        pp.credentials(profile, cfg)
+        return None
     if cfg.method == "command" and not trust_mod.may_run(profile):
         trust_mod.run(profile, list(cfg.command or []), "purga / purge")     # raises TrustRefused, runs nothing
     return trust_mod.secret(profile, cfg.token_env, destination(cfg), "token de purga / purge token",
@@ -236,6 +287,9 @@ def purge_for_profile(profile, paths: Sequence[str] = (), session: requests.Sess
     cfg = profile.cdn.purge
     if cfg is None:
         raise ValueError("profile has no cdn.purge")
+    from . import purge_providers as pp
+    if cfg.method in pp.ADAPTERS:           # the provider's own API (credentials read there, through trust)
+        return pp.provider_purge(profile, paths)[0]
     token = token if token is not None else authorize(profile)
     t = trust_mod.of(profile)
     if session is None and cfg.method != "command":
@@ -243,6 +297,18 @@ def purge_for_profile(profile, paths: Sequence[str] = (), session: requests.Sess
         with session_for(profile, pool=4) as s:
             return purge(cfg, profile.target_url, paths, session=s, token=token, trust=t)
     return purge(cfg, profile.target_url, paths, session=session, token=token, trust=t)
+
+
+def looker_for_profile(profile):
+    """``fn(obs) -> obs`` taking one more look at the provider's completion signal, or None (no signal)."""
+    from . import purge_providers as pp
+    cfg = profile.cdn.purge
+    if cfg is None or cfg.method not in pp.ADAPTERS:
+        return None
+    ad = pp.adapter_for(profile)
+    if isinstance(ad, str) or ad.signal == "none":
+        return None
+    return lambda obs: pp.look(ad, obs)
 
 
 # ---------------------------------------------------------------------------------------------- effect
@@ -288,6 +354,9 @@ class PurgeEffect:
     purge: PurgeObservation | None = None
     error: str | None = None
     tls_unverified: str | None = None
+    first_miss_after_s: float | None = None     # first look that missed, from the purge's answer
+    waited_s: float = 0.0                       # how long the object was watched after the purge
+    cdn_cache_control: Mapping[str, str] = field(default_factory=dict)   # CDN-/Surrogate-Control seen
 
     @property
     def measurable(self) -> bool:
@@ -301,16 +370,22 @@ class PurgeEffect:
         return {"path": self.path, "before": self.before, "after": self.after,
                 "headers_before": dict(self.headers_before), "headers_after": dict(self.headers_after),
                 "purge": self.purge.to_evidence() if self.purge else None, "error": self.error,
+                "first_miss_after_s": self.first_miss_after_s, "waited_s": self.waited_s,
+                **({"edge_cache_control": dict(self.cdn_cache_control)} if self.cdn_cache_control else {}),
                 **({"tls_unverified": self.tls_unverified} if self.tls_unverified else {})}
 
 
-_CACHE_HEADERS = ("age", "x-cache", "cf-cache-status", "x-cache-status", "cache-status", "x-varnish", "via")
+_CACHE_HEADERS = ("age", "x-cache", "cf-cache-status", "x-cache-status", "cache-status", "x-varnish", "via",
+                  "cache-control", "cdn-cache-control", "surrogate-control")
 
 
-def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, timeout: float = 10.0
-                 ) -> PurgeEffect:
+def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, timeout: float = 10.0,
+                 wait_s: float = 0.0, interval_s: float = 0.5, follow=None) -> PurgeEffect:
     """GET ``path`` twice (cache it), purge it, GET again: a hit before and a miss after means evicted.
 
+    An asynchronous purge (CloudFront, Akamai, Azure) is watched up to ``wait_s`` (the convocatoria's
+    bound): the object is read every ``interval_s`` until it misses, and ``follow(obs)`` looks at the
+    provider's own completion signal alongside (``follow(obs)``), so both timelines are kept.
     When the site's certificate does not verify, the object is read without verification (noted in
     ``tls_unverified``); the purge request itself goes through ``do_purge`` unchanged.
     """
@@ -334,6 +409,26 @@ def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, 
         hb = look()
         obs = do_purge([path])
         ha = look()
+        first_miss = 0.0 if cache_state(ha) == "miss" else None
+        t0 = obs.at or time.monotonic()
+        deadline = t0 + wait_s
+        while obs.accepted and first_miss is None and cache_state(hb) == "hit" \
+                and time.monotonic() + interval_s <= deadline:
+            time.sleep(interval_s)
+            if follow is not None:
+                obs = follow(obs)
+            t = round(time.monotonic() - t0, 4)
+            ha = look()
+            if cache_state(ha) == "miss":
+                first_miss = t
+        while follow is not None and obs.accepted and obs.completion_signal == "status" \
+                and obs.completion_state not in ("complete", "failed") and time.monotonic() + interval_s <= deadline:
+            obs = follow(obs)
+            if obs.completion_state not in ("complete", "failed"):
+                time.sleep(interval_s)
+        waited = round(time.monotonic() - t0, 4)
     except requests.RequestException as exc:
         return PurgeEffect(path, None, None, error=f"{type(exc).__name__}: {exc}", tls_unverified=tls)
-    return PurgeEffect(path, cache_state(hb), cache_state(ha), hb, ha, obs, tls_unverified=tls)
+    edge_cc = {k: v for k, v in hb.items() if k.lower() in ("cdn-cache-control", "surrogate-control")}
+    return PurgeEffect(path, cache_state(hb), cache_state(ha), hb, ha, obs, tls_unverified=tls,
+                       first_miss_after_s=first_miss, waited_s=waited, cdn_cache_control=edge_cc)

@@ -22,7 +22,10 @@ def merge_runs(docs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     convs = sorted({d.get("convocatoria", "") for d in docs})
     shas = sorted({(dif.get("convocatoria") or {}).get("sha256", "") for dif in by_id.values()
                    if isinstance(dif.get("convocatoria"), Mapping)} - {""})
-    return {
+    latest = sorted(docs, key=lambda d: d.get("finished_at", ""))[-1]
+    # measurement context and the convocatoria's data (quotes, offset, digest) of the latest run
+    carried = {k: latest[k] for k in ("context", "convocatoria_info", "convocatoria_sha256") if k in latest}
+    return {**carried,
         "schema": SCHEMA,
         "tool": docs[-1]["tool"],
         "started_at": min(d.get("started_at", "") for d in docs),

@@ -19,6 +19,7 @@ from typing import Sequence
 from urllib.parse import urlsplit
 
 from ..convocatoria import Convocatoria
+from ..thresholds import uses
 from ..probes.http import HttpObservation
 from ..verdict import CheckResult, Note, Verdict, result
 
@@ -186,6 +187,7 @@ def _redirects_to_https(obs: HttpObservation) -> bool:
     return urlsplit(obs.url).scheme == "http" and urlsplit(loc).scheme == "https"
 
 
+@uses("cache_control", "main_json_path")
 def evaluate(obs: HttpObservation, conv: Convocatoria, check: str = "main_json_cache_control") -> CheckResult:
     """The header on one response to ``main.json`` (GET, HEAD, conditional; edge or origin)."""
     required = conv.main_json.cache_control
@@ -332,6 +334,7 @@ def conditional_headers(obs: HttpObservation) -> dict[str, str]:
     return h
 
 
+@uses("cache_control", "main_json_path")
 def evaluate_conditional(first: HttpObservation, cond: HttpObservation | None, conv: Convocatoria,
                          check: str) -> CheckResult:
     """The 304 (or the 200 when the server ignores validators) must carry the header too."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..convocatoria import Convocatoria
+from ..thresholds import uses
 from ..probes import http as http_probe
 from ..probes.drill import DrillObservation
 from ..probes.purge import PurgeEffect, PurgeObservation
@@ -42,6 +43,42 @@ def presence(det: CdnDetection | None) -> CheckResult:
                   notes=notes, **ev)
 
 
+def _provider_es_en(p: PurgeObservation | None) -> tuple[str, str]:
+    """What the provider said about completion, in words (empty when it was not asked)."""
+    if p is None or p.completion_signal is None or not p.accepted:
+        return "", ""
+    if p.completion_signal == "none":
+        return ("; el proveedor la da por hecha al responder",
+                "; the provider treats it as done on answer")
+    if p.completion_signal == "estimate":
+        if p.estimated_s is None:
+            return "; el proveedor no dio estimación", "; the provider gave no estimate"
+        return (f"; estimación del proveedor: {p.estimated_s:g} s", f"; provider's estimate: {p.estimated_s:g} s")
+    if p.reported_complete_after_s is not None:
+        return (f"; el proveedor la reportó completa a los {p.reported_complete_after_s:.3f} s",
+                f"; the provider reported it complete after {p.reported_complete_after_s:.3f} s")
+    last = p.completion[-1] if p.completion else None
+    return (f"; el proveedor no la reportó completa ({last.detail if last else 'sin consultas'})",
+            f"; the provider did not report it complete ({last.detail if last else 'not polled'})")
+
+
+def timeline(p: PurgeObservation | None, first_fresh_s: float | None, upload_to_purge_s: float | None = None
+             ) -> dict[str, Any]:
+    """The two timelines, from the purge's answer: what the provider said, what the public got."""
+    return {"upload_to_purge_accepted_s": upload_to_purge_s,
+            "purge_accepted": bool(p and p.accepted),
+            "completion_signal": p.completion_signal if p else None,
+            "provider_reported_complete_s": p.reported_complete_after_s if p else None,
+            "provider_estimate_s": p.estimated_s if p else None,
+            "first_fresh_answer_s": first_fresh_s}
+
+
+def _not_sent(purge: PurgeObservation, notes, **ev) -> CheckResult:
+    return result(REQ, "cdn_purge", Verdict.ERROR,
+                  f"No se envió la purga ({purge.method}): {purge.not_sent}",
+                  f"The purge ({purge.method}) was not sent: {purge.not_sent}", notes=notes, **ev)
+
+
 def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | None,
                         det: CdnDetection | None, why_no_drill: str) -> CheckResult:
     """Without the drill: the configured purge must be accepted and, when measurable, evict an object."""
@@ -59,6 +96,10 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
                       "evidencia de su uso (consola, API, bitácora) con el tiempo hasta contenido fresco.",
                       "The profile configures no purge (cdn.purge): ask for the cache purge procedure and evidence "
                       "of its use (console, API, log) with the time until fresh content.", notes=tls_notes, **ev)
+    if effect is not None:
+        ev["timeline"] = timeline(purge, effect.first_miss_after_s)
+    if purge.not_sent:
+        return _not_sent(purge, tls_notes, **ev)
     if purge.error:
         return result(REQ, check, Verdict.ERROR, f"La solicitud de purga ({purge.method}) no obtuvo respuesta: "
                       f"{purge.error}", f"The purge request ({purge.method}) got no answer: {purge.error}",
@@ -68,21 +109,26 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
                       f"La purga ({purge.method}) fue rechazada: estado {list(purge.statuses)} {purge.detail}",
                       f"The purge ({purge.method}) was refused: status {list(purge.statuses)} {purge.detail}",
                       notes=tls_notes, **ev)
+    prov_es, prov_en = _provider_es_en(purge)
     if effect is not None and effect.measurable and effect.evicted is False:
+        waited_es = f" tras {effect.waited_s:.1f} s de observación" if effect.waited_s >= 1 else ""
+        waited_en = f" after watching it {effect.waited_s:.1f} s" if effect.waited_s >= 1 else ""
         return result(REQ, check, Verdict.FAIL,
-                      f"La purga ({purge.method}) respondió {list(purge.statuses)} pero no desalojó /{effect.path}: "
-                      f"seguía en caché antes ({effect.before}) y después ({effect.after}).",
-                      f"The purge ({purge.method}) answered {list(purge.statuses)} but did not evict "
-                      f"/{effect.path}: cached before ({effect.before}) and after ({effect.after}).",
+                      f"La purga ({purge.method}) respondió {list(purge.statuses)}{prov_es}, pero no desalojó "
+                      f"/{effect.path}: seguía en caché antes ({effect.before}) y después ({effect.after}){waited_es}.",
+                      f"The purge ({purge.method}) answered {list(purge.statuses)}{prov_en}, but did not evict "
+                      f"/{effect.path}: cached before ({effect.before}) and after ({effect.after}){waited_en}.",
                       notes=tls_notes, **ev)
     note = Note("info", f"Sin simulacro de corte ({why_no_drill}): no se midió el tiempo hasta contenido fresco.",
                 f"No corte drill ({why_no_drill}): time to fresh content not measured.")
     if effect is not None and effect.evicted:
-        txt_es = f"desalojó /{effect.path} (caché {effect.before} → {effect.after})"
-        txt_en = f"evicted /{effect.path} (cache {effect.before} → {effect.after})"
+        at_es = f" a los {effect.first_miss_after_s:.2f} s" if effect.first_miss_after_s else ""
+        at_en = f" after {effect.first_miss_after_s:.2f} s" if effect.first_miss_after_s else ""
+        txt_es = f"desalojó /{effect.path}{at_es} (caché {effect.before} → {effect.after}){prov_es}"
+        txt_en = f"evicted /{effect.path}{at_en} (cache {effect.before} → {effect.after}){prov_en}"
     else:
-        txt_es = "efecto no medible (el objeto no estaba en caché)"
-        txt_en = "effect not measurable (the object was not cached)"
+        txt_es = "efecto no medible (el objeto no estaba en caché)" + prov_es
+        txt_en = "effect not measurable (the object was not cached)" + prov_en
     verdict = Verdict.PASS if det is not None and det.detected else Verdict.WARN
     return result(REQ, check, verdict,
                   f"Purga ({purge.method}) aceptada {list(purge.statuses)}; {txt_es}."
@@ -106,12 +152,35 @@ def _drill_ev(obs: DrillObservation) -> dict[str, Any]:
             "fresh_after_upload_s": (None if obs.fresh_after_s is None or obs.upload_to_purge_s is None
                                      else round(obs.fresh_after_s + obs.upload_to_purge_s, 4)),
             "polls_total": obs.polls_total,
+            "timeline": {**timeline(obs.purge, obs.fresh_after_s, obs.upload_to_purge_s),
+                         "stale_after_provider_complete": _stale_after_complete(obs)},
             "bound_s": obs.bound_s, "stale_polls_after_purge": obs.stale_after_purge,
             "mixed_polls": obs.mixed_polls, "polls": polls, "error": obs.error,
             "restore": None if r is None else {
                 "ok": r.ok, "differences": list(r.differences), "lingering": list(r.lingering),
                 "waited_s": r.waited_s, "files_restored": r.files_restored, "files_removed": r.files_removed,
                 "purge": r.purge.to_evidence() if r.purge else None, "error": r.error}}
+
+
+def _stale_after_complete(obs: DrillObservation) -> int:
+    """Public answers with the previous corte after the provider reported the purge complete."""
+    done = obs.purge.reported_complete_after_s if obs.purge is not None else None
+    if done is None or obs.purge.completion_signal == "none":
+        return 0
+    return sum(1 for p in obs.polls if p.where == "edge" and p.t_s > done and p.secuencia == obs.old_secuencia)
+
+
+def _provider_notes(obs: DrillObservation) -> list[Note]:
+    n = _stale_after_complete(obs)
+    if not n:
+        return []
+    return [Note("warn", f"El proveedor reportó la purga completa a los {obs.purge.reported_complete_after_s:.3f} s "
+                 f"({obs.purge.method}), pero el público siguió recibiendo el corte anterior en {n} consulta(s) "
+                 "posteriores (p. ej. una purga suave que sigue sirviendo contenido caducado): el veredicto se basa "
+                 "en lo que ve el público.",
+                 f"The provider reported the purge complete after {obs.purge.reported_complete_after_s:.3f} s "
+                 f"({obs.purge.method}), yet the public still got the previous corte in {n} later poll(s) (e.g. "
+                 "a soft purge still serving stale content): the verdict rests on what the public sees.")]
 
 
 def _restore_notes(obs: DrillObservation) -> list[Note]:
@@ -154,12 +223,13 @@ def _published(obs: DrillObservation) -> list[CheckResult]:
                    upload_dir=obs.upload_dir, origin_fresh_after_s=obs.origin_fresh_after_s)]
 
 
+@uses("fresh_within_s")
 def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = None) -> list[CheckResult]:
     """The corte drill's verdicts: II.2.b ``corte_drill`` and I.4 ``corte_drill_publication`` (did the
     upload reach the origin). When it never did, only the I.4 FAIL is returned: the purge cannot be
     timed, and the caller judges II.2.b without the drill."""
     ev = {**_drill_ev(obs), "detection": _det_ev(det)}
-    notes = _restore_notes(obs)
+    notes = _restore_notes(obs) + _provider_notes(obs)
     tls = http_probe.tls_note(obs.tls_unverified)
     if tls is not None:
         notes.append(tls)
@@ -170,6 +240,11 @@ def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = 
     if obs.error:
         out.append(result(REQ, "corte_drill", Verdict.ERROR, f"El simulacro se interrumpió: {obs.error}",
                           f"The drill stopped: {obs.error}", notes=notes, **ev))
+        return out
+    if obs.purge is not None and obs.purge.not_sent:
+        out.append(result(REQ, "corte_drill", Verdict.ERROR, f"No se envió la purga ({obs.purge.method}): "
+                          f"{obs.purge.not_sent}", f"The purge ({obs.purge.method}) was not sent: "
+                          f"{obs.purge.not_sent}", notes=notes, **ev))
         return out
     if obs.purge is not None and obs.purge.error:
         out.append(result(REQ, "corte_drill", Verdict.ERROR,
@@ -186,10 +261,12 @@ def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = 
         extra_en = f"; {mixed} poll(s) saw a mixed state" if mixed else ""
         out.append(result(REQ, "corte_drill", v,
                           f"Corte {seq} subido por SFTP, purga {obs.purge.method if obs.purge else '?'} "
-                          f"{'aceptada' if obs.purge and obs.purge.accepted else 'no aceptada'}: contenido fresco "
-                          f"en {obs.fresh_after_s:.3f} s (límite {bound:g} s){extra_es}.",
+                          f"{'aceptada' if obs.purge and obs.purge.accepted else 'no aceptada'}"
+                          f"{_provider_es_en(obs.purge)[0]}; el público recibió contenido fresco "
+                          f"a los {obs.fresh_after_s:.3f} s (límite {bound:g} s){extra_es}.",
                           f"Corte {seq} uploaded over SFTP, {obs.purge.method if obs.purge else '?'} purge "
-                          f"{'accepted' if obs.purge and obs.purge.accepted else 'not accepted'}: fresh content "
+                          f"{'accepted' if obs.purge and obs.purge.accepted else 'not accepted'}"
+                          f"{_provider_es_en(obs.purge)[1]}; the public got fresh content "
                           f"after {obs.fresh_after_s:.3f} s (bound {bound:g} s){extra_en}.", notes=notes, **ev))
         out.extend(_published(obs))
         return out
@@ -210,11 +287,13 @@ def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = 
     out.extend(_published(obs))
     out.append(result(REQ, "corte_drill", Verdict.FAIL,
                       f"Tras subir el corte {seq} y purgar ({obs.purge.method if obs.purge else '?'}, "
-                      f"{'aceptada' if obs.purge and obs.purge.accepted else 'rechazada'}), el sitio no sirvió el "
+                      f"{'aceptada' if obs.purge and obs.purge.accepted else 'rechazada'}"
+                      f"{_provider_es_en(obs.purge)[0]}), el sitio no sirvió el "
                       f"corte completo en {bound:g} s ({obs.stale_after_purge} respuesta(s) con el corte anterior; "
                       f"{last_es}).",
                       f"After uploading corte {seq} and purging ({obs.purge.method if obs.purge else '?'}, "
-                      f"{'accepted' if obs.purge and obs.purge.accepted else 'refused'}), the site did not serve the "
+                      f"{'accepted' if obs.purge and obs.purge.accepted else 'refused'}"
+                      f"{_provider_es_en(obs.purge)[1]}), the site did not serve the "
                       f"whole corte within {bound:g} s ({obs.stale_after_purge} answer(s) with the previous corte; "
                       f"{last_en}).", notes=notes, **ev))
     return out

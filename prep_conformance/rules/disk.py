@@ -7,6 +7,7 @@ count are those the unprivileged upload account may use (``f_bavail``, df's "Ava
 from __future__ import annotations
 
 from ..convocatoria import Convocatoria
+from ..thresholds import uses
 from ..probes.ssh import DiskObservation
 from ..verdict import CheckResult, Verdict, result
 
@@ -14,6 +15,7 @@ REQ = "II.1.c"
 CHECK = "disk_free"
 
 
+@uses("disk_free_gb")
 def evaluate(obs: DiskObservation, conv: Convocatoria) -> CheckResult:
     need = conv.thresholds.disk_free_bytes
     ev = {"path": obs.path, "method": obs.method, "threshold_gb": conv.thresholds.disk_free_gb,

@@ -18,6 +18,7 @@ import re
 from urllib.parse import urlsplit
 
 from ..convocatoria import Convocatoria
+from ..thresholds import uses
 from ..probes.http import HttpObservation
 from ..probes.tls import TlsObservation
 from ..verdict import CheckResult, Note, Verdict, result
@@ -112,6 +113,7 @@ def certificate(obs: TlsObservation, check: str = "https_certificate") -> CheckR
                   f"Trusted chain ({stores}) and the name {obs.host} matches ({leaf.issuer}).", **ev)
 
 
+@uses("tls_expiry_warn_days")
 def validity(obs: TlsObservation, conv: Convocatoria, now: dt.datetime | None = None,
              check: str = "https_certificate_validity") -> CheckResult:
     """The leaf is valid from now through the end of the publication window (+ warn margin)."""
@@ -172,6 +174,7 @@ def _min_label(conv: Convocatoria) -> str:
     return f"TLS {conv.tls.min_version}"
 
 
+@uses("tls_min_version")
 def protocols(obs: TlsObservation, conv: Convocatoria, check: str = "https_protocols") -> CheckResult:
     """Versions below the convocatoria's minimum refused, at least one at or above it offered."""
     early = _no_listener(obs, check)

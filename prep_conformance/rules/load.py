@@ -8,9 +8,10 @@ caps; ``guard`` says whether a run is allowed at all; ``thresholds``, ``main_jso
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
+from .. import thresholds as th
 from ..verdict import CheckResult, Note, Verdict, result
 from ..probes.load import LoadObservation, all_loopback
 
@@ -21,8 +22,11 @@ class LoadSettings:
 
     Attributes:
         users, spawn_rate, duration_s: the load; capped by ``max_users``/``max_duration_s``.
-        p95_ms, p99_ms, max_error_rate, min_rps: pass criteria.
+        p95_ms, p99_ms, max_error_rate: pass criteria; ``min_served_ratio`` the throughput criterion
+            (served ÷ what the visitors attempted); ``min_rps`` an absolute floor (None: none set).
         capped: what was lowered by a cap (``users 5000 -> 2000``).
+        thresholds: ``evidence["thresholds"]`` entries (``prep_conformance.thresholds``): each criterion,
+            its value, where it came from, whether the profile loosened it.
     """
 
     users: int
@@ -31,7 +35,7 @@ class LoadSettings:
     p95_ms: float
     p99_ms: float
     max_error_rate: float
-    min_rps: float
+    min_rps: float | None
     poll_min_s: float
     poll_max_s: float
     weights: Mapping[str, float]
@@ -41,21 +45,31 @@ class LoadSettings:
     master_bind_host: str | None = None
     master_port: int | None = None
     capped: tuple[str, ...] = ()
+    min_served_ratio: float = 0.9
+    thresholds: tuple[Mapping, ...] = ()
 
     def to_evidence(self) -> dict:
         return {"users": self.users, "spawn_rate": self.spawn_rate, "duration_s": self.duration_s,
                 "workers": self.workers, "remote_workers": self.remote_workers,
                 "think_time_s": [self.poll_min_s, self.poll_max_s], "weights": dict(self.weights),
                 "thresholds": {"p95_ms": self.p95_ms, "p99_ms": self.p99_ms,
-                               "max_error_rate": self.max_error_rate, "min_rps": self.min_rps},
+                               "max_error_rate": self.max_error_rate, "min_served_ratio": self.min_served_ratio,
+                               "min_rps": self.min_rps},
                 "capped": list(self.capped)}
 
 
-def settings(defaults, overrides) -> LoadSettings:
-    """``defaults``: ``Convocatoria.load``; ``overrides``: ``Profile.load``. Caps always win."""
+# criterion name (thresholds.SPECS) -> LoadSettings attribute / profile key under load:
+_CRITERIA = {"load_users": "users", "load_duration_s": "duration_s", "load_p95_ms": "p95_ms",
+             "load_p99_ms": "p99_ms", "load_max_error_rate": "max_error_rate",
+             "load_min_served_ratio": "min_served_ratio", "load_min_rps": "min_rps"}
+
+
+def settings(defaults, overrides, conv=None) -> LoadSettings:
+    """``defaults``: ``Convocatoria.load``; ``overrides``: ``Profile.load``; ``conv``: the convocatoria (for
+    where each threshold came from; without it the defaults are the reference). Caps always win."""
     def pick(name):
         v = getattr(overrides, name, None)
-        return getattr(defaults, name) if v is None else v
+        return getattr(defaults, name, None) if v is None else v
 
     capped = []
     users, duration = int(pick("users")), int(pick("duration_s"))
@@ -66,11 +80,27 @@ def settings(defaults, overrides) -> LoadSettings:
         capped.append(f"duration_s {duration} -> {defaults.max_duration_s}")
         duration = defaults.max_duration_s
     lo, hi = float(pick("poll_min_s")), float(pick("poll_max_s"))
-    return LoadSettings(users, float(pick("spawn_rate")), duration, float(pick("p95_ms")), float(pick("p99_ms")),
-                        float(pick("max_error_rate")), float(pick("min_rps")), lo, max(lo, hi),
-                        dict(pick("weights")), int(overrides.workers or 0), bool(overrides.remote_workers),
-                        int(pick("expect_workers_wait_s")), overrides.master_bind_host, overrides.master_port,
-                        tuple(capped))
+    floor = pick("min_rps")
+    ratio = pick("min_served_ratio")
+    s = LoadSettings(users, float(pick("spawn_rate")), duration, float(pick("p95_ms")), float(pick("p99_ms")),
+                     float(pick("max_error_rate")), None if floor is None else float(floor), lo, max(lo, hi),
+                     dict(pick("weights")), int(overrides.workers or 0), bool(overrides.remote_workers),
+                     int(pick("expect_workers_wait_s")), overrides.master_bind_host, overrides.master_port,
+                     tuple(capped), 0.9 if ratio is None else float(ratio))
+    ref = conv if conv is not None else _Conv(defaults)
+    entries = []
+    for name, attr in _CRITERIA.items():
+        over = getattr(overrides, attr, None)
+        entries.append(th.threshold(ref, name, value=getattr(s, attr),
+                                    profile_key=f"load.{attr}" if over is not None else None))
+    return replace(s, thresholds=tuple(entries))
+
+
+class _Conv:
+    """A stand-in convocatoria holding only ``load`` (when a caller has no full convocatoria)."""
+
+    def __init__(self, load):
+        self.load = load
 
 
 @dataclass(frozen=True)
@@ -109,38 +139,63 @@ def offered_max_rps(s: LoadSettings, page_assets: int, data_files: int = 1) -> f
     """
     if s.poll_min_s <= 0:
         return None
+    return s.users * _requests_per_task(s, page_assets, data_files)[0] / s.poll_min_s
+
+
+def _unmeasured(obs: LoadObservation) -> tuple[str, str] | None:
+    """Why nothing at all was measured (ERROR), or None."""
+    if obs.error:
+        return (f"La prueba de carga no produjo estadísticas: {obs.error}",
+                f"The load test produced no statistics: {obs.error}")
+    if obs.requests == 0:
+        return ("El generador de carga no completó ninguna petición: no hay nada que evaluar.",
+                "The load generator completed no request: nothing to evaluate.")
+    return None
+
+
+def _incomplete(obs: LoadObservation, s: LoadSettings) -> list[tuple[str, str]]:
+    """Why the run is not the one asked for (a pass cannot be certified; a measured failure still counts)."""
+    out = []
+    if obs.timed_out:
+        out.append(("Locust no terminó dentro del tiempo límite y fue detenido; resultados incompletos",
+                    "Locust did not finish within the hard timeout and was stopped; results incomplete"))
+    if (s.workers or s.remote_workers) and obs.workers_seen < max(1, s.workers):
+        out.append((f"se esperaban {s.workers} workers de Locust y se conectaron {obs.workers_seen}",
+                    f"{s.workers} Locust workers were expected, {obs.workers_seen} connected"))
+    if obs.measured_s < 0.5 * s.duration_s:
+        out.append((f"la carga duró {obs.measured_s:.1f} s de {s.duration_s} s previstos: corrida truncada",
+                    f"the load lasted {obs.measured_s:.1f} s of {s.duration_s} s planned: truncated run"))
+    return out
+
+
+def _requests_per_task(s: LoadSettings, page_assets: int, data_files: int) -> tuple[float, float]:
+    """(requests per task, requests per task made one after another), by the task weights."""
     w = dict(s.weights)
     if not data_files:
         w["poll"] = w.get("poll", 0) + w.pop("data", 0)
     total = sum(v for v in w.values() if v > 0) or 1.0
     per_task = (w.get("poll", 0) + w.get("data", 0) + w.get("page", 0) * (1 + page_assets)) / total
-    return s.users * per_task / s.poll_min_s
+    return per_task, per_task
 
 
-def _run_problem(obs: LoadObservation, s: LoadSettings) -> tuple[str, str] | None:
-    """Why a run cannot be judged (ERROR), or None."""
-    cap = offered_max_rps(s, len(obs.plan.page_assets), len(obs.plan.data_files))
-    if cap is not None and s.min_rps > cap:
-        return (f"Umbral inalcanzable: {s.users} usuarios con pausa mínima de {s.poll_min_s:g} s envían a lo sumo "
-                f"{cap:.1f} peticiones/s < min_rps {s.min_rps:g}; ajuste load.users o load.min_rps.",
-                f"Unreachable threshold: {s.users} users with a {s.poll_min_s:g} s minimum think time send at most "
-                f"{cap:.1f} requests/s < min_rps {s.min_rps:g}; adjust load.users or load.min_rps.")
-    if obs.error:
-        return (f"La prueba de carga no produjo estadísticas: {obs.error}",
-                f"The load test produced no statistics: {obs.error}")
-    if obs.timed_out:
-        return ("Locust no terminó dentro del tiempo límite y fue detenido; resultados incompletos.",
-                "Locust did not finish within the hard timeout and was stopped; results incomplete.")
-    if obs.requests == 0:
-        return ("El generador de carga no completó ninguna petición: no hay nada que evaluar.",
-                "The load generator completed no request: nothing to evaluate.")
-    if (s.workers or s.remote_workers) and obs.workers_seen < max(1, s.workers):
-        return (f"Se esperaban {s.workers} workers de Locust y se conectaron {obs.workers_seen}.",
-                f"{s.workers} Locust workers were expected, {obs.workers_seen} connected.")
-    if obs.measured_s < 0.5 * s.duration_s and obs.requests:
-        return (f"La carga duró {obs.measured_s:.1f} s de {s.duration_s} s previstos: corrida truncada.",
-                f"The load lasted {obs.measured_s:.1f} s of {s.duration_s} s planned: truncated run.")
-    return None
+def expected_attempts(obs: LoadObservation, s: LoadSettings) -> float | None:
+    """The fewest requests the configured visitors attempt against a site that answers every request
+    within the p95 limit: each visitor runs one task per (mean think time + the task's requests × p95
+    limit), integrated over the users actually running (Locust's per-second series). None when it
+    cannot be said (no series and no measured time)."""
+    per_task, sequential = _requests_per_task(s, len(obs.plan.page_assets), len(obs.plan.data_files))
+    think = (s.poll_min_s + s.poll_max_s) / 2
+    cycle = think + sequential * s.p95_ms / 1000.0
+    if cycle <= 0:
+        return None
+    pts = obs.series
+    if len(pts) >= 2:
+        user_s = sum(a.users * max(0.0, b.t - a.t) for a, b in zip(pts, pts[1:]))
+    elif obs.measured_s:
+        user_s = s.users * obs.measured_s
+    else:
+        return None
+    return user_s * per_task / cycle
 
 
 def _numbers(obs: LoadObservation) -> dict:
@@ -192,32 +247,85 @@ def thresholds(obs: LoadObservation, s: LoadSettings, requirement: str = "II.2.a
         after_en = "did not recover" if obs.recovered_after_s is None else f"took {obs.recovered_after_s:g} s"
         notes.append(Note("warn", f"Tras la carga, la página {after} en volver a responder sin 5xx/429.",
                           f"After the load the page {after_en} to answer again without 5xx/429."))
-    problem = _run_problem(obs, s)
-    if problem:
+    ev["thresholds"] = [dict(e) for e in s.thresholds]
+    nothing = _unmeasured(obs)
+    if nothing:
         ev["log_tail"] = obs.log_tail[-800:]
-        return result(requirement, check, Verdict.ERROR, problem[0], problem[1], notes=notes, **ev)
-    bad_es, bad_en = [], []
-    if obs.p95_ms is None or obs.p95_ms > s.p95_ms:
-        bad_es.append(f"p95 {obs.p95_ms} ms > {s.p95_ms:g} ms")
-        bad_en.append(f"p95 {obs.p95_ms} ms > {s.p95_ms:g} ms")
-    if obs.p99_ms is None or obs.p99_ms > s.p99_ms:
-        bad_es.append(f"p99 {obs.p99_ms} ms > {s.p99_ms:g} ms")
-        bad_en.append(f"p99 {obs.p99_ms} ms > {s.p99_ms:g} ms")
+        return result(requirement, check, Verdict.ERROR, nothing[0], nothing[1], notes=notes, **ev)
+    # Each criterion on its own: a measured failure is a FAIL whatever another criterion says.
+    failed: list[tuple[str, str]] = []
+    unjudged: list[tuple[str, str]] = []
+    if obs.p95_ms is None:
+        unjudged.append(("p95 sin medir", "p95 not measured"))
+    elif obs.p95_ms > s.p95_ms:
+        failed.append((f"p95 {obs.p95_ms:g} ms > {s.p95_ms:g} ms", f"p95 {obs.p95_ms:g} ms > {s.p95_ms:g} ms"))
+    if obs.p99_ms is None:
+        unjudged.append(("p99 sin medir", "p99 not measured"))
+    elif obs.p99_ms > s.p99_ms:
+        failed.append((f"p99 {obs.p99_ms:g} ms > {s.p99_ms:g} ms", f"p99 {obs.p99_ms:g} ms > {s.p99_ms:g} ms"))
     if obs.error_rate > s.max_error_rate:
-        bad_es.append(f"tasa de error {obs.error_rate:.2%} > {s.max_error_rate:.2%}")
-        bad_en.append(f"error rate {obs.error_rate:.2%} > {s.max_error_rate:.2%}")
-    if obs.rps < s.min_rps:
-        bad_es.append(f"{obs.rps:g} peticiones/s < {s.min_rps:g}")
-        bad_en.append(f"{obs.rps:g} requests/s < {s.min_rps:g}")
-    head_es = (f"{s.users} usuarios, {obs.measured_s:.0f} s: {obs.requests} peticiones, {obs.rps:g}/s, "
-               f"p95 {obs.p95_ms} ms, p99 {obs.p99_ms} ms, errores {obs.error_rate:.2%}")
-    head_en = (f"{s.users} users, {obs.measured_s:.0f} s: {obs.requests} requests, {obs.rps:g}/s, "
-               f"p95 {obs.p95_ms} ms, p99 {obs.p99_ms} ms, errors {obs.error_rate:.2%}")
-    if bad_es:
-        return result(requirement, check, Verdict.FAIL, f"{head_es}. No cumple: {'; '.join(bad_es)}.",
-                      f"{head_en}. Not met: {'; '.join(bad_en)}.", notes=notes, **ev)
-    return result(requirement, check, Verdict.PASS, f"{head_es}. Dentro de los umbrales.",
-                  f"{head_en}. Within thresholds.", notes=notes, **ev)
+        failed.append((f"tasa de error {_pct(obs.error_rate)} > {_pct(s.max_error_rate)}",
+                       f"error rate {_pct(obs.error_rate)} > {_pct(s.max_error_rate)}"))
+    # Throughput, relative to what these visitors attempted (or would attempt of a site within p95).
+    served = obs.requests - obs.failures
+    expected = expected_attempts(obs, s)
+    demand = max(float(obs.requests), expected or 0.0)
+    ratio = served / demand if demand else None
+    ev.update(served=served, attempted=obs.requests,
+              expected_min_attempts=None if expected is None else round(expected, 1),
+              served_ratio=None if ratio is None else round(ratio, 4))
+    if ratio is not None and ratio < s.min_served_ratio:
+        if obs.cpu_warning and served >= s.min_served_ratio * obs.requests:
+            unjudged.append(("rendimiento: el generador saturó su CPU y envió menos de lo previsto",
+                             "throughput: the generator saturated its CPU and sent less than planned"))
+        else:
+            failed.append((f"sirvió {served} de {demand:.0f} peticiones esperadas ({_pct(ratio)} < "
+                           f"{_pct(s.min_served_ratio)})",
+                           f"served {served} of {demand:.0f} expected requests ({_pct(ratio)} < "
+                           f"{_pct(s.min_served_ratio)})"))
+    if s.min_rps is not None:
+        cap = offered_max_rps(s, len(obs.plan.page_assets), len(obs.plan.data_files))
+        if cap is not None and s.min_rps > cap:
+            unjudged.append((f"el mínimo de {s.min_rps:g} peticiones/s es inalcanzable: {s.users} usuarios con pausa "
+                             f"mínima de {s.poll_min_s:g} s envían a lo sumo {cap:.1f}/s (ajuste load.users o "
+                             "load.min_rps)",
+                             f"the {s.min_rps:g} requests/s floor is unreachable: {s.users} users with a "
+                             f"{s.poll_min_s:g} s minimum think time send at most {cap:.1f}/s (adjust load.users or "
+                             "load.min_rps)"))
+        elif obs.rps < s.min_rps:
+            failed.append((f"{obs.rps:g} peticiones/s < {s.min_rps:g}", f"{obs.rps:g} requests/s < {s.min_rps:g}"))
+    incomplete = _incomplete(obs, s)
+    ev["not_judged"] = [u[1] for u in unjudged + incomplete]
+    head_es = (f"{s.users} usuario{'' if s.users == 1 else 's'}, {obs.measured_s:.0f} s: {obs.requests} peticiones ({served} servidas), "
+               f"{obs.rps:g}/s, p95 {obs.p95_ms} ms, p99 {obs.p99_ms} ms, errores {_pct(obs.error_rate)}")
+    head_en = (f"{s.users} user{'' if s.users == 1 else 's'}, {obs.measured_s:.0f} s: {obs.requests} requests ({served} served), "
+               f"{obs.rps:g}/s, p95 {obs.p95_ms} ms, p99 {obs.p99_ms} ms, errors {_pct(obs.error_rate)}")
+    also_es = ("; además: " + "; ".join(u[0] for u in unjudged + incomplete)) if unjudged or incomplete else ""
+    also_en = ("; also: " + "; ".join(u[1] for u in unjudged + incomplete)) if unjudged or incomplete else ""
+    if failed:
+        res = result(requirement, check, Verdict.FAIL,
+                     f"{head_es}. No cumple: {'; '.join(f[0] for f in failed)}{also_es}.",
+                     f"{head_en}. Not met: {'; '.join(f[1] for f in failed)}{also_en}.", notes=notes, **ev)
+    elif incomplete:
+        ev["log_tail"] = obs.log_tail[-800:]
+        res = result(requirement, check, Verdict.ERROR,
+                     f"{head_es}. Sin fallas medidas, pero la corrida no es la prevista: "
+                     + "; ".join(u[0] for u in incomplete) + ".",
+                     f"{head_en}. No measured failure, but the run is not the one planned: "
+                     + "; ".join(u[1] for u in incomplete) + ".", notes=notes, **ev)
+    elif unjudged:
+        res = result(requirement, check, Verdict.WARN,
+                     f"{head_es}. Dentro de los umbrales medidos; sin juzgar: " + "; ".join(u[0] for u in unjudged) + ".",
+                     f"{head_en}. Within the measured thresholds; not judged: " + "; ".join(u[1] for u in unjudged)
+                     + ".", notes=notes, **ev)
+    else:
+        res = result(requirement, check, Verdict.PASS, f"{head_es}. Dentro de los umbrales.",
+                     f"{head_en}. Within thresholds.", notes=notes, **ev)
+    return th.apply(res, s.thresholds)
+
+
+def _pct(x: float) -> str:
+    return f"{x:.2%}"
 
 
 def _directives(value: str) -> list[str]:

@@ -20,7 +20,9 @@ from html.parser import HTMLParser
 from typing import Any, Iterable, Mapping
 from urllib.parse import urljoin, urlsplit
 
+from .. import paquete as pq_fmt
 from ..convocatoria import Convocatoria
+from ..thresholds import uses
 from ..probes import http as http_probe
 from ..probes.publication import CorteRef, PublicationObservation, ServedFile
 from ..verdict import CheckResult, Note, Verdict, result
@@ -29,6 +31,11 @@ LIST_CAP = 100          # evidence lists stop here (the counts are always comple
 MAIN_JSON = "json/main.json"
 ZIP_NAME = re.compile(r"(?:^|/)(\d{8})_(\d{4})_PREP_[A-Za-z0-9_-]+\.zip$")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf", ".webp")
+
+
+def _n(n: int, one: str, many: str) -> str:
+    """``1 ausente`` / ``3 ausentes``: real plurals in both languages."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def _cap(items: list) -> list:
@@ -85,6 +92,45 @@ def _local(when: dt.datetime, ref: CorteRef) -> dt.datetime:
 
 # ---------------------------------------------------------------------------------------------- I.6
 
+DIFF_FILES = 5          # altered text files whose changed lines are shown
+DIFF_LINES = 40         # lines of diff kept per file (bounded evidence)
+DIFF_LINE_CHARS = 300
+
+
+def _text_lines(data: bytes) -> list[str]:
+    for enc in ("utf-8-sig", "latin-1"):
+        try:
+            return data.decode(enc).splitlines()
+        except UnicodeDecodeError:
+            continue
+    return []
+
+
+def line_diff(expected: bytes, served: bytes, context: int = 1) -> list[dict[str, Any]]:
+    """The changed lines of an altered text file (paquete vs served), with line numbers and a little
+    context: ``[{"op": "-"|"+"|" ", "line": n, "text": ...}]``, bounded in lines and characters."""
+    import difflib
+    a, b = _text_lines(expected), _text_lines(served)
+    out: list[dict[str, Any]] = []
+    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context):
+        if out:
+            out.append({"op": "…", "line": None, "text": ""})
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [{"op": " ", "line": i + 1, "text": a[i]} for i in range(i1, i2)]
+                continue
+            if tag in ("replace", "delete"):
+                out += [{"op": "-", "line": i + 1, "text": a[i]} for i in range(i1, i2)]
+            if tag in ("replace", "insert"):
+                out += [{"op": "+", "line": j + 1, "text": b[j]} for j in range(j1, j2)]
+        if len(out) >= DIFF_LINES:
+            break
+    for row in out:
+        if len(row["text"]) > DIFF_LINE_CHARS:
+            row["text"] = row["text"][:DIFF_LINE_CHARS - 1] + "…"
+    return out[:DIFF_LINES]
+
+
 
 def _fetch_errors(files: Iterable[ServedFile]) -> list[ServedFile]:
     return [f for f in files if f.status is None]
@@ -105,7 +151,10 @@ def integrity(obs: PublicationObservation) -> CheckResult:
         elif sf.status != 200:
             missing.append({"path": rel, "expected": digest, "status": sf.status})
         elif sf.sha256 != digest:
-            altered.append({"path": rel, "expected": digest, "served": sf.sha256, "size": sf.size})
+            entry = {"path": rel, "expected": digest, "served": sf.sha256, "size": sf.size}
+            if len(altered) < DIFF_FILES and base.texts.get(rel) is not None and sf.body is not None:
+                entry["diff"] = line_diff(base.texts[rel], sf.body)
+            altered.append(entry)
     extra = [{"path": rel, "status": sf.status, "served": sf.sha256, "error": sf.error}
              for rel, sf in sorted(obs.named_extra.items())]
     n = len(base.manifest)
@@ -134,13 +183,13 @@ def integrity(obs: PublicationObservation) -> CheckResult:
     if missing or altered or extra:
         parts_es, parts_en = [], []
         if altered:
-            parts_es.append(f"{len(altered)} alterado(s) ({', '.join(a['path'] for a in altered[:3])})")
+            parts_es.append(f"{_n(len(altered), 'alterado', 'alterados')} ({', '.join(a['path'] for a in altered[:3])})")
             parts_en.append(f"{len(altered)} altered ({', '.join(a['path'] for a in altered[:3])})")
         if missing:
-            parts_es.append(f"{len(missing)} ausente(s) ({', '.join(a['path'] for a in missing[:3])})")
+            parts_es.append(f"{_n(len(missing), 'ausente', 'ausentes')} ({', '.join(a['path'] for a in missing[:3])})")
             parts_en.append(f"{len(missing)} missing ({', '.join(a['path'] for a in missing[:3])})")
         if extra:
-            parts_es.append(f"{len(extra)} fuera del manifiesto nombrado(s) por main.json "
+            parts_es.append(f"{len(extra)} fuera del manifiesto {'nombrado' if len(extra) == 1 else 'nombrados'} por main.json "
                             f"({', '.join(a['path'] for a in extra[:3])})")
             parts_en.append(f"{len(extra)} outside the manifest named by main.json "
                             f"({', '.join(a['path'] for a in extra[:3])})")
@@ -161,23 +210,46 @@ def integrity(obs: PublicationObservation) -> CheckResult:
 
 
 def _csv_rows(data: bytes) -> tuple[list[str] | None, list[list[str]]]:
-    """The acta header (the row naming CODIGO_INTEGRIDAD) and the rows after it."""
-    text = data.decode("utf-8-sig", errors="replace")
-    rows = list(csv.reader(io.StringIO(text)))
-    for i, row in enumerate(rows):
-        if "CODIGO_INTEGRIDAD" in [c.strip().upper() for c in row]:
-            return [c.strip().upper() for c in row], [r for r in rows[i + 1:] if any(c.strip() for c in r)]
-    return None, []
+    """The acta header (found by content: the row naming CODIGO_INTEGRIDAD) and the rows after it, in any
+    encoding, line ending or blank-row layout a real paquete uses (``paquete.read_csv_table``)."""
+    table = pq_fmt.read_csv_table(data)
+    if table.kind != "actas" or table.header is None or "CODIGO_INTEGRIDAD" not in table.header:
+        return None, []
+    return table.header, table.rows
+
+
+def _image_matches(obs: PublicationObservation, img: str, served: ServedFile, alg: str, code: str
+                   ) -> tuple[bool, str | None]:
+    """Does the served image carry the code its CSV row publishes? ``(ok, note)``.
+
+    SHA-256 codes are compared with the served bytes' digest. MD5 codes with the paquete's own image
+    when the served bytes are identical to it (its SHA-256 in the manifest): the paquete is the reference.
+    A served image identical to the paquete's whose code the paquete itself contradicts is not the
+    difusor's fault: it passes with a note.
+    """
+    base = obs.baseline
+    identical = base.manifest.get(img) is not None and served.sha256 == base.manifest.get(img)
+    if alg == "sha256":
+        if served.sha256.upper() == code:
+            return True, None
+    elif alg == "md5":
+        if identical and (base.md5.get(img) or "").upper() == code:
+            return True, None
+    if identical:
+        return True, "paquete"
+    return False, None
 
 
 @_noting_tls
 def acta_images(obs: PublicationObservation) -> CheckResult:
-    """I.6: each acta image served hashes to the ``CODIGO_INTEGRIDAD`` its CSV row publishes."""
+    """I.6: each acta image served hashes to the ``CODIGO_INTEGRIDAD`` its CSV row publishes (SHA-256 or
+    MD5; ``N/A`` and ``-`` rows carry no image to check)."""
     check = "acta_images"
     base = obs.baseline
     csvs = sorted(p for p in base.manifest if p.lower().endswith(".csv"))
     by_digest: dict[str, str] = {sf.sha256.upper(): rel for rel, sf in obs.served.items() if sf.ok}
     checked, mismatched, missing, unfetched, outside, sources = 0, [], [], [], [], {}
+    no_code, algorithms, unknown, inconsistent = 0, set(), [], []
     for rel in csvs:
         sf = obs.served.get(rel)
         if sf is not None and sf.ok and sf.body is not None:
@@ -193,52 +265,79 @@ def acta_images(obs: PublicationObservation) -> CheckResult:
         ri = next((header.index(c) for c in ("RUTA_IMAGEN", "RUTA_ACTA", "IMAGEN", "ARCHIVO") if c in header), None)
         ki = header.index("CLAVE_ACTA") if "CLAVE_ACTA" in header else 0
         for row in rows:
-            if len(row) <= ci or not row[ci].strip():
+            if len(row) <= ci:
                 continue
-            code = row[ci].strip().upper()
-            clave = row[ki] if len(row) > ki else "?"
+            alg, code = pq_fmt.integrity_code(row[ci])
+            if alg is None:
+                no_code += 1
+                continue
+            clave = pq_fmt.clean_cell(row[ki]) if len(row) > ki else "?"
+            if alg == "unknown":
+                unknown.append({"csv": rel, "clave_acta": clave, "codigo": code})
+                continue
+            algorithms.add(alg)
             checked += 1
-            if ri is None or len(row) <= ri or not row[ri].strip():
-                if code not in by_digest:
+            ruta = pq_fmt.clean_cell(row[ri]) if ri is not None and len(row) > ri else ""
+            if ruta.upper() in pq_fmt.NO_CODE:
+                if alg == "sha256" and code not in by_digest:
                     missing.append({"csv": rel, "clave_acta": clave, "codigo": code, "image": None})
                 continue
-            img = row[ri].strip().lstrip("/")
+            img = urlsplit(ruta).path.lstrip("/") if "://" in ruta else ruta.lstrip("/")
             served = obs.served.get(img)
             if served is None:
                 outside.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code})
             elif served.status is None:
                 unfetched.append({"csv": rel, "image": img, "error": served.error})
-            elif served.status != 200:
+            elif served.status != 200 or served.sha256 is None:
                 missing.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code,
                                 "status": served.status})
-            elif served.sha256.upper() != code:
-                mismatched.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code,
-                                   "served": served.sha256.upper()})
+            else:
+                ok, note = _image_matches(obs, img, served, alg, code)
+                if not ok:
+                    mismatched.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code,
+                                       "algorithm": alg, "served_sha256": served.sha256.upper()})
+                elif note:
+                    inconsistent.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code})
     ev = {"csv_files": sources, "actas_checked": checked, "mismatched_count": len(mismatched),
           "missing_count": len(missing), "outside_manifest_count": len(outside), "unfetched_count": len(unfetched),
           "mismatched": _cap(mismatched), "missing": _cap(missing), "outside_manifest": _cap(outside),
-          "unfetched": _cap(unfetched)}
+          "unfetched": _cap(unfetched), "algorithms": sorted(algorithms), "rows_without_code": no_code,
+          "unknown_codes": _cap(unknown), "paquete_inconsistent": _cap(inconsistent)}
+    notes = []
+    if inconsistent:
+        notes.append(Note("info", f"{_n(len(inconsistent), 'imagen idéntica', 'imágenes idénticas')} a las del paquete "
+                          f"{'no coincide' if len(inconsistent) == 1 else 'no coinciden'} con el "
+                          "CODIGO_INTEGRIDAD que el propio paquete publica: es un hallazgo del paquete, no del difusor.",
+                          f"{_n(len(inconsistent), 'image', 'images')} identical to the paquete's "
+                          f"{'does' if len(inconsistent) == 1 else 'do'} not match the CODIGO_INTEGRIDAD "
+                          "the paquete itself publishes: a finding about the paquete, not the difusor."))
     if not checked:
-        return result("I.6", check, Verdict.ERROR if csvs else Verdict.SKIP,
-                      "No se encontraron filas con CODIGO_INTEGRIDAD en los CSV del paquete.",
-                      "No rows with CODIGO_INTEGRIDAD found in the paquete's CSV files.", **ev)
+        # The paquete carries no code to check (no column, or only N/A): nothing is demanded of the site.
+        return result("I.6", check, Verdict.ERROR if csvs and not sources else Verdict.SKIP,
+                      "No se encontraron filas con CODIGO_INTEGRIDAD verificable (SHA-256 o MD5) en los CSV del paquete.",
+                      "No rows with a checkable CODIGO_INTEGRIDAD (SHA-256 or MD5) found in the paquete's CSV files.",
+                      notes=notes, **ev)
     bad = len(mismatched) + len(missing) + len(outside)
     if bad:
         first = (mismatched or missing or outside)[0]
         return result("I.6", check, Verdict.FAIL,
-                      f"{bad} de {checked} actas no coinciden con su CODIGO_INTEGRIDAD: {len(mismatched)} imagen(es) "
-                      f"distinta(s), {len(missing)} ausente(s), {len(outside)} fuera del manifiesto "
+                      f"{bad} de {checked} actas no coinciden con su CODIGO_INTEGRIDAD: {_n(len(mismatched), 'imagen distinta', 'imágenes distintas')}, "
+                      f"{_n(len(missing), 'ausente', 'ausentes')}, {len(outside)} fuera del manifiesto "
                       f"(p. ej. {first.get('image') or first.get('clave_acta')}).",
-                      f"{bad} of {checked} actas do not match their CODIGO_INTEGRIDAD: {len(mismatched)} different "
-                      f"image(s), {len(missing)} missing, {len(outside)} outside the manifest "
-                      f"(e.g. {first.get('image') or first.get('clave_acta')}).", **ev)
+                      f"{bad} of {checked} actas do not match their CODIGO_INTEGRIDAD: "
+                      f"{_n(len(mismatched), 'different image', 'different images')}, {len(missing)} missing, {len(outside)} outside the manifest "
+                      f"(e.g. {first.get('image') or first.get('clave_acta')}).", notes=notes, **ev)
     if unfetched:
         return result("I.6", check, Verdict.ERROR,
                       f"No se pudieron descargar {len(unfetched)} imágenes de actas.",
-                      f"Could not download {len(unfetched)} acta images.", **ev)
+                      f"Could not download {len(unfetched)} acta images.", notes=notes, **ev)
+    algs = " y ".join(a.upper().replace("SHA256", "SHA-256") for a in sorted(algorithms))
+    algs_en = " and ".join(a.upper().replace("SHA256", "SHA-256") for a in sorted(algorithms))
     return result("I.6", check, Verdict.PASS,
-                  f"Las {checked} imágenes de actas coinciden con su CODIGO_INTEGRIDAD.",
-                  f"All {checked} acta images match their CODIGO_INTEGRIDAD.", **ev)
+                  f"Las {checked} imágenes de actas coinciden con su CODIGO_INTEGRIDAD ({algs})"
+                  + (f"; {_n(no_code, 'fila', 'filas')} sin código (N/A)" if no_code else "") + ".",
+                  f"All {checked} acta images match their CODIGO_INTEGRIDAD ({algs_en})"
+                  + (f"; {_n(no_code, 'row', 'rows')} without a code (N/A)" if no_code else "") + ".", notes=notes, **ev)
 
 
 # ---------------------------------------------------------------------------------------------- I.4
@@ -264,13 +363,12 @@ CORTE_FILE_SUFFIXES = (".json", ".csv", ".zip", ".html", ".htm")
 
 
 def is_corte_file(rel: str) -> bool:
-    """The corte's own data (main.json, CSV, ZIP, the page): what I.4's "every file present" covers.
-
-    Acta images and assets are cumulative, not a corte's own; a missing one is I.6's finding alone.
-    """
+    """The corte's own data (main.json, CSV, ZIP, the page). Kept for callers that want the data files;
+    I.4 itself covers every file of the corte (CONTRACT §1): page assets and acta images too."""
     return rel.lower().endswith(CORTE_FILE_SUFFIXES)
 
 
+@uses("max_lag_cortes")
 @_noting_tls
 def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
     """I.4: the served main.json announces the paquete's newest corte and its data files are present."""
@@ -295,42 +393,49 @@ def corte_current(obs: PublicationObservation, conv: Convocatoria) -> CheckResul
     if lag > conv.freshness.max_lag_cortes:
         return result("I.4", check, Verdict.FAIL,
                       f"Se sirve el corte {got.secuencia} ({got.corte_iso}); el más reciente es el {want.secuencia} "
-                      f"({want.corte_iso}): {lag} corte(s) de retraso.",
+                      f"({want.corte_iso}): {_n(lag, 'corte', 'cortes')} de retraso.",
                       f"Serves corte {got.secuencia} ({got.corte_iso}); the newest is {want.secuencia} "
-                      f"({want.corte_iso}): {lag} corte(s) behind.", **ev)
+                      f"({want.corte_iso}): {_n(lag, 'corte', 'cortes')} behind.", **ev)
     differs = [k for k, a, b in (("corte_iso", want.corte_iso, got.corte_iso),
                                  ("ultimoCorte", want.ultimo_corte, got.ultimo_corte)) if lag == 0 and a != b]
     if differs:
         return result("I.4", check, Verdict.FAIL,
                       f"El corte {got.secuencia} servido no coincide con el del paquete en: {', '.join(differs)}.",
                       f"Served corte {got.secuencia} differs from the paquete's in: {', '.join(differs)}.", **ev)
-    corte_files = [rel for rel in sorted(obs.paquete.manifest) if is_corte_file(rel)]
+    corte_files = sorted(obs.paquete.manifest)
     absent = [{"path": rel, "status": sf.status if sf else None, "error": sf.error if sf else None}
               for rel in corte_files for sf in [obs.served.get(rel)]
               if sf is None or sf.status != 200]
-    ev.update(corte_files=len(corte_files), absent_count=len(absent), absent=_cap(absent))
+    data = [rel for rel in corte_files if is_corte_file(rel)]
+    ev.update(corte_files=len(corte_files), data_files=len(data), absent_count=len(absent), absent=_cap(absent))
     no_response = [a for a in absent if a["status"] is None]
     if len(no_response) < len(absent):
         real = [a for a in absent if a["status"] is not None]
+        shown = ", ".join(f"{a['path']} (HTTP {a['status']})" for a in real[:5])
+        more = len(real) - 5
         return result("I.4", check, Verdict.FAIL,
-                      f"Corte {got.secuencia} anunciado, pero faltan {len(real)} de sus {len(corte_files)} "
-                      f"archivos de datos (p. ej. {real[0]['path']}: HTTP {real[0]['status']}).",
-                      f"Corte {got.secuencia} announced, but {len(real)} of its {len(corte_files)} data files "
-                      f"are missing (e.g. {real[0]['path']}: HTTP {real[0]['status']}).", **ev)
+                      f"Corte {got.secuencia} anunciado, pero "
+                      + (f"falta 1 de sus {len(corte_files)} archivos: " if len(real) == 1
+                         else f"faltan {len(real)} de sus {len(corte_files)} archivos: ")
+                      + shown + (f" y {more} más" if more > 0 else "") + ".",
+                      f"Corte {got.secuencia} announced, but {len(real)} of its {len(corte_files)} "
+                      + ("file is" if len(real) == 1 else "files are") + " missing: "
+                      + shown + (f" and {more} more" if more > 0 else "") + ".", **ev)
     if no_response:
         return result("I.4", check, Verdict.ERROR,
                       f"No se pudo comprobar la presencia de {len(no_response)} archivos del corte.",
                       f"Could not check {len(no_response)} files of the corte are present.", **ev)
     return result("I.4", check, Verdict.PASS,
                   f"Se sirve el corte más reciente ({got.secuencia}, {got.corte_iso}) con sus "
-                  f"{len(corte_files)} archivos de datos.",
+                  f"{len(corte_files)} archivos.",
                   f"The newest corte ({got.secuencia}, {got.corte_iso}) is served with its "
-                  f"{len(corte_files)} data files.", **ev)
+                  f"{len(corte_files)} files.", **ev)
 
 
 # ---------------------------------------------------------------------------------------------- I.9
 
 
+@uses("max_lag_min")
 @_noting_tls
 def corte_lag(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
     """I.9: the served corte is no older than ``freshness.max_lag_min`` behind the paquete's newest."""
@@ -365,54 +470,79 @@ def corte_lag(obs: PublicationObservation, conv: Convocatoria) -> CheckResult:
 
 @_noting_tls
 def corte_stamps(obs: PublicationObservation) -> CheckResult:
-    """I.9: main.json's ultimoCorte matches its corte_iso; every CSV's corte line and the ZIP name agree."""
+    """I.9: main.json's ultimoCorte matches its corte_iso; every CSV's corte line and the ZIP name agree.
+
+    The paquete is the reference: a stamp the paquete lacks (a candidates catalogue has no corte line)
+    is never demanded; a stamp it carries must be served identically, in any encoding or line ending.
+    """
     check = "corte_stamps"
     bad = _main_json_unreadable(obs, "I.9", check)
     if bad:
         return bad
-    ref = obs.served_corte
+    ref, base = obs.served_corte, obs.baseline
+    same_corte = ref.secuencia is not None and ref.secuencia == base.corte.secuencia
     uc = ultimo_corte_datetime(ref.ultimo_corte)
     problems: list[tuple[str, str]] = []
     ev: dict[str, Any] = {"served": ref.brief()}
+    paquete_has_uc = base.corte.ultimo_corte is not None
     if uc is None:
-        problems.append(("main.json sin ultimoCorte {fecha, hora, zona} legible",
-                         "main.json has no readable ultimoCorte {fecha, hora, zona}"))
+        if paquete_has_uc or ref.ultimo_corte is not None:
+            problems.append(("main.json sin ultimoCorte {fecha, hora, zona} legible",
+                             "main.json has no readable ultimoCorte {fecha, hora, zona}"))
+    elif same_corte and paquete_has_uc and dict(ref.ultimo_corte) == dict(base.corte.ultimo_corte):
+        pass                        # served as the institute wrote it
     elif ref.corte is not None and uc != ref.corte.replace(second=0, microsecond=0):
         problems.append((f"ultimoCorte ({uc.isoformat()}) no coincide con corte_iso ({ref.corte_iso})",
                          f"ultimoCorte ({uc.isoformat()}) does not match corte_iso ({ref.corte_iso})"))
     when = corte_datetime(ref)
-    csv_lines, zips = {}, {}
+    csv_lines, zips, not_carried = {}, {}, []
     if when is not None:
         local = _local(when, ref)
         date_s, time_s = f"{local:%d/%m/%Y}", f"{local:%H:%M}"
-        for rel in sorted(obs.baseline.manifest):
+        for rel in sorted(base.manifest):
             sf = obs.served.get(rel)
             if rel.lower().endswith(".csv") and sf is not None and sf.ok and sf.body is not None:
-                lines = sf.body.decode("utf-8-sig", errors="replace").splitlines()
-                line = next((ln for ln in lines[:5] if re.search(r"\d{1,2}/\d{1,2}/\d{4}\s+\d{1,2}:\d{2}", ln)), None)
+                pq_line = None
+                if rel in base.texts:
+                    pq_line = pq_fmt.corte_line_of(pq_fmt.text_lines(base.texts[rel]))
+                    if pq_line is None:
+                        not_carried.append(rel)       # the paquete's own file has no corte line
+                        continue
+                line = pq_fmt.corte_line_of(pq_fmt.text_lines(sf.body))
                 csv_lines[rel] = line
                 if line is None:
-                    problems.append((f"{rel} no trae línea de corte", f"{rel} has no corte line"))
-                elif date_s not in line or time_s not in line:
-                    problems.append((f"{rel}: línea de corte '{line.strip()}' ≠ {date_s} {time_s}",
-                                     f"{rel}: corte line '{line.strip()}' ≠ {date_s} {time_s}"))
+                    problems.append((f"{rel} no trae la línea de corte que trae el paquete",
+                                     f"{rel} lacks the corte line the paquete carries"))
+                elif same_corte and pq_line is not None:
+                    if line != pq_line:
+                        problems.append((f"{rel}: línea de corte '{line}' ≠ '{pq_line}' del paquete",
+                                         f"{rel}: corte line '{line}' ≠ the paquete's '{pq_line}'"))
+                elif pq_fmt.corte_line_datetime(line) != local.replace(second=0, microsecond=0) and (
+                        date_s not in line or time_s not in line):
+                    problems.append((f"{rel}: línea de corte '{line}' ≠ {date_s} {time_s}",
+                                     f"{rel}: corte line '{line}' ≠ {date_s} {time_s}"))
             m = ZIP_NAME.search(rel)
             if m and sf is not None and sf.ok:
                 zips[rel] = f"{m.group(1)}_{m.group(2)}"
-                if zips[rel] != f"{local:%Y%m%d_%H%M}":
-                    problems.append((f"el ZIP {rel} no corresponde al corte {local:%Y%m%d_%H%M}",
-                                     f"ZIP {rel} does not match corte {local:%Y%m%d_%H%M}"))
-    ev.update(csv_corte_lines=csv_lines, zip_names=list(zips))
+        stamp = f"{local:%Y%m%d_%H%M}"
+        if zips and stamp not in zips.values():
+            # The paquete may keep earlier cortes' ZIPs; one of them at least must be this corte's.
+            problems.append((f"ningún ZIP corresponde al corte {stamp} ({', '.join(list(zips)[:3])})",
+                             f"no ZIP matches corte {stamp} ({', '.join(list(zips)[:3])})"))
+    ev.update(csv_corte_lines=csv_lines, zip_names=list(zips), csv_without_corte_line_in_paquete=not_carried)
     if problems:
         return result("I.9", check, Verdict.FAIL, "Fecha y hora de corte inconsistentes: "
                       + "; ".join(p[0] for p in problems[:5]) + ".",
                       "Corte date/time inconsistent: " + "; ".join(p[1] for p in problems[:5]) + ".",
                       problems=[p[1] for p in problems], **ev)
+    uc_s = " ".join(str((ref.ultimo_corte or {}).get(k, "")) for k in ("fecha", "hora", "zona")).strip() \
+        or str(ref.corte_iso)
+    n_csv, n_zip = len(csv_lines), len(zips)
+    extra_es = (f"; {len(not_carried)} CSV sin línea de corte en el paquete (no se exige)" if not_carried else "")
+    extra_en = (f"; {len(not_carried)} CSV with no corte line in the paquete (not required)" if not_carried else "")
     return result("I.9", check, Verdict.PASS,
-                  f"main.json, {len(csv_lines)} CSV y {len(zips)} ZIP indican el mismo corte "
-                  f"({ref.ultimo_corte.get('fecha')} {ref.ultimo_corte.get('hora')} {ref.ultimo_corte.get('zona')}).",
-                  f"main.json, {len(csv_lines)} CSV and {len(zips)} ZIP carry the same corte "
-                  f"({ref.ultimo_corte.get('fecha')} {ref.ultimo_corte.get('hora')} {ref.ultimo_corte.get('zona')}).",
+                  f"main.json, {n_csv} CSV y {n_zip} ZIP indican el mismo corte ({uc_s}){extra_es}.",
+                  f"main.json, {n_csv} CSV and {n_zip} ZIP carry the same corte ({uc_s}){extra_en}.",
                   **ev)
 
 

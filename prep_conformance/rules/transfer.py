@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ..convocatoria import Convocatoria
+from ..thresholds import uses
 from ..probes.sftp_upload import UploadObservation
 from ..verdict import CheckResult, Note, Verdict, result
 
@@ -37,6 +38,7 @@ def client_limited(obs: UploadObservation) -> str | None:
     return "; ".join(why) or None
 
 
+@uses("sftp_upload_mb_s")
 def evaluate(obs: UploadObservation, conv: Convocatoria) -> CheckResult:
     th = conv.thresholds.sftp_upload_mb_s
     ev = {k: v for k, v in asdict(obs).items() if k != "rounds"}

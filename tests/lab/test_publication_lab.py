@@ -39,7 +39,8 @@ EXPECT = {
     "altered-file": {"I.6": "FAIL"},
     "pub-altered-csv": {"I.6": "FAIL"},
     "pub-csv-corte-line": {"I.6": "FAIL", "I.9": "FAIL"},
-    "pub-missing-acta": {"I.6": "FAIL"},
+    "pub-missing-acta": {"I.4": "FAIL", "I.6": "FAIL"},
+    "pub-missing-asset": {"I.4": "FAIL", "I.6": "FAIL"},
     "pub-stale-one": {"I.4": "FAIL"},
     "pub-page-no-corte": {"I.9": "FAIL"},
     "pub-page-js": {},
@@ -63,7 +64,8 @@ CHECKS = {
     "stale-corte": {"corte_current": "FAIL", "corte_lag": "FAIL", "integrity": "PASS"},
     "pub-altered-csv": {"integrity": "FAIL", "acta_images": "PASS"},
     "pub-csv-corte-line": {"integrity": "FAIL", "corte_stamps": "FAIL", "corte_current": "PASS"},
-    "pub-missing-acta": {"integrity": "FAIL", "acta_images": "FAIL", "corte_current": "PASS"},
+    "pub-missing-acta": {"integrity": "FAIL", "acta_images": "FAIL", "corte_current": "FAIL"},
+    "pub-missing-asset": {"integrity": "FAIL", "acta_images": "PASS", "corte_current": "FAIL", "corte_stamps": "PASS"},
     "pub-stale-one": {"corte_current": "FAIL", "corte_lag": "PASS", "integrity": "PASS"},
     "pub-page-no-corte": {"page_shows_corte": "FAIL", "integrity": "PASS"},
     "pub-page-js": {"page_shows_corte": "PASS"},
@@ -115,6 +117,10 @@ def test_scenario_verdicts(lab_profile, tmp_path, scenario):
     bad += [f"{k}: expected {v}, got {checks.get(k)}" for k, v in CHECKS.get(scenario, {}).items()
             if checks.get(k) != v]
     assert not bad, "\n".join(bad + detail)
+    if scenario == "pub-missing-asset":      # the list names the asset, in both languages
+        cur = next(c for c in d["checks"] if c["check"] == "corte_current")
+        assert cur["evidence"]["absent"] == [{"path": "assets/app.js", "status": 404, "error": None}]
+        assert "assets/app.js" in cur["summary"] and "assets/app.js" in cur["summary_en"]
     if scenario == "pub-page-js":
         page = next(c for c in d["checks"] if c["check"] == "page_shows_corte")
         assert page["evidence"]["built_with_js"] is True

@@ -30,6 +30,7 @@ def strip_times(doc):
     for d in doc["difusores"]:
         for c in d["checks"]:
             c.pop("duration_s")
+            c.pop("started_at", None), c.pop("finished_at", None)
     return doc
 
 

@@ -93,8 +93,19 @@ def test_redundancy_note_is_advisory_only():
 
 
 def test_threshold_comes_from_the_convocatoria():
-    conv = CONV.model_copy(update={"main_json": CONV.main_json.model_copy(update={"cache_control": "no-store"})})
-    assert caching.evaluate(obs(("Cache-Control", "no-store")), conv).verdict is Verdict.PASS
+    mj = CONV.main_json.model_copy(update={"cache_control": "no-store"})
+    other = CONV.model_copy(update={"id": "otra-convocatoria-2027", "main_json": mj})   # another institute's call
+    r = caching.evaluate(obs(("Cache-Control", "no-store")), other)
+    assert r.verdict is Verdict.PASS
+    assert r.evidence["thresholds"][0] == {
+        "name": "cache_control", "value": "no-store", "unit": "", "key": "main_json.cache_control",
+        "section": "II.1.e", "source": "convocatoria", "convocatoria_value": "no-store", "profile_key": None,
+        "relaxed": False}
+    # the same literal in a copy that keeps the institute's id: the profile's own file, never a clean PASS
+    copy = CONV.model_copy(update={"main_json": mj})
+    r = caching.evaluate(obs(("Cache-Control", "no-store")), copy)
+    assert r.verdict is Verdict.WARN and "umbrales relajados por el perfil" in r.summary
+    assert r.evidence["thresholds"][0]["source"] == "perfil" and r.evidence["thresholds"][0]["relaxed"]
 
 
 @pytest.mark.parametrize("line,hit", [

@@ -28,9 +28,10 @@ def _settings(**over):
     return rules.settings(CONV.load, Load(**over))
 
 
-def _s10(**over):
-    """Settings for a 10 s run (what ``_obs`` measured)."""
-    return _settings(**{"duration_s": 10, **over})
+def _s10(conv_over=None, **over):
+    """Settings for a 10 s run (what ``_obs`` measured), the 10 s being the convocatoria's own (not relaxed)."""
+    defaults = CONV.load.model_copy(update={"duration_s": 10, **(conv_over or {})})
+    return rules.settings(defaults, Load(**over))
 
 
 def _obs(**kw) -> LoadObservation:
@@ -193,29 +194,73 @@ def test_thresholds_pass():
     assert r.verdict is Verdict.PASS and r.requirement == "II.2.a"
     assert r.evidence["p95_ms"] == 50.0 and r.evidence["chart_svg"] == "<svg/>"
     assert r.evidence["settings"]["thresholds"]["p95_ms"] == CONV.load.p95_ms
+    p95 = next(e for e in r.evidence["thresholds"] if e["name"] == "load_p95_ms")
+    assert p95 == {"name": "load_p95_ms", "value": 1000, "unit": "ms", "key": "load.p95_ms", "section": "II.2.a",
+                   "source": "convocatoria", "convocatoria_value": 1000, "profile_key": None, "relaxed": False}
+    assert r.evidence["served"] == 1000 and r.evidence["served_ratio"] == 1.0
 
 
 @pytest.mark.parametrize("kw,needle", [
     ({"p95_ms": 5000.0}, "p95"), ({"p99_ms": 9000.0}, "p99"),
-    ({"failures": 100}, "error rate"), ({"rps": 1.0}, "requests/s")])
+    ({"failures": 100}, "error rate"), ({"requests": 60, "failures": 0}, "served 60 of")])
 def test_thresholds_fail_on_each_criterion(kw, needle):
     r = rules.thresholds(_obs(**kw), _s10())
     assert r.verdict is Verdict.FAIL and needle in r.summary_en
 
 
-@pytest.mark.parametrize("kw", [{"error": "no stats"}, {"timed_out": True}, {"requests": 0},
-                                {"measured_s": 1.0}])
-def test_thresholds_error_when_not_evaluable(kw):
+def test_absolute_floor_only_when_the_convocatoria_sets_one():
+    assert _s10().min_rps is None and CONV.load.min_rps is None
+    r = rules.thresholds(_obs(rps=1.0), _s10({"min_rps": 50}))
+    assert r.verdict is Verdict.FAIL and "requests/s < 50" in r.summary_en
+    assert rules.thresholds(_obs(rps=1.0), _s10()).verdict is Verdict.PASS
+
+
+@pytest.mark.parametrize("kw", [{"error": "no stats"}, {"requests": 0}])
+def test_thresholds_error_only_when_nothing_was_measured(kw):
     assert rules.thresholds(_obs(**kw), _s10()).verdict is Verdict.ERROR
 
 
-def test_unreachable_min_rps_is_a_configuration_error_not_a_fail():
-    s = _s10(users=5, poll_min_s=2, poll_max_s=5)          # at most 2.5 tasks/s; min_rps 50
+@pytest.mark.parametrize("kw", [{"timed_out": True}, {"measured_s": 1.0}])
+def test_incomplete_run_errors_unless_a_failure_was_measured(kw):
+    assert rules.thresholds(_obs(**kw), _s10()).verdict is Verdict.ERROR
+    r = rules.thresholds(_obs(failures=790, **kw), _s10())
+    assert r.verdict is Verdict.FAIL and "error rate 79.00%" in r.summary_en
+
+
+def test_unreachable_floor_does_not_mask_a_measured_failure():
+    s = _s10({"min_rps": 50}, users=5, poll_min_s=2, poll_max_s=5)       # at most 2.5 tasks/s
     assert rules.offered_max_rps(s, page_assets=0) == pytest.approx(2.5)
-    r = rules.thresholds(_obs(rps=2.0), s)
-    assert r.verdict is Verdict.ERROR and "Unreachable threshold" in r.summary_en
+    r = rules.thresholds(_obs(requests=50, rps=2.0, failures=40), s)        # 80 % errors
+    assert r.verdict is Verdict.FAIL and "error rate 80.00%" in r.summary_en and "unreachable" in r.summary_en
+    healthy = rules.thresholds(_obs(requests=30, rps=2.0), s)
+    assert healthy.verdict is Verdict.WARN and "unreachable" in healthy.summary_en
     assert rules.offered_max_rps(_s10(poll_min_s=0), 3) is None
-    assert rules.thresholds(_obs(), _s10(users=5, poll_min_s=0.05, poll_max_s=0.1)).verdict is Verdict.PASS
+
+
+def test_healthy_site_at_50_users_is_not_an_error():
+    """The bundled convocatoria asks 200 users for 60 s; a profile running 50 users gets judged (not ERROR),
+    but only WARN: it ran a lighter test than the institute's."""
+    s = rules.settings(CONV.load, Load(users=50), CONV)
+    obs = _obs(requests=900, rps=15.0, measured_s=60.0, plan=LoadPlan(host="http://127.0.0.1:1", users=50,
+                                                                      spawn_rate=50, duration_s=60))
+    r = rules.thresholds(obs, s)
+    assert r.verdict is Verdict.WARN, r.summary_en
+    assert "cumple con umbrales relajados por el perfil: carga 50 usuarios (convocatoria: 200 usuarios" in r.summary
+    assert "met with thresholds relaxed by the profile: load 50 users (convocatoria: 200 users" in r.summary_en
+    users = next(e for e in r.evidence["thresholds"] if e["name"] == "load_users")
+    assert users["source"] == "perfil" and users["profile_key"] == "load.users" and users["relaxed"]
+    # a failing site under the same lighter test still FAILs
+    bad = rules.thresholds(replace(obs, failures=711), s)
+    assert bad.verdict is Verdict.FAIL and "relaxed by the profile" in bad.summary_en
+
+
+def test_profile_cannot_quietly_raise_p95():
+    s = rules.settings(CONV.load, Load(p95_ms=5000, users=200, duration_s=60), CONV)
+    r = rules.thresholds(_obs(p95_ms=2000.0, measured_s=60.0, requests=3000), s)
+    assert r.verdict is Verdict.WARN and "p95 5000 ms (convocatoria: 1000 ms; load.p95_ms)" in r.summary
+    stricter = rules.settings(CONV.load, Load(p95_ms=500), CONV)
+    assert not any(e["relaxed"] for e in stricter.thresholds)
+    assert next(e for e in stricter.thresholds if e["name"] == "load_p95_ms")["source"] == "perfil"
 
 
 def test_thresholds_error_when_workers_missing_and_cpu_note():

@@ -82,7 +82,18 @@ def test_missing_acta_image(c7):
     assert r.verdict is Verdict.FAIL and r.evidence["missing"][0]["path"] == img
     a = rules.acta_images(obs)
     assert a.verdict is Verdict.FAIL and a.evidence["missing"][0]["image"] == img
-    assert rules.corte_current(obs, CONV).verdict is Verdict.PASS     # an image is I.6's finding alone
+    c = rules.corte_current(obs, CONV)          # every file of the corte (CONTRACT §1), images too
+    assert c.verdict is Verdict.FAIL and c.evidence["absent"] == [{"path": img, "status": 404, "error": None}]
+    assert img in c.summary and "falta 1 de sus" in c.summary
+
+
+def test_missing_page_asset_fails_i4_and_i6(c7):
+    obs = _obs(c7, drop=("assets/app.js",))
+    c = rules.corte_current(obs, CONV)
+    assert c.verdict is Verdict.FAIL and "assets/app.js (HTTP 404)" in c.summary_en
+    assert c.evidence["absent_count"] == 1
+    i = rules.integrity(obs)
+    assert i.verdict is Verdict.FAIL and i.evidence["missing"][0]["path"] == "assets/app.js"
 
 
 def test_missing_zip_fails_corte_current(c7):

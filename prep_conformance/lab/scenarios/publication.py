@@ -70,6 +70,10 @@ def _drop_acta(docroot: Path, ctx) -> None:
     sorted(docroot.glob("actas/*.png"))[len(list(docroot.glob("actas/*.png"))) // 2].unlink()
 
 
+def _drop_asset(docroot: Path, ctx) -> None:
+    (docroot / "assets" / "app.js").unlink()
+
+
 PORTADA = """<!DOCTYPE html>
 <html lang="es"><head><meta charset="utf-8"><title>Resultados PREP · Medio de laboratorio</title></head>
 <body><h1>Resultados electorales preliminares</h1>
@@ -166,7 +170,10 @@ SCENARIOS = [
              "A CSV's corte line says another time than main.json (an edited file)",
              expect={"I.6": "FAIL", "I.9": "FAIL"}, family="publication", mutation=_corte_line_earlier),
     Scenario("pub-missing-acta", "Falta la imagen de un acta", "One acta image missing",
-             expect={"I.6": "FAIL"}, family="publication", mutation=_drop_acta),
+             expect={"I.4": "FAIL", "I.6": "FAIL"}, family="publication", mutation=_drop_acta),
+    Scenario("pub-missing-asset", "La página pide assets/app.js y el sitio responde 404",
+             "The page loads assets/app.js and the site answers 404",
+             expect={"I.4": "FAIL", "I.6": "FAIL"}, family="publication", mutation=_drop_asset),
     Scenario("pub-stale-one", "Publica el corte anterior (20 min de retraso)",
              "Publishes the previous corte (20 min behind)",
              expect={"I.4": "FAIL"}, family="publication", corte=-1),

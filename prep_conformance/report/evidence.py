@@ -1,0 +1,455 @@
+"""Shapes results.json data for the report templates (pure; no HTML here).
+
+- the headline state of a difusor and the display state of each requirement ("No verificado");
+- the consolidated list of documents to request, each with its acceptance criterion;
+- the evidence kind of a check (one template partial per kind under ``templates/evidence/``);
+- response headers annotated one by one (as REDbot does);
+- text cleaned for the reader: developer text (exception reprs, Python sets, "(s)" plurals) rewritten.
+- chart geometry (numbers only: the SVG is drawn by the templates).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping
+
+from .. import catalog
+from .i18n import fmt_datetime
+
+# ---------------------------------------------------------------- states
+
+
+def not_verified(c: Mapping[str, Any]) -> bool:
+    """A SKIP that means "not authorised or not configured" (the check could have run), not "does not apply"."""
+    return c.get("verdict") == "SKIP" and bool((c.get("evidence") or {}).get("not_verified"))
+
+
+def requirement_state(d: Mapping[str, Any], rid: str) -> str:
+    """The requirement's verdict as shown: the six verdicts, plus ``NOT_VERIFIED`` for a SKIP whose checks
+    were all skipped for lack of authorisation or configuration (results.json keeps ``SKIP``)."""
+    v = d.get("requirements", {}).get(rid, "SKIP")
+    if v == "SKIP":
+        checks = [c for c in d.get("checks", []) if c.get("requirement") == rid]
+        if checks and any(not_verified(c) for c in checks) and all(
+                c.get("verdict") == "SKIP" for c in checks) and not any(
+                c.get("check") == "not_selected" for c in checks):
+            return "NOT_VERIFIED"
+    return v
+
+
+def headline(d: Mapping[str, Any]) -> str:
+    """``cumple`` only with no FAIL, no ERROR, no MANUAL left and nothing unverified."""
+    states = {requirement_state(d, rid) for rid in catalog.requirement_ids()}
+    if "FAIL" in states:
+        return "no_cumple"
+    if "ERROR" in states:
+        return "no_evaluable"
+    if "MANUAL" in states:
+        return "pendiente"
+    if "NOT_VERIFIED" in states:
+        return "no_verificado"
+    return "cumple"
+
+
+def pending_items(d: Mapping[str, Any], lang: str = "es") -> list[dict[str, Any]]:
+    """One row per requirement still waiting for a document (MANUAL, or ERROR/NOT_VERIFIED that a document
+    can settle), with what to request and its acceptance criterion (catalog.yaml's manual evidence)."""
+    rows = []
+    for r in catalog.requirements():
+        s = requirement_state(d, r.id)
+        if s in ("MANUAL", "NOT_VERIFIED"):
+            rows.append({"id": r.id, "title": r.title(lang), "state": s, "section": r.section,
+                         "document": r.manual_evidence(lang), "criterion": criterion(r, lang)})
+    return rows
+
+
+def criterion(r: Any, lang: str) -> str:
+    """The acceptance criterion: what the document must show for the requirement to be met."""
+    crit = getattr(r, f"acceptance_{'en' if lang == 'en' else 'es'}", "") or ""
+    if crit:
+        return crit
+    how = r.how(lang)
+    if lang == "en":
+        return f"It is accepted when it shows that: {how[0].lower() + how[1:] if how else r.title(lang)}"
+    return f"Se acepta si demuestra que: {how[0].lower() + how[1:] if how else r.title(lang)}"
+
+
+# ---------------------------------------------------------------- text for the reader
+
+_ERR_PATTERNS = [
+    (re.compile(r"\b\w*(ConnectionError|MaxRetryError|NewConnectionError)\b.*?(Connection refused|Errno 111)[^.;)]*\)*",
+                re.S), {"es": "conexión rechazada (nada escucha en esa dirección y puerto)",
+                        "en": "connection refused (nothing listens at that address and port)"}),
+    (re.compile(r"\b\w*ConnectionError: HTTPS?ConnectionPool\(host='([^']+)', port=(\d+)\)[^;]*", re.S),
+     {"es": r"error de conexión con \1:\2", "en": r"connection error with \1:\2"}),
+    (re.compile(r"\b\w*(ConnectTimeout|ReadTimeout|Timeout|TimeoutError)\b[^;]*", re.S),
+     {"es": "tiempo de espera agotado", "en": "timed out"}),
+    (re.compile(r"\b\w*SSLError\b[^;]*", re.S),
+     {"es": "error en el saludo TLS", "en": "TLS handshake error"}),
+    (re.compile(r"\b(NameResolutionError|gaierror)\b[^;]*", re.S),
+     {"es": "el nombre no se pudo resolver", "en": "the name could not be resolved"}),
+]
+_PYSET = re.compile(r"\{('[^'{}]*'(?:,\s*'[^'{}]*')*)\}|\[('[^'\[\]]*'(?:,\s*'[^'\[\]]*')*)\]")
+_ISO = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)")
+_PLURAL_ES = re.compile(r"(\d+(?:[.,]\d+)?)|([A-Za-zÁÉÍÓÚáéíóúñÑü]+)\((s|es)\)")
+
+
+def _fix_plurals(text: str) -> str:
+    """``3 ronda(s)`` → ``3 rondas``; ``1 ruta(s) distinta(s)`` → ``1 ruta distinta``."""
+    last = [None]
+
+    def sub(m: re.Match) -> str:
+        if m.group(1) is not None:
+            try:
+                last[0] = float(m.group(1).replace(",", "."))
+            except ValueError:
+                last[0] = None
+            return m.group(1)
+        word, suffix = m.group(2), m.group(3)
+        return word if last[0] == 1 else word + suffix
+    return _PLURAL_ES.sub(sub, text)
+
+
+def clean(text: str, lang: str = "es") -> str:
+    """Developer text rewritten for the reader: exception reprs, Python sets/lists of names, "(s)"."""
+    if not text:
+        return ""
+    lang = "en" if lang == "en" else "es"
+    for rx, repl in _ERR_PATTERNS:
+        text = rx.sub(lambda m, r=repl[lang]: m.expand(r), text)
+    text = _ISO.sub(lambda m: fmt_datetime(m.group(0), lang), text)
+    text = _PYSET.sub(lambda m: ", ".join(x.strip().strip("'") for x in (m.group(1) or m.group(2)).split(",")), text)
+    return _fix_plurals(text)
+
+
+def _split_bilingual(text: str, lang: str) -> str:
+    """``"es … / en …"`` (a pytest.skip reason written in both languages) → the half of ``lang``."""
+    if " / " in text:
+        es, _, en = text.partition(" / ")
+        return en if lang == "en" else es
+    return text
+
+
+def text(c: Mapping[str, Any], lang: str = "es") -> str:
+    """A check's summary in the report's language, cleaned."""
+    if lang == "en":
+        t = c.get("summary_en") or c.get("summary") or ""
+    else:
+        t = c.get("summary") or ""
+    if c.get("summary_en") == c.get("summary"):
+        t = _split_bilingual(t, lang)
+    return clean(t, lang)
+
+
+def note_text(n: Mapping[str, Any], lang: str = "es") -> str:
+    t = (n.get("text_en") or n.get("text") or "") if lang == "en" else (n.get("text") or "")
+    return clean(t, lang)
+
+
+def cell_reason(d: Mapping[str, Any], rid: str, lang: str = "es") -> str:
+    """The one line behind a matrix cell: the worst check's summary, or the reviewer's decision."""
+    dec = (d.get("decisions") or {}).get(rid)
+    v = d.get("requirements", {}).get(rid, "SKIP")
+    worst_c = next((c for c in d.get("checks", []) if c.get("requirement") == rid and c.get("verdict") == v), None)
+    if worst_c is None:
+        worst_c = next((c for c in d.get("checks", []) if c.get("requirement") == rid), None)
+    line = text(worst_c, lang) if worst_c else ""
+    if dec:
+        who = dec.get("by", "")
+        line = (f"Reviewer's decision ({who}): {dec.get('decision')}. " if lang == "en"
+                else f"Decisión del revisor ({who}): {dec.get('decision')}. ") + line
+    return line
+
+
+# ---------------------------------------------------------------- evidence kinds
+
+def kind_of(c: Mapping[str, Any]) -> list[str]:
+    """The partials that lay out this check's evidence (``templates/evidence/_<kind>.html.j2``), in order.
+
+    Another family adds a kind here and a partial there; ``generic`` (a key/value table) is the fallback."""
+    ev = c.get("evidence") or {}
+    kinds: list[str] = []
+    if ev.get("thresholds"):
+        kinds.append("thresholds")
+    if isinstance(ev.get("response"), Mapping) or isinstance(ev.get("first"), Mapping) or (
+            isinstance(ev.get("edge"), list) and ev["edge"] and isinstance(ev["edge"][0], Mapping)
+            and "status_line" in ev["edge"][0]):
+        kinds.append("http")
+    chain, trust = ev.get("chain"), ev.get("trust")
+    if (isinstance(chain, list) and chain and isinstance(chain[0], Mapping) and "subject" in chain[0]) or (
+            isinstance(trust, list) and trust and isinstance(trust[0], Mapping) and "store" in trust[0]):
+        kinds.append("tls")
+    if any(isinstance(x, Mapping) and (x.get("diff") or x.get("served_excerpt")) for x in _listish(ev, "altered")):
+        kinds.append("diff")
+    if isinstance(ev.get("rounds"), list) and ev["rounds"]:
+        kinds.append("upload")
+    if isinstance(ev.get("polls"), list) and ev["polls"]:
+        kinds.append("drill")
+    if isinstance(ev.get("series"), list) and ev.get("series_columns"):
+        kinds.append("load")
+    kinds.append("generic")
+    return kinds
+
+
+def _listish(ev: Mapping[str, Any], key: str) -> list:
+    v = ev.get(key)
+    return v if isinstance(v, list) else []
+
+
+HANDLED = {
+    "http": ("response", "first", "edge", "origin"),
+    "tls": ("chain", "trust"),
+    "upload": ("rounds",),
+    "drill": ("polls",),
+    "load": ("series", "series_columns"),
+    "thresholds": ("thresholds",),
+}
+
+
+def generic_items(ev: Mapping[str, Any], kinds: Iterable[str]) -> list[tuple[str, Any]]:
+    """The evidence keys no specific partial laid out, as (key, value) pairs for the generic table."""
+    done = {k for kind in kinds for k in HANDLED.get(kind, ())}
+    return [(k, v) for k, v in (ev or {}).items() if k not in done and k != "chart_svg"
+            and k != "not_verified"]
+
+
+def is_scalar(v: Any) -> bool:
+    return v is None or isinstance(v, (str, int, float, bool))
+
+
+def scalar_list(v: Any) -> bool:
+    return isinstance(v, list) and all(is_scalar(x) for x in v)
+
+
+def table_rows(v: Any) -> tuple[list[str], list[list[Any]]] | None:
+    """A list of flat dicts → (columns, rows); else None."""
+    if not (isinstance(v, list) and v and all(isinstance(x, Mapping) for x in v)):
+        return None
+    cols: list[str] = []
+    for x in v:
+        for k, val in x.items():
+            if k not in cols and is_scalar(val):
+                cols.append(k)
+    if not cols:
+        return None
+    return cols, [[x.get(k) for k in cols] for x in v]
+
+
+def http_exchanges(ev: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    out = []
+    for key in ("response", "first", "origin"):
+        if isinstance(ev.get(key), Mapping):
+            out.append((key, ev[key]))
+    for i, x in enumerate(_listish(ev, "edge")):
+        if isinstance(x, Mapping) and "status_line" in x:
+            out.append((f"edge#{i + 1}", x))
+    return out
+
+
+# REDbot-style readings of response headers: name → (es, en); value-dependent ones below.
+HEADER_NOTES = {
+    "cache-control": ("Instrucciones de caché para navegadores y CDN.", "Caching instructions for browsers and CDNs."),
+    "age": ("Segundos que la respuesta lleva en una caché.", "Seconds the response has spent in a cache."),
+    "x-cache": ("Resultado de la caché del borde (HIT: servida desde la caché).",
+                "Edge cache outcome (HIT: served from the cache)."),
+    "via": ("Intermediarios (proxy o CDN) por los que pasó la respuesta.", "Intermediaries (proxy or CDN) it went through."),
+    "server": ("Software del servidor que respondió.", "The software of the server that answered."),
+    "expires": ("Fecha tras la cual la respuesta se considera vencida.", "Date after which the response is stale."),
+    "pragma": ("Directiva antigua de HTTP/1.0 (no-cache).", "Legacy HTTP/1.0 directive (no-cache)."),
+    "etag": ("Identificador de versión: permite validaciones condicionales.", "Version tag: allows conditional requests."),
+    "last-modified": ("Fecha de última modificación: permite validaciones condicionales.",
+                      "Last modification date: allows conditional requests."),
+    "content-type": ("Tipo de contenido.", "Content type."),
+    "content-length": ("Tamaño del cuerpo en bytes.", "Body size in bytes."),
+    "location": ("Destino de la redirección.", "Redirect target."),
+    "strict-transport-security": ("HSTS: el navegador usará solo HTTPS durante max-age segundos.",
+                                  "HSTS: the browser will use HTTPS only for max-age seconds."),
+    "date": ("Fecha y hora del servidor.", "The server's date and time."),
+    "x-varnish": ("Identificadores de Varnish (dos: respuesta servida de la caché).",
+                  "Varnish transaction ids (two: served from the cache)."),
+    "cf-cache-status": ("Resultado de la caché de Cloudflare.", "Cloudflare cache outcome."),
+    "x-served-by": ("Nodo del CDN que respondió.", "The CDN node that answered."),
+    "vary": ("Encabezados de la solicitud que cambian la respuesta.", "Request headers the response varies on."),
+    "set-cookie": ("Cookie enviada al navegador.", "A cookie set in the browser."),
+    "www-authenticate": ("El servidor pide credenciales.", "The server asks for credentials."),
+    "retry-after": ("Tiempo a esperar antes de reintentar.", "Time to wait before retrying."),
+    "connection": ("Manejo de la conexión (keep-alive: se reutiliza).", "Connection handling (keep-alive: reused)."),
+    "accept-ranges": ("Acepta descargas parciales por rangos de bytes.", "Accepts partial downloads by byte ranges."),
+    "content-encoding": ("Compresión del cuerpo.", "Body compression."),
+    "transfer-encoding": ("Envío del cuerpo por partes.", "The body is sent in chunks."),
+}
+CC_DIRECTIVES = {
+    "no-cache": ("revalidar antes de usar", "revalidate before use"),
+    "no-store": ("no guardar en ninguna caché", "never store in any cache"),
+    "must-revalidate": ("no servir vencida", "never serve stale"),
+    "public": ("cualquier caché puede guardarla", "any cache may store it"),
+    "private": ("solo la caché del navegador", "only the browser's cache"),
+    "max-age": ("vigencia en segundos", "freshness lifetime in seconds"),
+    "s-maxage": ("vigencia en cachés compartidas (CDN)", "lifetime in shared caches (CDN)"),
+}
+
+
+def header_rows(lines: Iterable[str] | None, lang: str = "es") -> list[dict[str, str]]:
+    """``["Cache-Control: max-age=60", ...]`` → rows {name, value, note, level} with a reading per header."""
+    i = 1 if lang == "en" else 0
+    rows = []
+    for line in lines or []:
+        name, _, value = str(line).partition(":")
+        name, value = name.strip(), value.strip()
+        low = name.lower()
+        note = HEADER_NOTES.get(low, ("", ""))[i]
+        level = ""
+        if low == "cache-control":
+            parts = []
+            for d in (p.strip() for p in value.split(",") if p.strip()):
+                key = d.split("=")[0].strip().lower()
+                if key in CC_DIRECTIVES:
+                    parts.append(f"{d}: {CC_DIRECTIVES[key][i]}")
+            if parts:
+                note = "; ".join(parts) + "."
+        elif low in ("x-cache", "cf-cache-status") and "HIT" in value.upper():
+            note = ("Servida desde la caché del borde, no desde el origen." if i == 0
+                    else "Served from the edge cache, not from the origin.")
+            level = "bad"
+        elif low == "age" and value.isdigit() and int(value) > 0:
+            note = (f"Lleva {value} s en caché: no es una respuesta fresca del origen." if i == 0
+                    else f"It has been cached for {value} s: not a fresh answer from the origin.")
+            level = "bad"
+        rows.append({"name": name, "value": value, "note": note, "level": level})
+    return rows
+
+
+# ---------------------------------------------------------------- charts (geometry only)
+
+def bars(values: list[float], limit: float | None, width: int = 420, height: int = 150, pad: int = 34) -> dict:
+    """Bar geometry for a small chart with a threshold line (upload rounds)."""
+    vals = [float(v or 0) for v in values]
+    top = max(vals + ([limit] if limit else []) + [1.0]) * 1.15
+    n = max(1, len(vals))
+    inner_w, inner_h = width - 2 * pad, height - 2 * pad + 10
+    bw = inner_w / n * 0.6
+    out = []
+    for k, v in enumerate(vals):
+        h = inner_h * v / top
+        x = pad + inner_w / n * k + (inner_w / n - bw) / 2
+        out.append({"x": round(x, 1), "y": round(pad + inner_h - h, 1), "w": round(bw, 1), "h": round(h, 1),
+                    "v": v, "label": k + 1, "below": limit is not None and v < limit})
+    ly = None if limit is None else round(pad + inner_h - inner_h * limit / top, 1)
+    return {"w": width, "h": height, "pad": pad, "base": pad + inner_h, "bars": out, "limit_y": ly,
+            "limit": limit, "top": top}
+
+
+def line(points: list[tuple[float, float]], limit: float | None, width: int = 520, height: int = 170,
+         pad: int = 40) -> dict:
+    """Polyline geometry (x, y in data units → pixels) with an optional threshold line."""
+    pts = [(float(x), float(y)) for x, y in points if x is not None and y is not None]
+    if not pts:
+        return {"w": width, "h": height, "points": "", "limit_y": None, "xmax": 0, "ymax": 0, "pad": pad,
+                "base": height - pad}
+    xmax = max(p[0] for p in pts) or 1.0
+    ymax = max([p[1] for p in pts] + ([limit] if limit else []) + [1.0]) * 1.15
+    iw, ih = width - 2 * pad, height - 2 * pad
+
+    def px(x: float, y: float) -> str:
+        return f"{pad + iw * x / xmax:.1f},{pad + ih - ih * y / ymax:.1f}"
+    ly = None if limit is None else round(pad + ih - ih * limit / ymax, 1)
+    return {"w": width, "h": height, "pad": pad, "base": pad + ih, "points": " ".join(px(x, y) for x, y in pts),
+            "limit_y": ly, "limit": limit, "xmax": xmax, "ymax": ymax}
+
+
+def column(series: list[list], columns: list[str], name: str) -> list[tuple[float, float]]:
+    if name not in columns or "t_s" not in columns:
+        return []
+    i, t = columns.index(name), columns.index("t_s")
+    return [(row[t], row[i]) for row in series if len(row) > max(i, t)]
+
+
+# ---------------------------------------------------------------- labels for evidence keys
+
+KEY_LABELS_ES = {
+    "url": "URL", "method": "método", "status": "estado", "status_line": "línea de estado", "headers": "encabezados",
+    "error": "error", "errors": "errores", "elapsed_s": "tiempo (s)", "body_sha256": "SHA-256 del cuerpo",
+    "body_bytes": "tamaño del cuerpo (bytes)", "connected_to": "conectado a", "required": "valor exigido",
+    "response": "respuesta", "first": "primera respuesta", "edge": "borde", "origin": "origen",
+    "where": "dónde", "secuencia": "secuencia", "old_files": "archivos con bytes anteriores",
+    "absent_files": "archivos ausentes", "path": "ruta", "expected": "esperado", "served": "servido",
+    "size": "tamaño (bytes)", "files": "archivos", "served_ok": "servidos idénticos", "missing": "ausentes",
+    "altered": "alterados", "extra": "sobrantes", "unfetched": "no obtenidos", "missing_count": "ausentes",
+    "altered_count": "alterados", "extra_count": "sobrantes", "unfetched_count": "no obtenidos",
+    "base_url": "sitio", "paquete": "paquete", "workers": "conexiones simultáneas",
+    "corte_served": "corte servido", "corte_paquete": "corte del paquete", "bytes": "bytes", "seconds": "segundos",
+    "mb_s": "MB/s", "rounds": "rondas", "engine": "motor", "cipher": "cifrado", "probe_bytes": "tamaño de la prueba (bytes)",
+    "median_mb_s": "mediana (MB/s)", "threshold_mb_s": "umbral (MB/s)", "client_limited": "límite del cliente",
+    "p95_ms": "latencia p95 (ms)", "p99_ms": "latencia p99 (ms)", "p50_ms": "latencia p50 (ms)", "rps": "solicitudes por segundo",
+    "failures_s": "fallas por segundo", "error_rate": "tasa de error", "requests": "solicitudes", "failures": "fallas",
+    "settings": "parámetros", "endpoints": "rutas", "name": "nombre", "max_ms": "máximo (ms)", "users": "usuarios",
+    "duration_s": "duración (s)", "spawn_rate": "usuarios nuevos por segundo", "min_rps": "mínimo de solicitudes por segundo",
+    "max_error_rate": "tasa de error máxima", "command": "comando", "artifacts": "archivos generados",
+    "tls_verified": "certificado verificado", "endpoint": "punto de conexión", "address": "dirección",
+    "chain": "cadena", "trust": "confianza", "custom_ca_file": "CA propia del perfil", "hostname_matches": "el nombre coincide",
+    "protocols": "protocolos", "weak_ciphers": "cifrados débiles aceptados", "vulnerabilities": "vulnerabilidades",
+    "listener": "servicio en el puerto", "reason": "motivo", "detail": "detalle", "details": "detalles",
+    "free_bytes": "bytes libres", "free_gb": "GB libres", "threshold_gb": "umbral (GB)", "total_bytes": "bytes totales",
+    "os": "sistema operativo", "banner": "banner", "server": "servidor", "provider": "proveedor",
+    "declared": "declarado", "evidence": "evidencia", "file": "archivo", "format": "formato", "sha256": "SHA-256",
+    "drill": "simulacro", "site": "sitio", "corte_before": "corte previo", "corte_uploaded": "corte cargado",
+    "changed_files": "archivos cambiados", "changed_count": "archivos cambiados", "upload_dir": "directorio de carga",
+    "uploaded_bytes": "bytes cargados", "upload_s": "tiempo de carga (s)", "purge": "purga",
+    "fresh_after_s": "fresco tras (s)", "origin_fresh_after_s": "origen fresco tras (s)",
+    "upload_to_purge_s": "de la carga a la purga (s)", "poll_interval_s": "intervalo de consulta (s)",
+    "fresh_after_upload_s": "fresco tras la carga (s)", "polls_total": "consultas", "bound_s": "límite (s)",
+    "stale_polls_after_purge": "consultas viejas tras la purga", "mixed_polls": "consultas con estado mezclado",
+    "restore": "restauración", "ok": "correcto", "differences": "diferencias", "lingering": "restos",
+    "waited_s": "espera (s)", "files_restored": "archivos restaurados", "files_removed": "archivos retirados",
+    "detected": "detectado", "signals": "señales", "cname_chain": "cadena CNAME", "statuses": "estados",
+    "exception": "excepción", "scan_errors": "errores del escaneo", "not_before": "válido desde",
+    "not_after": "válido hasta", "subject": "sujeto", "issuer": "emisor", "sans": "nombres", "serial": "serie",
+    "key": "llave", "self_signed": "autofirmado", "signature_hash": "hash de firma", "https_url": "URL HTTPS",
+    "samples": "muestras", "availability": "disponibilidad", "sla": "SLA", "period_days": "periodo (días)",
+    "staff": "personal", "role": "rol", "phone": "teléfono", "email": "correo", "missing_fields": "campos faltantes",
+    "problems": "problemas", "value": "valor", "unit": "unidad", "section": "apartado", "source": "fuente",
+    "convocatoria_value": "valor de la convocatoria", "profile_key": "clave del perfil", "relaxed": "relajado",
+    "age": "Age", "x_cache": "X-Cache", "t_s": "t (s)", "dur_s": "duración (s)", "index": "ronda",
+    "log_tail": "final de la bitácora", "failures_top": "fallas más frecuentes", "occurrences": "ocurrencias",
+    "series": "serie", "what": "qué", "hops": "saltos", "pinned_address": "dirección fijada",
+    "kind": "tipo", "ddos_protection": "protección DDoS", "providers": "proveedores", "csv_files": "archivos CSV",
+    "actas_checked": "actas revisadas", "mismatched": "no coinciden", "mismatched_count": "no coinciden",
+    "outside_manifest": "fuera del manifiesto", "outside_manifest_count": "fuera del manifiesto",
+    "cache_hit_lines": "líneas de acierto de caché", "cache_control_lines": "líneas Cache-Control",
+    "merged": "valor combinado", "directives": "directivas", "qualified": "con calificador",
+    "contradicting": "contradictorias", "max_lag_min": "retraso máximo (min)", "lag_min": "retraso (min)",
+    "max_lag_cortes": "retraso máximo (cortes)", "lag_cortes": "retraso (cortes)", "corte_files": "archivos del corte",
+    "absent": "ausentes", "absent_count": "ausentes", "csv_corte_lines": "línea de corte en los CSV",
+    "variant": "variante", "avg_ms": "promedio (ms)", "measured_s": "medido (s)", "workers_seen": "trabajadores vistos",
+    "recovered_after_s": "recuperado tras (s)", "series_columns": "columnas", "remote_worker_command": "comando del trabajador remoto",
+}
+STORE_LABELS_ES = {"Supplied CA file": "CA del perfil (ca_bundle)"}
+
+
+def key_label(key: Any, lang: str = "es") -> str:
+    """An evidence key as a reader sees it (Spanish glossary; English keys read as words)."""
+    k = str(key)
+    if "#" in k:   # "edge#2": the second answer at the edge
+        base, _, n = k.partition("#")
+        return f"{key_label(base, lang)} {n}"
+    if lang != "en":
+        return KEY_LABELS_ES.get(k, k)
+    return k.replace("_", " ") if k.islower() else k
+
+
+def store_label(store: str, lang: str = "es") -> str:
+    return STORE_LABELS_ES.get(store, store) if lang != "en" else store
+
+
+def metric_failed(ev: Mapping[str, Any], name: str) -> bool:
+    """Did this load metric miss its limit (the chart heading is then marked)?"""
+    th = ((ev.get("settings") or {}).get("thresholds") or {})
+    val = ev.get(name)
+    try:
+        if name in ("p95_ms", "p99_ms"):
+            return val is not None and th.get(name) is not None and float(val) > float(th[name])
+        if name == "rps":
+            return val is not None and th.get("min_rps") is not None and float(val) < float(th["min_rps"])
+    except (TypeError, ValueError):
+        return False
+    return False

@@ -1,0 +1,1 @@
+"""Election night: ``prep-conformance watch`` (poller, store, incidents, availability, board, metrics)."""

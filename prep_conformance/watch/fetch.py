@@ -1,0 +1,161 @@
+"""Bounded GETs for the watch: a total deadline (connect + headers + body) and a body cap per request.
+
+Each difusor keeps one client: a keep-alive urllib3 pool built by the publication probe's
+``ResolvingAdapter`` (``http.resolve`` pins, SNI and certificate checks on the site's name, trust =
+system CAs + ``http.ca_bundle``), so a poll of a healthy difusor costs one request on an open
+connection. The body is read with ``read1`` (one socket read at a time) and the deadline is checked
+between reads, so a server that drips a byte a second or streams an endless chunked body costs the
+deadline, not more. A certificate that does not verify is observed (``tls_error``) and the content
+fetched again without verification, as the publication checks do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import InsecureRequestWarning
+
+from ..probes import publication as pub
+
+USER_AGENT = "prep-conformance/watch"
+MAIN_JSON_CAP = 1 * 1024 * 1024            # main.json: a few kB in practice
+FILE_CAP = 64 * 1024 * 1024                # a data file (ZIP of the corte)
+
+
+@dataclass(frozen=True)
+class Got:
+    """One bounded GET. Attributes: url, status (None: no answer), headers (lowercase name → value, lines
+    merged), body (kept when asked and under the cap), sha256, size, elapsed_s, error, error_kind
+    (``connect|timeout|tls|protocol|too_large|deadline``), tls_error (why the certificate did not verify,
+    when the content was fetched without verification)."""
+
+    url: str
+    status: int | None
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    sha256: str | None = None
+    size: int = 0
+    elapsed_s: float = 0.0
+    error: str | None = None
+    error_kind: str | None = None
+    tls_error: str | None = None
+
+    def header(self, name: str) -> str | None:
+        vals = [v for k, v in self.headers if k.lower() == name.lower()]
+        return ", ".join(vals) if vals else None
+
+
+class Client:
+    """Keep-alive GETs to one site (the difusor's target), bounded in time and size; thread-safe."""
+
+    def __init__(self, base_url: str, resolve=None, ca_bundle: str | None = None, pool: int = 2):
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._session = pub.make_session(resolve, ca_bundle, pool)
+        self._adapter = self._session.get_adapter(self.base_url)
+        self._size = pool
+        self._host = urlsplit(self.base_url).netloc.rsplit("@", 1)[-1]
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _pool(self, verify: bool) -> urllib3.HTTPConnectionPool:
+        with self._lock:
+            return self._adapter.bulk_pool(self.base_url, self._size, verify)
+
+    def get(self, rel: str, *, deadline_s: float, cap: int, keep_body: bool = False) -> Got:
+        """GET ``rel`` (relative to the site root); never raises for transport faults."""
+        url = pub.file_url(self.base_url, rel)
+        g = self._get(url, deadline_s, cap, keep_body, verify=True)
+        if g.error_kind == "tls" and url.startswith("https:"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", InsecureRequestWarning)
+                g2 = self._get(url, deadline_s, cap, keep_body, verify=False)
+            if g2.status is not None:
+                return Got(**{**g2.__dict__, "tls_error": pub.tls_reason(g.error or "TLS")})
+        return g
+
+    def _get(self, url: str, deadline_s: float, cap: int, keep_body: bool, verify: bool) -> Got:
+        t0 = time.monotonic()
+        end = t0 + deadline_s
+        p = urlsplit(url)
+        target = p.path + (f"?{p.query}" if p.query else "")
+        try:
+            pool = self._pool(verify)
+            r = pool.urlopen("GET", target, headers={"Host": self._host, "User-Agent": USER_AGENT,
+                                                     "Accept-Encoding": "identity", "Cache-Control": "no-cache"},
+                             preload_content=False, redirect=False, retries=False,
+                             timeout=urllib3.Timeout(connect=min(3.0, deadline_s), read=deadline_s))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return Got(url, None, elapsed_s=time.monotonic() - t0, error=_short(exc), error_kind=_kind(exc))
+        h = hashlib.sha256()
+        size, chunks, cut = 0, [], None
+        try:
+            while True:
+                left = end - time.monotonic()
+                if left <= 0:
+                    cut = "deadline"
+                    break
+                _settimeout(r, left)
+                chunk = r.read1(65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    cut = "too_large"
+                    break
+                h.update(chunk)
+                if keep_body:
+                    chunks.append(chunk)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            r.close()
+            return Got(url, r.status, tuple(r.headers.items()), size=size, elapsed_s=time.monotonic() - t0,
+                       error=_short(exc), error_kind=_kind(exc))
+        headers = tuple(r.headers.items())
+        if cut:
+            r.close()                       # never reuse a connection with a body still in flight
+            what = (f"{size} bytes after {deadline_s:g} s, still sending" if cut == "deadline"
+                    else f"more than {cap} bytes")
+            return Got(url, r.status, headers, size=size, elapsed_s=time.monotonic() - t0, error=what,
+                       error_kind=cut)
+        r.release_conn()
+        return Got(url, r.status, headers, b"".join(chunks) if keep_body else None, h.hexdigest(), size,
+                   time.monotonic() - t0)
+
+
+def _settimeout(r, seconds: float) -> None:
+    """Bound the next socket read by what is left of the deadline."""
+    sock = getattr(getattr(r, "connection", None), "sock", None)
+    if sock is not None:
+        try:
+            sock.settimeout(max(0.05, seconds))
+        except OSError:
+            pass
+
+
+def _kind(exc: BaseException) -> str:
+    text = repr(exc)
+    if isinstance(exc, (urllib3.exceptions.SSLError, ssl.SSLError)) or "CERTIFICATE" in text.upper():
+        return "tls"
+    if isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)) or "timed out" in text:
+        return "timeout"
+    if isinstance(exc, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)) or "refused" in text:
+        return "connect"
+    return "protocol"
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    for marker in ("Connection refused", "timed out", "certificate verify failed", "Hostname mismatch",
+                   "Connection reset", "Remote end closed"):
+        if marker in text:
+            i = text.find(marker)
+            return text[i:i + 160]
+    return text[:240]

@@ -1,0 +1,91 @@
+"""Thresholds a difusor cannot quietly lower: every verdict names its threshold and where it came from;
+a profile (or its own copy of the institute's convocatoria) that loosens one gets at best WARN."""
+
+from __future__ import annotations
+
+import pytest
+
+from prep_conformance import thresholds as th
+from prep_conformance.convocatoria import load_convocatoria
+from prep_conformance.probes.ssh import DiskObservation
+from prep_conformance.rules import disk
+from prep_conformance.verdict import Verdict, result
+
+CONV = load_convocatoria("iem-michoacan-2024")
+KEYS = {"name", "value", "unit", "key", "section", "source", "convocatoria_value", "profile_key", "relaxed"}
+
+
+def _copy(section: str, **values):
+    """The institute's convocatoria with ``values`` changed in ``section``, keeping its id (a profile's copy)."""
+    return CONV.model_copy(update={section: getattr(CONV, section).model_copy(update=values)})
+
+
+def _disk(gb: float) -> DiskObservation:
+    return DiskObservation("/srv/prep", "df -Pk", int(gb * 10**9), 10**12, "raw")
+
+
+def test_shape_from_the_convocatoria():
+    e = th.threshold(CONV, "sftp_upload_mb_s")
+    assert set(e) == KEYS
+    assert e == {"name": "sftp_upload_mb_s", "value": 40, "unit": "MB/s", "key": "thresholds.sftp_upload_mb_s",
+                 "section": "II.1.d", "source": "convocatoria", "convocatoria_value": 40, "profile_key": None,
+                 "relaxed": False}
+
+
+def test_profile_override_and_direction():
+    looser = th.threshold(CONV, "load_p95_ms", value=3000, profile_key="load.p95_ms")
+    assert (looser["source"], looser["profile_key"], looser["relaxed"]) == ("perfil", "load.p95_ms", True)
+    stricter = th.threshold(CONV, "load_p95_ms", value=500, profile_key="load.p95_ms")
+    assert stricter["source"] == "perfil" and not stricter["relaxed"]
+    same = th.threshold(CONV, "load_p95_ms", value=1000, profile_key="load.p95_ms")
+    assert same["source"] == "convocatoria" and same["profile_key"] is None
+    assert th.is_looser("tls_min_version", "1.0", "1.2") and not th.is_looser("tls_min_version", "1.3", "1.2")
+    assert th.is_looser("cache_control", "no-cache", "no-cache, no-store, must-revalidate")
+    assert not th.is_looser("ddos_burst_requests", 10, 200)          # how it runs, not what passes
+
+
+def test_disk_rule_names_its_threshold_and_passes_cleanly():
+    r = disk.evaluate(_disk(25), CONV)
+    assert r.verdict is Verdict.PASS and r.evidence["thresholds"] == [th.threshold(CONV, "disk_free_gb")]
+
+
+def test_profile_copy_of_the_convocatoria_lowering_disk_is_at_best_warn():
+    low = _copy("thresholds", disk_free_gb=5)
+    r = disk.evaluate(_disk(8), low)
+    assert r.verdict is Verdict.WARN
+    assert "cumple con umbrales relajados por el perfil: disco libre 5 GB (convocatoria: 20 GB; convocatoria)" in r.summary
+    assert "met with thresholds relaxed by the profile: free disk 5 GB (convocatoria: 20 GB" in r.summary_en
+    e = r.evidence["thresholds"][0]
+    assert e["source"] == "perfil" and e["relaxed"] and e["convocatoria_value"] == 20 and e["value"] == 5
+    # a measured failure stays a FAIL (and says the threshold was relaxed)
+    f = disk.evaluate(_disk(1), low)
+    assert f.verdict is Verdict.FAIL and "umbrales relajados por el perfil" in f.summary
+
+
+def test_another_institutes_convocatoria_is_its_own_reference():
+    other = CONV.model_copy(update={"id": "ople-ficticio-2027",
+                                    "thresholds": CONV.thresholds.model_copy(update={"disk_free_gb": 5})})
+    r = disk.evaluate(_disk(8), other)
+    assert r.verdict is Verdict.PASS and r.evidence["thresholds"][0]["source"] == "convocatoria"
+
+
+@pytest.mark.parametrize("section,values,name", [
+    ("purge", {"fresh_within_s": 600}, "fresh_within_s"), ("freshness", {"max_lag_min": 60}, "max_lag_min"),
+    ("freshness", {"max_lag_cortes": 2}, "max_lag_cortes"), ("tls", {"min_version": "1.0"}, "tls_min_version"),
+    ("tls", {"expiry_warn_days": 1}, "tls_expiry_warn_days"), ("thresholds", {"sftp_upload_mb_s": 4}, "sftp_upload_mb_s"),
+    ("thresholds", {"availability": 0.9}, "availability"),
+])
+def test_every_loosened_criterion_is_flagged(section, values, name):
+    e = th.threshold(_copy(section, **values), name)
+    assert e["relaxed"] and e["source"] == "perfil" and e["profile_key"] == "convocatoria"
+
+
+def test_apply_keeps_non_pass_verdicts_and_merges():
+    entries = [th.threshold(CONV, "load_users", value=10, profile_key="load.users")]
+    for v in (Verdict.SKIP, Verdict.MANUAL):
+        r = th.apply(result("II.2.a", "x", v, "a", "b"), entries)
+        assert r.verdict is v and r.summary == "a" and r.evidence["thresholds"] == entries
+    r = th.apply(result("II.2.a", "x", Verdict.ERROR, "Sin datos.", "No data."), entries)
+    assert r.verdict is Verdict.ERROR and "carga 10 usuarios (convocatoria: 200 usuarios; load.users)" in r.summary
+    twice = th.apply(th.apply(result("II.2.a", "x", Verdict.PASS, "a", "b"), entries), entries)
+    assert len(twice.evidence["thresholds"]) == 1
