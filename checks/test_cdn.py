@@ -46,8 +46,11 @@ def test_cdn_purge(difusor, record_check):
     # before anything changes: may its command run, may its token be read and go where it points?
     # (an untrusted profile: TrustRefused -> ERROR saying what was not done and the flag that allows it)
     token = purge_probe.authorize(prof) if prof.cdn.purge is not None else None
+    http.site(difusor)           # the pre-flight: a silent site is ERROR (blocked) at once
     det = _detection(difusor)
     why = why_no_drill(prof)
+    if why is None:
+        why = purge_probe.purge_refusal(prof)      # nothing is uploaded when the purge could not be sent
     if why is None:
         from prep_conformance.probes import ssh as ssh_probe
         sftp = ssh_probe.session_for(difusor).sftp()

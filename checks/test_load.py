@@ -47,7 +47,7 @@ def expected_corte(difusor):
 
 def site_map(difusor):
     prof = difusor.profile
-    difusor.once("http:reach", lambda: http.reach(http.endpoint(prof)))
+    http.site(difusor)           # the pre-flight (reach, and an answer in time), shared with the web checks
     return difusor.once("load:site", lambda: load.site_map(
         prof.target_url, difusor.convocatoria.main_json.path, prof.http.resolve, prof.http.ca_bundle,
         float(prof.http.timeout_s)))

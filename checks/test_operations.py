@@ -22,9 +22,39 @@ def test_analytics_detected(difusor, record_check):
     a = difusor.profile.analytics
     declared = analytics.Declared(a.provider, a.evidence and a.evidence.rsplit("/", 1)[-1]) if a else None
     from prep_conformance.probes import http
-    ep = http.site(difusor)      # the reachability pre-flight: an unreachable site is ERROR (blocked) at once
-    page = difusor.once("page:analytics", lambda: _landing_page(ep))
-    record_check(analytics.evaluate(page, declared))
+    logs = bool(a and a.access_logs)
+    try:
+        ep = http.site(difusor)      # the reachability pre-flight: an unreachable site is ERROR (blocked) at once
+        page = difusor.once("page:analytics", lambda: _landing_page(ep))
+    except CheckError as exc:
+        if not logs:
+            raise
+        from prep_conformance.verdict import result, Verdict
+        record_check(analytics.as_signal(result("II.2.c", "analytics_detected", Verdict.ERROR, exc.summary,
+                                                exc.summary_en, **exc.evidence)))
+        return
+    r = analytics.evaluate(page, declared)
+    record_check(analytics.as_signal(r) if logs else r)
+
+
+@pytest.mark.requirement("II.2.c")
+def test_access_log_statistics(difusor, record_check):
+    """II.2.c with evidence: the four items computed from the difusor's own access logs."""
+    a = difusor.profile.analytics
+    if not (a and a.access_logs):
+        pytest.skip("El perfil no indica bitácoras de acceso (analytics.access_logs). / "
+                    "No access logs in the profile (analytics.access_logs).")
+    from pathlib import Path
+
+    from prep_conformance.memoria.build import log_stats
+    from prep_conformance.memoria.logs import LogError
+    try:
+        figures, _ = difusor.once("memoria:log_stats", lambda: log_stats([Path(p) for p in a.access_logs],
+                                                                        difusor.convocatoria, with_geo=False))
+    except LogError as exc:
+        record_check(analytics.evaluate_logs(None, str(exc)))
+        return
+    record_check(analytics.evaluate_logs(figures))
 
 
 @pytest.mark.requirement("II.2.e")

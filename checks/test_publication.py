@@ -6,6 +6,7 @@ here through ``difusor.once``); the rules judge it. Without ``package:`` nothing
 
 import pytest
 
+from prep_conformance.probes import http
 from prep_conformance.probes import publication as pub
 from prep_conformance.rules import publication as rules
 from prep_conformance.errors import not_verified
@@ -15,6 +16,7 @@ def _observation(difusor, request):
     if not difusor.profile.package:
         not_verified("El perfil no indica package: (el paquete de difusión); no hay con qué comparar.",
                      "No package: in the profile; nothing to compare with.")
+    http.site(difusor)      # the pre-flight: a silent or dripping site is ERROR (blocked) at once
 
     def make():
         capman = request.config.pluginmanager.getplugin("capturemanager")
@@ -27,14 +29,17 @@ def _observation(difusor, request):
                     _p(done, total)
             else:
                 _p(done, total)
-        return pub.observe_profile(difusor.profile, progress=progress)
+        return pub.observe_profile(difusor.profile, progress=progress, conv=difusor.convocatoria)
     return difusor.once("publication", make)
 
 
 def _page(difusor):
+    http.site(difusor)
+
     def make():
         with pub.site_lock(difusor.profile.target_url, exclusive=False), pub.session_for(difusor.profile, pool=4) as s:
-            return pub.fetch_page(s, difusor.profile.target_url, difusor.profile.http.timeout_s)
+            return pub.fetch_page(s, difusor.profile.target_url, difusor.profile.http.timeout_s,
+                                  conv=difusor.convocatoria)
     return difusor.once("publication:page", make)
 
 

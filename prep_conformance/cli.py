@@ -98,6 +98,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         pargs += ["--prep-decisions", str(args.decisions)]
     if args.pdf:
         pargs.append("--prep-pdf")
+    if args.watch_db:
+        pargs += ["--prep-watch-db", str(Path(args.watch_db).resolve())]
+    if args.as_of:
+        pargs += ["--prep-as-of", args.as_of]
     if args.workers:
         pargs += ["-n", str(args.workers), "--dist", "loadgroup"]
     pargs += (["-q", "--tb=no"] if not args.verbose else ["-v"]) + ["-rN", *args.pytest_args]
@@ -300,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lang", choices=("es", "en"), default="es", help="report language (default: es)")
     run.add_argument("-n", "--workers", type=int, default=0,
                      help="run checks in N processes (pytest-xdist); a difusor's checks stay on one worker")
+    run.add_argument("--watch-db", metavar="FILE",
+                     help="the institute's watch db (watch --db): II.4 compares the memoria's incidents with it")
+    run.add_argument("--as-of", metavar="YYYY-MM-DD",
+                     help="judge deadlines (II.4) as of this date instead of today (also $PREP_AS_OF)")
     run.add_argument("--allow-remote-load", action="store_true",
                      help="allow the load test against a non-loopback target (the profile must authorise it too)")
     add_trust_options(run)

@@ -94,6 +94,23 @@ class Ddos(_Strict):
     stop_after_limited: int = Field(20, ge=1)      # stop early once this many answers were rate limited
 
 
+class FetchKinds(_Strict):
+    main_json: float = Field(gt=0)
+    page: float = Field(gt=0)
+    data: float = Field(gt=0)
+
+
+class Fetch(_Strict):
+    """Bounds of every HTTP request (``probes.bounded``): a total deadline (connect + first byte + whole
+    body) and a body size cap per kind of file; the TCP connect alone; the difusor's web checks' bound."""
+
+    connect_s: float = Field(3, gt=0, le=60)
+    deadline_s: FetchKinds = FetchKinds(main_json=10, page=10, data=30)
+    max_bytes: FetchKinds = FetchKinds(main_json=4 * 2**20, page=8 * 2**20, data=256 * 2**20)
+    breaker_after: int = Field(2, ge=1, le=100)      # requests that ran out their deadline before the rest fail at once
+    difusor_bound_s: float = Field(60, gt=0)       # documented: one difusor without load test or upload
+
+
 class Server(_Strict):
     """II.1: the server platform the call accepts (II.1.a lists the operating systems)."""
 
@@ -117,6 +134,7 @@ class Convocatoria(_Strict):
     load: LoadDefaults = LoadDefaults()
     ddos: Ddos = Ddos()
     server: Server = Server()
+    fetch: Fetch = Fetch()
     calendar: dict[str, dt.date] = {}
     # the call's literal sentence per section ("II.1.e": "Se deberá incluir ..."): the dictamen quotes it
     sections: dict[str, str] = {}

@@ -95,6 +95,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="reviewers' decisions (YAML): a requirement becomes PASS/FAIL only through one")
     g.addoption("--prep-pdf", action="store_true", default=False,
                 help="also write one PDF per dictamen and one for the matrix (WeasyPrint)")
+    g.addoption("--prep-watch-db", default=None, metavar="FILE",
+                help="the institute's watch db: II.4 compares each memoria's incidents with it")
+    g.addoption("--prep-as-of", default=None, metavar="DATE",
+                help="judge date-bound requirements (II.4's deadline) as of this date (default: $PREP_AS_OF, else today)")
 
 
 def requirement_marker(rid: str) -> str:
@@ -151,6 +155,8 @@ def _difusor(config: pytest.Config, profile_id: str) -> Difusor:
         state.difusores[profile_id] = Difusor(prof, state.convocatorias[profile_id], options={
             "allow_remote_load": config.getoption("prep_allow_remote_load"),
             "out_dir": str(state.out_dir) if state.out_dir else None,
+            "watch_db": config.getoption("prep_watch_db"),
+            "as_of": config.getoption("prep_as_of"),
         })
     return state.difusores[profile_id]
 

@@ -214,7 +214,7 @@ def _find_conv(args: tuple, kwargs: Mapping[str, Any]) -> Any:
 def uses(*names: str) -> Callable:
     """Decorate a rule taking the convocatoria (anywhere in its arguments): its result(s) name these
     thresholds and are at best WARN when the profile loosened one. Works on rules returning a
-    ``CheckResult`` or a list of them."""
+    ``CheckResult`` or a list of them (then each result gets the thresholds of its own requirement)."""
     def deco(rule):
         @functools.wraps(rule)
         def wrapper(*args, **kwargs):
@@ -225,8 +225,9 @@ def uses(*names: str) -> Callable:
             entries = [threshold(conv, n) for n in names]
             if isinstance(out, CheckResult):
                 return apply(out, entries)
-            if isinstance(out, list):
-                return [apply(r, entries) if isinstance(r, CheckResult) else r for r in out]
+            if isinstance(out, list):        # several checks: each gets the thresholds of its requirement
+                return [apply(r, mine) if isinstance(r, CheckResult) and (mine := [
+                    e for e in entries if e["section"] == r.requirement]) else r for r in out]
             return out
         return wrapper
     return deco

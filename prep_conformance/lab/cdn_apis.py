@@ -17,6 +17,7 @@ provider's documented shapes, and drives a real Varnish edge of the lab (``EdgeD
 
     python -m prep_conformance.lab.cdn_apis fastly --port P --token-env T --service-id S \
         --edge http://127.0.0.1:E/ --site-host H [--delay 2] [--stale 10] [--ignore]
+    (cloudfront: --token-env names the accepted AWS access key id, --distribution-id; akamai: --edgerc)
 """
 
 from __future__ import annotations
@@ -357,8 +358,9 @@ class CloudFrontStandIn:
     ``distribution_id`` is created at start (moto's own ``create_distribution``)."""
 
     def __init__(self, access_key: str, *, edge: EdgeDriver | None = None, delay_s: float = 2.0,
-                 ignore: bool = False, port: int = 0):
+                 ignore: bool = False, port: int = 0, distribution_id: str | None = None):
         self.access_key, self.edge, self.delay_s, self.ignore = access_key, edge, delay_s, ignore
+        self.want_id = distribution_id
         self.received: list[dict[str, Any]] = []
         self.distribution_id = ""
         self._port = port
@@ -430,7 +432,19 @@ class CloudFrontStandIn:
                                                                          "OriginProtocolPolicy": "http-only"}}]},
             "DefaultCacheBehavior": {"TargetOriginId": "origin", "ViewerProtocolPolicy": "allow-all",
                                      "MinTTL": 60}})
-        return r["Distribution"]["Id"]
+        made = r["Distribution"]["Id"]
+        if not self.want_id:
+            return made
+        from moto.cloudfront.models import cloudfront_backends
+        for account in list(cloudfront_backends.keys()):
+            for region in list(cloudfront_backends[account].keys()):
+                backend = cloudfront_backends[account][region]
+                dist = backend.distributions.pop(made, None)
+                if dist is not None:          # the id the lab wrote into the profile
+                    dist.distribution_id = dist.id = self.want_id
+                    backend.distributions[self.want_id] = dist
+                    return self.want_id
+        return made
 
     def stop(self) -> None:
         if self.server is not None:
@@ -456,8 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--token-env", help="environment variable holding the accepted token / AWS access key id")
     ap.add_argument("--service-id", default="SERVICE")
-    ap.add_argument("--edgerc", help="akamai: write the client's .edgerc here (mode 600)")
-    ap.add_argument("--id-file", help="cloudfront: write the distribution id here")
+    ap.add_argument("--edgerc", help="akamai: the client's .edgerc (the credentials to accept)")
+    ap.add_argument("--distribution-id", help="cloudfront: the distribution's id")
     ap.add_argument("--edge", help="Varnish edge URL to drive")
     ap.add_argument("--site-host", default="localhost")
     ap.add_argument("--delay", type=float, default=0.0)
@@ -471,19 +485,17 @@ def main(argv: list[str] | None = None) -> int:
         s = FastlyStandIn(token, a.service_id, edge=edge, delay_s=a.delay, stale_s=a.stale, ignore=a.ignore,
                           port=a.port)
     elif a.provider == "akamai":
-        s = AkamaiStandIn(edge=edge, delay_s=a.delay, estimated_s=a.estimated, ignore=a.ignore, port=a.port)
-        if a.edgerc:
-            fd = os.open(a.edgerc, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(s.edgerc_text())
+        # the client's credentials as the lab wrote them into its .edgerc (section default)
+        from akamai.edgegrid import EdgeRc
+        rc = EdgeRc(a.edgerc) if a.edgerc else None
+        kw = {k: rc.get("default", k) for k in ("client_token", "client_secret", "access_token")} if rc else {}
+        s = AkamaiStandIn(edge=edge, delay_s=a.delay, estimated_s=a.estimated, ignore=a.ignore, port=a.port, **kw)
     elif a.provider == "azure":
         s = AzureStandIn(token, edge=edge, delay_s=a.delay, ignore=a.ignore, port=a.port)
     else:
-        s = CloudFrontStandIn(token, edge=edge, delay_s=a.delay, ignore=a.ignore, port=a.port)
+        s = CloudFrontStandIn(token, edge=edge, delay_s=a.delay, ignore=a.ignore, port=a.port,
+                              distribution_id=a.distribution_id)
     s.start()
-    if a.provider == "cloudfront" and a.id_file:
-        with open(a.id_file, "w") as f:
-            f.write(s.distribution_id)
     print(s.base_url, flush=True)
     try:
         threading.Event().wait()

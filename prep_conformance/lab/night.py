@@ -38,6 +38,8 @@ from . import procs
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HOST_SUFFIX = "night.prep.example"
+BEHAVIOUR_ES = {"follow": "sigue cada corte", "lag": "se rezaga y se pone al día", "down": "se cae y vuelve",
+                "altered": "altera un archivo un rato", "no_cache_control": "sin Cache-Control"}
 
 
 @dataclass(frozen=True)
@@ -53,14 +55,14 @@ class NightDifusor:
     own_server: bool = False
 
 
-def default_plan(every_s: float = 3.0) -> list[NightDifusor]:
+def default_plan(every_s: float = 3.0, offset_s: float = 0.0) -> list[NightDifusor]:
     """The night the tests watch: two that follow, one lagging, one down and back, one altered, one
-    without the header."""
-    e = every_s
+    without the header. ``offset_s`` shifts every event later (time for a watcher to start)."""
+    e, o = every_s, offset_s
     return [NightDifusor("sigue-uno"), NightDifusor("sigue-dos", delay_s=0.6),
-            NightDifusor("rezagado", "lag", start_s=2.5 * e, end_s=6.5 * e),
-            NightDifusor("se-cae", "down", start_s=3.5 * e, end_s=6.5 * e),
-            NightDifusor("altera", "altered", start_s=2 * e, end_s=5 * e),
+            NightDifusor("rezagado", "lag", start_s=o + 2.5 * e, end_s=o + 9.5 * e),
+            NightDifusor("se-cae", "down", start_s=o + 3.5 * e, end_s=o + 6.5 * e),
+            NightDifusor("altera", "altered", start_s=o + 2 * e, end_s=o + 5 * e),
             NightDifusor("sin-cache", "no_cache_control")]
 
 
@@ -171,7 +173,8 @@ class ElectionNight:
     def _write_profiles(self) -> None:
         for d in self.plan:
             url = self.url(d.id)
-            doc = {"id": d.id, "name": f"Noche de laboratorio: {d.id} ({d.behaviour})", "kind": "medio",
+            doc = {"id": d.id, "name": f"Noche de laboratorio: {BEHAVIOUR_ES.get(d.behaviour, d.behaviour)}",
+                   "kind": "medio",
                    "entidad": "Michoacán", "convocatoria": str(self.convocatoria_path),
                    "sites": {"test": url, "official": url}, "target": "official",
                    "http": {"resolve": {self.host(d.id): "127.0.0.1"}, "timeout_s": 3} if self.host_names else {"timeout_s": 3},
@@ -264,10 +267,11 @@ http {{
         tmp = self.paquetes_dir / f".{paquete.corte_dirname(k)}.tmp"
         paquete.write_files(tmp, files)
         os.replace(tmp, self.paquetes_dir / paquete.corte_dirname(k))
+        with self._lock:
+            self.truth["published"][k] = time.time()     # the moment the paquete is there to be seen
         self._write(self.docroot("instituto"), files, skip_manifest=False)
         with self._lock:
             self.secuencia = k
-            self.truth["published"][k] = time.time()
         self._files = files
 
     def _event(self, did: str, what: str, **kw: Any) -> None:

@@ -21,6 +21,25 @@ def convocatoria_tz(conv) -> dt.tzinfo:
     return conv.publication.start.tzinfo or dt.timezone.utc
 
 
+def memoria_deadline(conv) -> dt.date | None:
+    """II.4's deadline from the convocatoria's calendar (``memoria_deadline``; ``memoria_tecnica`` too)."""
+    return conv.calendar.get("memoria_deadline") or conv.calendar.get("memoria_tecnica")
+
+
+def as_of_date(value: str | None, tz: dt.tzinfo) -> dt.date:
+    """"Today" for date-bound requirements: the given date, else ``$PREP_AS_OF``, else the current date in the
+    convocatoria's time zone. Accepts ``YYYY-MM-DD`` or an ISO date-time (raises ValueError otherwise)."""
+    import os
+    value = value or os.environ.get("PREP_AS_OF") or None
+    if not value:
+        return dt.datetime.now(tz).date()
+    v = value.strip()
+    if len(v) == 10:
+        return dt.date.fromisoformat(v)
+    t = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+    return (t.astimezone(tz) if t.tzinfo else t).date()
+
+
 def log_stats(paths: list[Path], conv, idle_timeout_s: float = IDLE_TIMEOUT_S, fmt: str | None = None,
               with_geo: bool = True) -> tuple[dict, Aggregator]:
     """Figures of the logs (streamed) and the aggregator (its per-minute counters serve the analysis)."""
@@ -89,7 +108,7 @@ def memoria_doc(profile, conv, log_paths: list[Path], watch_db: Path | None = No
     if agg is not None:
         merged = traffic_during(merged, agg.per_minute, agg._offset)
     incs = [_inc_dict(i, n, tz) for n, i in enumerate(merged, 1)]
-    deadline = conv.calendar.get("memoria_deadline") or conv.calendar.get("memoria_tecnica")
+    deadline = memoria_deadline(conv)
     return {
         "schema": "prep-conformance/memoria/1",
         "tool": {"name": "prep-conformance", "version": __version__},

@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from .bounded import BoundedSession
+
 # Markers of an interstitial challenge page or cookie (Cloudflare, Imperva, Sucuri, DDoS-Guard, AWS WAF,
 # Akamai, generic CAPTCHA). Looked for in the first 64 KiB of 403/429/503 bodies and in Set-Cookie names.
 CHALLENGE_BODY = re.compile(
@@ -129,7 +131,7 @@ def burst(url: str, *, requests_n: int, concurrency: int, max_s: float, stop_aft
     def session():
         s = getattr(local, "s", None)
         if s is None:
-            s = requests.Session()
+            s = BoundedSession()      # each request bounded: deadline and size cap (probes/bounded.py)
             s.trust_env = False
             s.verify = False
             ad = PinnedAdapter(resolve.get(host), None, host, ctx)
@@ -147,7 +149,7 @@ def burst(url: str, *, requests_n: int, concurrency: int, max_s: float, stop_aft
                 state["next"] += 1
             try:
                 r = session().get(url, timeout=(min(3.0, timeout_s), timeout_s), allow_redirects=False, stream=True)
-                body = r.raw.read(65536, decode_content=True) if r.status_code in (403, 429, 503) else b""
+                body = r.content[:65536] if r.status_code in (403, 429, 503) else b""
                 r.close()
                 hdrs = list(r.headers.items())
                 marks = challenge_markers(r.status_code, hdrs, body)

@@ -542,7 +542,7 @@ def _restore(t: DrillTarget, pq: gen.Paquete, backups: Mapping[str, bytes], adde
                 removed += 1
         purge_obs = t.purge([""] + list(changed))
         t0 = time.monotonic()
-        deadline = t0 + max(t.bound_s, 5.0)
+        deadline = t0 + max(2 * t.bound_s, 5.0)     # a purge slower than the bound still has to restore
         waited = None
         watch = [p for p in changed if before.get(p, (None, None))[0] == 200]
         while time.monotonic() < deadline:

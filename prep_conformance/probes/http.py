@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InsecureRequestWarning
 
 from ..errors import CheckError
+from . import bounded
 
 USER_AGENT = "prep-conformance/0.1 (+PREP difusor conformance harness)"
 MAX_BODY = 32 * 1024 * 1024
@@ -63,6 +64,7 @@ class HttpObservation:
     observed_at: float = field(default_factory=time.time)
     body_sample: str = ""
     tls_unverified: str | None = None
+    body_cut: bounded.Cut | None = None     # the body was not read to its end (deadline or size cap)
 
     def tls_note(self):
         """An advisory note when the content was fetched without certificate verification."""
@@ -106,6 +108,8 @@ class HttpObservation:
             ev["error"] = self.error
         if self.tls_unverified:
             ev["tls_unverified"] = self.tls_unverified
+        if self.body_cut is not None:
+            ev["body_cut"] = self.body_cut.to_evidence()
         return ev
 
 
@@ -130,6 +134,12 @@ class Endpoint:
     resolve: Mapping[str, str]
     ca_bundle: str | None
     timeout_s: float
+    breaker: Any = field(default=None, compare=False, repr=False)   # ``bounded.Breaker`` of the difusor
+    conv: Any = field(default=None, compare=False, repr=False)      # its convocatoria (``fetch:`` limits)
+
+    def limits(self, kind: str, url: str = "") -> bounded.Limits:
+        """The bounds of a request for ``kind`` (``main_json`` | ``page`` | ``data``) to ``url``."""
+        return bounded.limits_for(self.conv, kind, self.timeout_s, label=urlsplit(url).path or "/")
 
 
 def _netloc(host: str, port: int, scheme: str) -> str:
@@ -191,7 +201,7 @@ def insecure_context() -> ssl.SSLContext:
     return ctx
 
 
-class PinnedAdapter(HTTPAdapter):
+class PinnedAdapter(bounded.TrackedAdapter):
     """Connect to pinned addresses while TLS uses the site's name for SNI and certificate verification.
 
     Two ways to pin: ``connect_host``/``connect_port`` send every request to one address (an origin
@@ -292,11 +302,13 @@ def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = 
           connect_to: tuple[str, int] | None = None, host_header: str | None = None,
           server_name: str | None = None, variant: str = "", read_body: bool = True,
           connect_timeout_s: float | None = None, sample_bytes: int = 0,
-          verify: bool = True) -> HttpObservation:
+          verify: bool = True, limits: bounded.Limits | None = None) -> HttpObservation:
     """Send one request and observe the answer; a failure to connect is an observation, not an exception.
 
     ``resolve`` pins host names to addresses; ``connect_to`` (ip, port) overrides the address (an origin
-    reached by IP while ``host_header``/``server_name`` carry the site's name).
+    reached by IP while ``host_header``/``server_name`` carry the site's name). ``limits`` bound the
+    whole exchange (``probes.bounded``; default: ``timeout_s`` in all and ``MAX_BODY``); a body cut by
+    either is ``body_cut``, no answer in time an ``error`` that says so.
     """
     p = urlsplit(url)
     host = (p.hostname or "").lower()
@@ -310,8 +322,9 @@ def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = 
     sent.update(headers or {})
     connected = f"{ip or host}:{cport or port}"
     ct = connect_timeout_s if connect_timeout_s is not None else min(3.0, timeout_s)
+    lim = limits or bounded.Limits(timeout_s, MAX_BODY, p.path or "/", ct)
     t0 = time.perf_counter()
-    with requests.Session() as s:
+    with requests.Session() as s, bounded.watching(lim) as w:
         s.trust_env = False       # no proxies from the environment: traffic goes where the profile says
         s.mount("http://", adapter)
         s.mount("https://", adapter)
@@ -319,35 +332,36 @@ def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = 
             with warnings.catch_warnings():
                 if not verify:
                     warnings.simplefilter("ignore", InsecureRequestWarning)
-                r = s.request(method, url, headers=sent, timeout=(ct, timeout_s), allow_redirects=False,
+                r = s.request(method, url, headers=sent, timeout=w.timeout(), allow_redirects=False,
                               stream=True, verify=verify)
         except requests.exceptions.RequestException as exc:
+            kind = _classify(exc)
+            cut = w.no_answer() if (w.expired or kind == "timeout") else None
             return HttpObservation(variant, url, method, None, elapsed_s=time.perf_counter() - t0,
                                    connected_to=connected,
                                    request_headers=_notable(headers),
-                                   error=_short_error(exc), error_kind=_classify(exc))
+                                   error=cut.text_en if cut else _short_error(exc),
+                                   error_kind="timeout" if cut else kind, body_cut=cut)
         try:
             raw_pairs = _raw_header_pairs(r)
             digest, n, sample = None, 0, b""
             if read_body and method != "HEAD":
                 h = hashlib.sha256()
-                for chunk in r.iter_content(65536):
+                for chunk in bounded.body(r, w):
                     if len(sample) < sample_bytes:
                         sample += chunk[:sample_bytes - len(sample)]
                     n += len(chunk)
                     h.update(chunk)
-                    if n > MAX_BODY:
-                        break
                 digest = h.hexdigest() if n else None
             version = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(getattr(r.raw, "version", 11), "HTTP/1.1")
             return HttpObservation(variant, url, method, r.status_code, r.reason or "", version, raw_pairs,
                                    digest, n, time.perf_counter() - t0, connected, _notable(headers),
-                                   body_sample=sample.decode("utf-8", "replace"))
+                                   body_sample=sample.decode("utf-8", "replace"), body_cut=w.cut)
         except requests.exceptions.RequestException as exc:
             return HttpObservation(variant, url, method, r.status_code, r.reason or "", "", _raw_header_pairs(r),
                                    elapsed_s=time.perf_counter() - t0, connected_to=connected,
                                    request_headers=_notable(headers), error=_short_error(exc),
-                                   error_kind=_classify(exc))
+                                   error_kind=_classify(exc), body_cut=w.cut)
         finally:
             r.close()
 
@@ -372,6 +386,10 @@ def fetch_site(ep: Endpoint, url: str, method: str = "GET", variant: str = "", *
     When the certificate does not verify, the request is repeated without verification so content
     requirements (II.1.e, I.3 ...) are still judged; ``tls_unverified`` says why, and II.2.d.https FAILs.
     """
+    kw.setdefault("limits", ep.limits(kind_of(url, ep.conv), url))
+    key = _breaker_key(url, ep.resolve)
+    if ep.breaker is not None:
+        ep.breaker.check(key)
     o = fetch(url, method, resolve=ep.resolve, ca_bundle=ep.ca_bundle, timeout_s=ep.timeout_s,
               variant=variant, **kw)
     if tls_fallback and o.error_kind == "tls" and urlsplit(url).scheme == "https":
@@ -379,8 +397,19 @@ def fetch_site(ep: Endpoint, url: str, method: str = "GET", variant: str = "", *
                    variant=variant, verify=False, **kw)
         if o2.status is not None:
             from dataclasses import replace
-            return replace(o2, tls_unverified=o.error)
+            o = replace(o2, tls_unverified=o.error)
+    if ep.breaker is not None:
+        ep.breaker.record(key, o.body_cut)
     return o
+
+
+kind_of = bounded.kind_of
+
+
+def _breaker_key(url: str, resolve: Mapping[str, str] | None) -> str:
+    p = urlsplit(url)
+    host = (p.hostname or "").lower()
+    return f"{p.scheme}://{(resolve or {}).get(host, host)}:{p.port or (443 if p.scheme == 'https' else 80)}"
 
 
 def fetch_origin(ep: Endpoint, path: str, method: str = "GET", variant: str = "", **kw) -> HttpObservation:
@@ -397,9 +426,16 @@ def fetch_origin(ep: Endpoint, path: str, method: str = "GET", variant: str = ""
     except OSError:
         connect = None          # a name: resolved normally by the connection
     url = urljoin(urlunsplit((o.scheme, o.netloc, "/", "", "")), path)
-    return fetch(url, method, resolve=ep.resolve, ca_bundle=ep.ca_bundle, timeout_s=ep.timeout_s,
-                 connect_to=connect, host_header=_netloc(ep.host, ep.port, ep.scheme), server_name=ep.host,
-                 variant=variant, **kw)
+    kw.setdefault("limits", ep.limits(kind_of(url, ep.conv), url))
+    key = _breaker_key(url, ep.resolve)
+    if ep.breaker is not None:
+        ep.breaker.check(key)
+    obs = fetch(url, method, resolve=ep.resolve, ca_bundle=ep.ca_bundle, timeout_s=ep.timeout_s,
+                connect_to=connect, host_header=_netloc(ep.host, ep.port, ep.scheme), server_name=ep.host,
+                variant=variant, **kw)
+    if ep.breaker is not None:
+        ep.breaker.record(key, obs.body_cut)
+    return obs
 
 
 @dataclass(frozen=True)
@@ -421,11 +457,13 @@ def tcp_connect(address: str, port: int, timeout_s: float) -> float:
         return time.perf_counter() - t0
 
 
-def reach(ep: Endpoint, connect_timeout_s: float = 3.0) -> Reach:
-    """Is anything listening for the site? Raises ``CheckError`` when neither its HTTP nor HTTPS port answers.
+def reach(ep: Endpoint, connect_timeout_s: float = 3.0, probe_url: str | None = None) -> Reach:
+    """Is anything listening for the site, and does it answer? Raises ``CheckError`` when neither its HTTP
+    nor HTTPS port accepts a connection, or (with ``probe_url``, the site's main.json) when the site
+    accepts but sends no answer, or drips it, within the request's deadline (``fetch:`` limits).
 
-    Run through ``difusor.once("http:reach", ...)`` so every web check of an unreachable difusor is
-    reported blocked at once instead of timing out one by one.
+    Run through ``difusor.once("http:reach", ...)`` so every web check of an unreachable or silent
+    difusor is reported blocked at once instead of timing out one by one.
     """
     address = ep.pin or ep.host
     ports = [ep.port] + [p for p in (urlsplit(ep.https_url).port or 443, urlsplit(ep.http_url).port or 80)
@@ -442,14 +480,28 @@ def reach(ep: Endpoint, connect_timeout_s: float = 3.0) -> Reach:
         raise CheckError(f"El sitio {ep.site} no responde: ningún puerto HTTP/HTTPS acepta conexión en {address}.",
                          f"The site {ep.site} is unreachable: no HTTP/HTTPS port accepts a connection at {address}.",
                          host=ep.host, address=address, ports_closed={str(k): v for k, v in closed.items()})
+    if probe_url and ep.port in open_:
+        o = fetch_site(ep, probe_url, "GET", variant="preflight")
+        cut = o.body_cut
+        if cut is not None and cut.reason in ("deadline", "no-answer"):
+            where = f"{address}:{ep.port}"
+            raise CheckError(f"El sitio {ep.site} acepta conexiones en {where} pero no responde a tiempo: "
+                             f"{cut.text_es}.",
+                             f"The site {ep.site} accepts connections at {where} but does not answer in time: "
+                             f"{cut.text_en}.", host=ep.host, address=address, port=ep.port,
+                             url=probe_url, deadline=cut.to_evidence())
     return Reach(ep.host, address, open_, closed)
 
 
 # ------------------------------------------------------------------ per-difusor, shared by every web check
 def site(difusor) -> Endpoint:
     """The difusor's endpoint after the reachability pre-flight (once per run; ``Blocked`` afterwards)."""
-    ep = endpoint(difusor.profile)
-    difusor.once("http:reach", lambda: reach(ep, connect_timeout_s=min(3.0, ep.timeout_s)))
+    from dataclasses import replace
+    conv = difusor.convocatoria
+    breaker = difusor.once("http:breaker", lambda: bounded.Breaker(conv.fetch.breaker_after))
+    ep = replace(endpoint(difusor.profile), breaker=breaker, conv=conv)
+    difusor.once("http:reach", lambda: reach(ep, connect_timeout_s=min(conv.fetch.connect_s, ep.timeout_s),
+                                             probe_url=main_json_url(ep, conv)))
     return ep
 
 

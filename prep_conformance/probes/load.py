@@ -377,8 +377,10 @@ def _pinned_session(resolve: Mapping[str, str], ca_bundle: str | None, host: str
 
     from .http import PinnedAdapter, ssl_context
 
+    from .bounded import BoundedSession
+
     p = urlsplit(host)
-    s = requests.Session()
+    s = BoundedSession()          # every request bounded (deadline, size cap): a silent site costs seconds
     s.trust_env = False
     s.verify = verify
     if not verify:

@@ -39,6 +39,7 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from ..errors import CheckError
 from ..paquete import MAIN_JSON, Paquete, decode_text, integrity_code, load_paquete, main_json_corte, read_csv_table
+from . import bounded
 from . import http as http_probe
 
 KEEP_SUFFIXES = (".json", ".csv", ".html", ".htm", ".js", ".txt")
@@ -76,6 +77,7 @@ class ResolvingAdapter(http_probe.PinnedAdapter):
                     ssl_context=self.context_for(verify))
             else:
                 pools[key] = urllib3.HTTPConnectionPool(addr, port, maxsize=size, block=True, retries=False)
+            bounded.track_pool(pools[key])
         return pools[key]
 
     def close(self) -> None:
@@ -90,7 +92,7 @@ def make_session(resolve: Mapping[str, str] | None = None, ca_bundle: str | None
 
     Requests verify certificates (``verify=False`` per request for content after a failed verification).
     """
-    s = requests.Session()
+    s = bounded.BoundedSession()
     adapter = ResolvingAdapter(resolve=resolve, ca_bundle=ca_bundle, pool_connections=4, pool_maxsize=pool,
                                pool_block=True)
     s.mount("http://", adapter)
@@ -153,6 +155,7 @@ class ServedFile:
     elapsed_s: float = 0.0
     error_kind: str | None = None
     tls_unverified: str | None = None
+    cut: bounded.Cut | None = None          # not read to its end: deadline or size cap (``error`` says it)
 
     @property
     def ok(self) -> bool:
@@ -193,40 +196,64 @@ def _digest_stream(chunks_in, keep_body: bool):
     return h, size, chunks
 
 
+def _limits(rel: str, timeout: float, conv=None) -> bounded.Limits:
+    return bounded.limits_for(conv, bounded.kind_of(rel, conv), timeout, label=rel)
+
+
+def _cut_file(sf: ServedFile, cut: bounded.Cut | None) -> ServedFile:
+    """A file whose body was cut, named as its error. Still arriving at its deadline: not measured, as if
+    no answer came (status None). Past the size cap: measured, the digest is of what came up to the cap
+    (it cannot be the paquete's file); no body is kept either way."""
+    if cut is None:
+        return sf
+    if cut.reason != "size":
+        return replace(sf, status=None, sha256=None, body=None, error=f"Timeout: {cut.text_en}", cut=cut,
+                       error_kind="timeout")
+    return replace(sf, body=None, error=cut.text_en, cut=cut, error_kind="size")
+
+
 def fetch_one(session: requests.Session, url: str, rel: str, timeout: float, keep_body: bool,
-              redirects: bool = False, verify: bool | None = None) -> ServedFile:
+              redirects: bool = False, verify: bool | None = None, limits: bounded.Limits | None = None,
+              conv=None) -> ServedFile:
     """GET ``url``, hashing the body as it streams; never raises for transport faults (``error`` says).
 
     ``verify`` None: the session's (verifying); False: content without certificate verification.
+    ``limits`` (default: the ``fetch:`` limits of ``rel``'s kind, ``timeout`` at most) bound it all.
     """
     t0 = time.perf_counter()
-    try:
-        with session.get(url, timeout=timeout, stream=True, allow_redirects=redirects, verify=verify) as r:
-            h, size, chunks = _digest_stream(r.iter_content(64 * 1024), keep_body)
-            headers = {k: r.headers[k] for k in _KEEP_HEADERS if k in r.headers}
-            return ServedFile(rel, r.url if redirects else url, r.status_code, h.hexdigest() if r.status_code == 200 else None, size,
-                              None, b"".join(chunks) if chunks is not None else None, headers,
-                              round(time.perf_counter() - t0, 4))
-    except requests.RequestException as exc:
-        kind = http_probe.classify_error(exc)
-        why = tls_reason(str(exc)) if kind == "tls" else _short(exc)
-        return ServedFile(rel, url, None, error=f"{type(exc).__name__}: {why}",
-                          elapsed_s=round(time.perf_counter() - t0, 4), error_kind=kind)
+    with bounded.watching(limits or _limits(rel, timeout, conv)) as w:
+        try:
+            with session.get(url, timeout=w.timeout(), stream=True, allow_redirects=redirects, verify=verify) as r:
+                h, size, chunks = _digest_stream(bounded.body(r, w), keep_body)
+                headers = {k: r.headers[k] for k in _KEEP_HEADERS if k in r.headers}
+                return _cut_file(ServedFile(rel, r.url if redirects else url, r.status_code,
+                                            h.hexdigest() if r.status_code == 200 else None, size, None,
+                                            b"".join(chunks) if chunks is not None else None, headers,
+                                            round(time.perf_counter() - t0, 4)), w.cut)
+        except requests.RequestException as exc:
+            kind = http_probe.classify_error(exc)
+            if w.expired or kind == "timeout":
+                cut = w.no_answer()
+                return ServedFile(rel, url, None, error=f"Timeout: {cut.text_en}", cut=cut,
+                                  elapsed_s=round(time.perf_counter() - t0, 4), error_kind="timeout")
+            why = tls_reason(str(exc)) if kind == "tls" else _short(exc)
+            return ServedFile(rel, url, None, error=f"{type(exc).__name__}: {why}",
+                              elapsed_s=round(time.perf_counter() - t0, 4), error_kind=kind)
 
 
 def fetch_verifying_or_not(session: requests.Session, url: str, rel: str, timeout: float, keep_body: bool,
-                           redirects: bool = False) -> tuple[ServedFile, bool | None]:
+                           redirects: bool = False, conv=None) -> tuple[ServedFile, bool | None]:
     """``fetch_one`` with verification; when only TLS failed on an https URL, again without verification.
 
     Returns the file (``tls_unverified`` set when fetched unverified) and the ``verify`` to use for the
     rest of the site's content (None: the session's; False: the certificate does not verify). Connection
     refused, timeouts and TLS failures that persist without verification are returned as they are.
     """
-    first = fetch_one(session, url, rel, timeout, keep_body, redirects)
+    first = fetch_one(session, url, rel, timeout, keep_body, redirects, conv=conv)
     if first.status is not None or first.error_kind != "tls" or urlsplit(url).scheme != "https":
         return first, None
     with quiet_unverified(False):
-        second = fetch_one(session, url, rel, timeout, keep_body, redirects, verify=False)
+        second = fetch_one(session, url, rel, timeout, keep_body, redirects, verify=False, conv=conv)
     if second.status is None:
         return first, None
     reason = (first.error or "TLS").split(": ", 1)[-1]
@@ -249,27 +276,36 @@ def tls_reason(text: str) -> str:
 
 
 def fetch_bulk(pool: urllib3.HTTPConnectionPool, host_header: str, url: str, rel: str, timeout: float,
-               keep_body: bool) -> ServedFile:
+               keep_body: bool, limits: bounded.Limits | None = None, conv=None) -> ServedFile:
     """``fetch_one`` over a urllib3 pool (no redirects): the integrity pass's fast path."""
     t0 = time.perf_counter()
     path = urlsplit(url)
     target = path.path + (f"?{path.query}" if path.query else "")
-    try:
-        r = pool.urlopen("GET", target, headers={"Host": host_header, "User-Agent": USER_AGENT,
-                                                 "Accept-Encoding": "identity"},
-                         preload_content=False, redirect=False, retries=False,
-                         timeout=urllib3.Timeout(connect=timeout, read=timeout))
+    with bounded.watching(limits or _limits(rel, timeout, conv)) as w:
         try:
-            h, size, chunks = _digest_stream(r.stream(64 * 1024), keep_body)
-            headers = {k: r.headers[k] for k in _KEEP_HEADERS if k in r.headers}
-        finally:
-            r.release_conn()
-        return ServedFile(rel, url, r.status, h.hexdigest() if r.status == 200 else None, size, None,
-                          b"".join(chunks) if chunks is not None else None, headers, round(time.perf_counter() - t0, 4))
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        kind = "tls" if isinstance(exc, (urllib3.exceptions.SSLError, ssl.SSLError)) else None
-        return ServedFile(rel, url, None, error=f"{type(exc).__name__}: {_short(exc)}",
-                          elapsed_s=round(time.perf_counter() - t0, 4), error_kind=kind)
+            connect_s, read_s = w.timeout()
+            r = pool.urlopen("GET", target, headers={"Host": host_header, "User-Agent": USER_AGENT,
+                                                     "Accept-Encoding": "identity"},
+                             preload_content=False, redirect=False, retries=False,
+                             timeout=urllib3.Timeout(connect=connect_s, read=read_s))
+            try:
+                h, size, chunks = _digest_stream(bounded.body(r, w), keep_body)
+                headers = {k: r.headers[k] for k in _KEEP_HEADERS if k in r.headers}
+            finally:
+                if w.cut is not None:
+                    r.close()           # a connection left mid-body is not reusable
+                r.release_conn()
+            return _cut_file(ServedFile(rel, url, r.status, h.hexdigest() if r.status == 200 else None, size, None,
+                                        b"".join(chunks) if chunks is not None else None, headers,
+                                        round(time.perf_counter() - t0, 4)), w.cut)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if w.expired or isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)):
+                cut = w.no_answer()
+                return ServedFile(rel, url, None, error=f"Timeout: {cut.text_en}", cut=cut,
+                                  elapsed_s=round(time.perf_counter() - t0, 4), error_kind="timeout")
+            kind = "tls" if isinstance(exc, (urllib3.exceptions.SSLError, ssl.SSLError)) else None
+            return ServedFile(rel, url, None, error=f"{type(exc).__name__}: {_short(exc)}",
+                              elapsed_s=round(time.perf_counter() - t0, 4), error_kind=kind)
 
 
 def _short(exc: BaseException) -> str:
@@ -284,18 +320,20 @@ def _keep(rel: str) -> bool:
 def fetch_many(session: requests.Session, base_url: str, paths: Iterable[str], *, workers: int = DEFAULT_WORKERS,
                timeout: float = 10.0, keep: Callable[[str], bool] = _keep,
                progress: Progress | None = None, max_failures: int = 32,
-               verify: bool | None = None) -> dict[str, ServedFile]:
+               verify: bool | None = None, conv=None) -> dict[str, ServedFile]:
     """Fetch every path under ``base_url`` with at most ``workers`` requests in flight.
 
     ``progress(done, total)`` is called from the calling thread as results arrive. When the first
     ``max_failures`` answers are all transport faults, the rest is not attempted (marked as such).
     ``verify=False``: without certificate verification (after ``fetch_verifying_or_not`` said so).
+    Every request is bounded (``conv``'s ``fetch:`` limits); once ``fetch.breaker_after`` of them ran out
+    their deadline, the rest is not attempted either (a dripping site costs one deadline, not thousands).
     """
     with quiet_unverified(verify):
-        return _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_failures, verify)
+        return _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_failures, verify, conv)
 
 
-def _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_failures, verify):
+def _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_failures, verify, conv=None):
     paths = list(dict.fromkeys(paths))
     out: dict[str, ServedFile] = {}
     total = len(paths)
@@ -303,9 +341,11 @@ def _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_
     if isinstance(adapter, ResolvingAdapter):
         u3 = adapter.bulk_pool(base_url, max(1, workers), session.verify if verify is None else verify)
         host = urlsplit(base_url).netloc.rsplit("@", 1)[-1]
-        get = lambda p: fetch_bulk(u3, host, file_url(base_url, p), p, timeout, keep(p))  # noqa: E731
+        get = lambda p: fetch_bulk(u3, host, file_url(base_url, p), p, timeout, keep(p), conv=conv)  # noqa: E731
     else:
-        get = lambda p: fetch_one(session, file_url(base_url, p), p, timeout, keep(p), verify=verify)  # noqa: E731
+        get = lambda p: fetch_one(session, file_url(base_url, p), p, timeout, keep(p), verify=verify,  # noqa: E731
+                                  conv=conv)
+    breaker = bounded.Breaker(conv.fetch.breaker_after if conv is not None else 2)
     failures = successes = 0
     stopped = None
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fetch") as pool:
@@ -318,9 +358,15 @@ def _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_
             failures, successes = failures + (sf.status is None), successes + (sf.status is not None)
             if progress is not None:
                 progress(n, total)
+            breaker.record(base_url, sf.cut)
             if stopped is None and failures >= max_failures and successes == 0:
                 # The site does not answer at all: stop instead of timing out on every file.
                 stopped = f"not attempted: the first {failures} requests got no answer ({sf.error})"
+                for f in futs:
+                    f.cancel()
+            elif stopped is None and breaker.is_open(base_url):
+                stopped = (f"not attempted: {len(breaker.cuts[base_url])} requests ran out their deadline "
+                           f"({breaker.cuts[base_url][0].text_en})")
                 for f in futs:
                     f.cancel()
     for p in paths:
@@ -517,7 +563,7 @@ def find_corte(package: str | Path, secuencia: int) -> Paquete | None:
 
 def observe(base_url: str, package: str | Path, session: requests.Session, *, workers: int = DEFAULT_WORKERS,
             timeout: float = 10.0, progress: Progress | None = None,
-            paquete: Paquete | None = None) -> PublicationObservation:
+            paquete: Paquete | None = None, conv=None) -> PublicationObservation:
     """Fetch every manifest file from the public site and the files its ``main.json`` names beyond it."""
     try:
         pq = paquete or load_paquete(package)
@@ -526,12 +572,15 @@ def observe(base_url: str, package: str | Path, session: requests.Session, *, wo
                          f"Could not read the paquete de difusión: {exc}", package=str(package)) from None
     ref = PaqueteRef.from_paquete(pq)
     t0 = time.perf_counter()
-    first, verify = fetch_verifying_or_not(session, file_url(base_url, MAIN_JSON), MAIN_JSON, timeout, True)
-    if first.status is None:                        # pre-flight: one timeout, not thousands
-        raise CheckError(f"El sitio no responde: {first.error}", f"The site does not answer: {first.error}",
+    first, verify = fetch_verifying_or_not(session, file_url(base_url, MAIN_JSON), MAIN_JSON, timeout, True,
+                                           conv=conv)
+    if first.status is None or (first.cut is not None and first.cut.reason != "size"):
+        # pre-flight: one timeout, not thousands (no answer, or main.json still arriving at its deadline)
+        es = first.cut.text_es if first.cut is not None else first.error
+        raise CheckError(f"El sitio no responde: {es}", f"The site does not answer: {first.error}",
                          url=first.url)
     served = fetch_many(session, base_url, list(ref.manifest) + [MAIN_JSON], workers=workers, timeout=timeout,
-                        progress=progress, verify=verify)
+                        progress=progress, verify=verify, conv=conv)
     main = served.get(MAIN_JSON)
     if MAIN_JSON not in ref.manifest:
         served.pop(MAIN_JSON, None)
@@ -542,11 +591,12 @@ def observe(base_url: str, package: str | Path, session: requests.Session, *, wo
         if older is not None:
             reference = PaqueteRef.from_paquete(older)
             missing = [p for p in reference.manifest if p not in served]
-            served.update(fetch_many(session, base_url, missing, workers=workers, timeout=timeout, verify=verify))
+            served.update(fetch_many(session, base_url, missing, workers=workers, timeout=timeout, verify=verify,
+                                     conv=conv))
     baseline = reference or ref
     extra_paths = [p for p in named_files(main.json() if main is not None else None) if p not in baseline.manifest]
-    named_extra = (fetch_many(session, base_url, extra_paths, workers=workers, timeout=timeout, verify=verify)
-                   if extra_paths else {})
+    named_extra = (fetch_many(session, base_url, extra_paths, workers=workers, timeout=timeout, verify=verify,
+                              conv=conv) if extra_paths else {})
     elapsed = time.perf_counter() - t0
     return PublicationObservation(base_url, ref, MappingProxyType(served), served_corte, reference,
                                   MappingProxyType(named_extra), round(elapsed, 3), workers, first.tls_unverified)
@@ -585,32 +635,35 @@ def site_lock(site_url: str, exclusive: bool, wait_s: float = LOCK_WAIT_S):
 
 
 def observe_profile(profile, timeout: float | None = None, workers: int = DEFAULT_WORKERS,
-                    progress: Progress | None = None) -> PublicationObservation:
+                    progress: Progress | None = None, conv=None) -> PublicationObservation:
     """``observe`` for a difusor profile: its target site, its ``package:``, its ``http`` settings."""
     if not profile.package:
         raise CheckError("El perfil no indica el paquete de difusión (package:).",
                          "The profile names no paquete de difusión (package:).")
     with site_lock(profile.target_url, exclusive=False), session_for(profile, workers) as s:
         return observe(profile.target_url, profile.package, s, workers=workers,
-                       timeout=timeout or profile.http.timeout_s, progress=progress)
+                       timeout=timeout or profile.http.timeout_s, progress=progress, conv=conv)
 
 
 _SCRIPT_SRC = re.compile(r"""<script\b[^>]*\bsrc\s*=\s*["']([^"']+)["']""", re.I)
 
 
-def fetch_page(session: requests.Session, base_url: str, timeout: float = 10.0
+def fetch_page(session: requests.Session, base_url: str, timeout: float = 10.0, conv=None
                ) -> tuple[ServedFile, dict[str, ServedFile]]:
     """The page a citizen lands on (the site URL, redirects followed) and its same-site scripts by URL.
 
     When the certificate does not verify, both are fetched without verification (``page.tls_unverified``).
     """
-    page, verify = fetch_verifying_or_not(session, base_url, "/", timeout, keep_body=True, redirects=True)
+    page, verify = fetch_verifying_or_not(session, base_url, "/", timeout, keep_body=True, redirects=True,
+                                          conv=conv)
     scripts: dict[str, ServedFile] = {}
+    breaker = bounded.Breaker(conv.fetch.breaker_after if conv is not None else 2)
     if page.ok and page.body is not None:
         host = urlsplit(page.url).netloc
         for src in _SCRIPT_SRC.findall(page.body.decode("utf-8", errors="replace"))[:20]:
             url = urljoin(page.url, src)
-            if urlsplit(url).netloc == host and url not in scripts:
+            if urlsplit(url).netloc == host and url not in scripts and not breaker.is_open(host):
                 with quiet_unverified(verify):
-                    scripts[url] = fetch_one(session, url, src, timeout, keep_body=True, verify=verify)
+                    scripts[url] = fetch_one(session, url, src, timeout, keep_body=True, verify=verify, conv=conv)
+                breaker.record(host, scripts[url].cut)
     return page, scripts

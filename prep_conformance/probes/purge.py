@@ -20,6 +20,7 @@ import requests
 
 from .. import trust as trust_mod
 from ..profile import PurgeConfig
+from .bounded import BoundedSession
 
 CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
 CLOUDFLARE_MAX_FILES = 30          # per request, as Cloudflare documents for purge by URL
@@ -240,7 +241,7 @@ def purge(cfg: PurgeConfig, site_url: str, paths: Sequence[str] = (), *, session
     if cfg.method == "command":
         return command_purge(cfg, site_url, paths, token, trust)
     own = session is None
-    s = session or requests.Session()
+    s = session or BoundedSession()
     if own:
         s.trust_env = False
     try:
@@ -297,6 +298,17 @@ def purge_for_profile(profile, paths: Sequence[str] = (), session: requests.Sess
         with session_for(profile, pool=4) as s:
             return purge(cfg, profile.target_url, paths, session=s, token=token, trust=t)
     return purge(cfg, profile.target_url, paths, session=session, token=token, trust=t)
+
+
+def purge_refusal(profile) -> str | None:
+    """Why the profile's provider purge cannot be sent (no consent for ``api_base``, no credentials), or None.
+    Asked before the drill changes anything."""
+    from . import purge_providers as pp
+    cfg = profile.cdn.purge
+    if cfg is None or cfg.method not in pp.ADAPTERS:
+        return None
+    ad = pp.adapter_for(profile)
+    return ad if isinstance(ad, str) else None
 
 
 def looker_for_profile(profile):

@@ -94,6 +94,15 @@ def credentials(profile, cfg: PurgeConfig) -> Credentials:
     ``.edgerc`` file (Akamai), boto3's own chain or the ``aws_profile`` of the AWS credentials file."""
     m = cfg.method
     if m in ("fastly", "azure"):
+        if cfg.token_file:
+            try:
+                with open(cfg.token_file, encoding="utf-8") as f:
+                    token = f.read(4096).strip()
+            except OSError as exc:
+                return Credentials({}, (), f"token_file: {type(exc).__name__}")
+            if not token:
+                return Credentials({}, (), "token_file está vacío / token_file is empty")
+            return Credentials({"token": token}, (token,))
         # a profile's token only through trust.secret (consent, and only to this provider's API host);
         # ``profile=None`` is code configuring an adapter itself (tests, bench)
         dest = cfg.api_base or (FASTLY_API if m == "fastly" else AZURE_API)
@@ -125,8 +134,14 @@ def credentials(profile, cfg: PurgeConfig) -> Credentials:
                 allow_with=trust_mod.FLAG)
         import boto3
         import botocore.exceptions
+        import botocore.session
         try:
-            session = boto3.session.Session(profile_name=cfg.aws_profile) if cfg.aws_profile else boto3.session.Session()
+            core = botocore.session.Session()
+            if cfg.aws_credentials_file:
+                core.set_config_variable("credentials_file", cfg.aws_credentials_file)
+            if cfg.aws_profile:
+                core.set_config_variable("profile", cfg.aws_profile)
+            session = boto3.session.Session(botocore_session=core)
             creds = session.get_credentials()
         except botocore.exceptions.BotoCoreError as exc:
             return Credentials({}, (), f"AWS: {type(exc).__name__}")

@@ -97,3 +97,61 @@ def evaluate(page: PageObservation | None, declared: Declared | None) -> CheckRe
                   "tiempo de permanencia.",
                   "No analytics detected or declared; ask for a screenshot with visitors, pages consulted and "
                   "time on site.", url=page.url, detected=[], declared=None)
+
+
+# -- II.2.c from the difusor's own access logs (``analytics.access_logs``) ----------------------------------
+
+ITEMS = {  # the four things II.2.c asks to record, and the figure that shows each
+    "visitors": ("visitantes", "visitors"),
+    "pages": ("páginas vistas", "page views"),
+    "pages_consulted": ("páginas consultadas (cuáles)", "pages consulted (which)"),
+    "time_on_site": ("tiempo de permanencia", "time on site"),
+}
+
+
+def log_items(figures: dict) -> dict[str, bool]:
+    """Which of II.2.c's four items the logs' figures establish."""
+    return {"visitors": figures["visitors"]["unique_period"] > 0,
+            "pages": figures["page_views"] > 0,
+            "pages_consulted": bool(figures["top_pages"]),
+            "time_on_site": figures["sessions"]["count"] > 0 and figures["sessions"]["avg_duration_s"] is not None}
+
+
+def evaluate_logs(figures: dict | None, error: str | None = None) -> CheckResult:
+    """PASS when the four items can be computed from the logs (figures as evidence); FAIL when the logs
+    were read but an item cannot be computed; ERROR when the logs could not be read."""
+    name = "access_log_statistics"
+    if figures is None:
+        return result("II.2.c", name, Verdict.ERROR, f"No se pudieron leer las bitácoras de acceso: {error}",
+                      f"The access logs could not be read: {error}")
+    items = log_items(figures)
+    s = figures["sessions"]
+    ev = {"items": items, "requests": figures["requests"], "unique_visitors_daily_sum":
+          figures["visitors"]["unique_daily_sum"], "unique_visitors_period": figures["visitors"]["unique_period"],
+          "page_views": figures["page_views"], "main_json_polls": figures["polls"],
+          "top_pages": figures["top_pages"][:5], "sessions": s["count"], "avg_time_on_site_s": s["avg_duration_s"],
+          "idle_timeout_s": figures["definitions"]["idle_timeout_s"], "period": figures["period"],
+          "files": figures.get("files"), "malformed_lines": figures.get("malformed_lines")}
+    missing = [k for k, ok in items.items() if not ok]
+    if missing:
+        return result("II.2.c", name, Verdict.FAIL,
+                      "Las bitácoras no permiten calcular: " + ", ".join(ITEMS[k][0] for k in missing) + ".",
+                      "The logs do not allow computing: " + ", ".join(ITEMS[k][1] for k in missing) + ".", **ev)
+    avg = s["avg_duration_s"]
+    return result("II.2.c", name, Verdict.PASS,
+                  f"Las bitácoras registran {figures['visitors']['unique_period']} visitantes, "
+                  f"{figures['page_views']} páginas vistas de {figures['distinct_pages']} páginas distintas y "
+                  f"un tiempo promedio de permanencia de {avg:.0f} s.",
+                  f"The logs record {figures['visitors']['unique_period']} visitors, {figures['page_views']} page "
+                  f"views over {figures['distinct_pages']} distinct pages and an average time on site of "
+                  f"{avg:.0f} s.", **ev)
+
+
+def as_signal(r: CheckResult) -> CheckResult:
+    """With access logs the snippet detection is a signal only: a detection stays PASS, anything else
+    is shown as SKIP (the verdict comes from the logs)."""
+    if r.verdict is Verdict.PASS:
+        return r
+    return r.with_(verdict=Verdict.SKIP,
+                   summary="Señal: " + r.summary + " El veredicto lo dan las bitácoras de acceso.",
+                   summary_en="Signal: " + (r.summary_en or r.summary) + " The verdict comes from the access logs.")

@@ -73,10 +73,10 @@ def timeline(p: PurgeObservation | None, first_fresh_s: float | None, upload_to_
             "first_fresh_answer_s": first_fresh_s}
 
 
-def _not_sent(purge: PurgeObservation, notes, **ev) -> CheckResult:
+def _not_sent(p: PurgeObservation, notes, ev: dict[str, Any]) -> CheckResult:
     return result(REQ, "cdn_purge", Verdict.ERROR,
-                  f"No se envió la purga ({purge.method}): {purge.not_sent}",
-                  f"The purge ({purge.method}) was not sent: {purge.not_sent}", notes=notes, **ev)
+                  f"No se envió la purga ({p.method}): {p.not_sent}",
+                  f"The purge ({p.method}) was not sent: {p.not_sent}", notes=notes, **ev)
 
 
 def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | None,
@@ -99,7 +99,7 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
     if effect is not None:
         ev["timeline"] = timeline(purge, effect.first_miss_after_s)
     if purge.not_sent:
-        return _not_sent(purge, tls_notes, **ev)
+        return _not_sent(purge, tls_notes, ev)
     if purge.error:
         return result(REQ, check, Verdict.ERROR, f"La solicitud de purga ({purge.method}) no obtuvo respuesta: "
                       f"{purge.error}", f"The purge request ({purge.method}) got no answer: {purge.error}",
@@ -163,11 +163,12 @@ def _drill_ev(obs: DrillObservation) -> dict[str, Any]:
 
 
 def _stale_after_complete(obs: DrillObservation) -> int:
-    """Public answers with the previous corte after the provider reported the purge complete."""
+    """Public answers with the previous corte, or a mixed one, once the provider reported the purge done."""
     done = obs.purge.reported_complete_after_s if obs.purge is not None else None
-    if done is None or obs.purge.completion_signal == "none":
+    if done is None:
         return 0
-    return sum(1 for p in obs.polls if p.where == "edge" and p.t_s > done and p.secuencia == obs.old_secuencia)
+    return sum(1 for p in obs.polls if p.where == "edge" and p.t_s >= done
+               and (p.secuencia == obs.old_secuencia or p.mixed))
 
 
 def _provider_notes(obs: DrillObservation) -> list[Note]:
@@ -175,11 +176,11 @@ def _provider_notes(obs: DrillObservation) -> list[Note]:
     if not n:
         return []
     return [Note("warn", f"El proveedor reportó la purga completa a los {obs.purge.reported_complete_after_s:.3f} s "
-                 f"({obs.purge.method}), pero el público siguió recibiendo el corte anterior en {n} consulta(s) "
+                 f"({obs.purge.method}), pero el público siguió recibiendo contenido del corte anterior en {n} consulta(s) "
                  "posteriores (p. ej. una purga suave que sigue sirviendo contenido caducado): el veredicto se basa "
                  "en lo que ve el público.",
                  f"The provider reported the purge complete after {obs.purge.reported_complete_after_s:.3f} s "
-                 f"({obs.purge.method}), yet the public still got the previous corte in {n} later poll(s) (e.g. "
+                 f"({obs.purge.method}), yet the public still got content of the previous corte in {n} later poll(s) (e.g. "
                  "a soft purge still serving stale content): the verdict rests on what the public sees.")]
 
 

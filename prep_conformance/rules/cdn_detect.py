@@ -53,6 +53,14 @@ HEADER_SIGNATURES: tuple[tuple[str, str, str | None], ...] = (
     ("fastly", "x-fastly-request-id", None),
     ("fastly", "fastly-debug-digest", None),
     ("fastly", "cdn-cache", r"fastly"),
+    ("fastly", "x-timer", r"^S\d+\.\d+,VS\d"),
+    ("fastly", "fastly-restarts", None),
+    ("akamai", "x-cache", r"akamaitechnologies\.com"),
+    ("akamai", "x-akamai-staging", None),
+    ("akamai", "server-timing", r"\bak_p\b"),
+    ("cloudflare", "cf-mitigated", None),
+    ("cloudflare", "cf-apo-via", None),
+    ("azure", "x-cache", r"^(TCP_[A-Z_]+|CONFIG_NOCACHE|UNCACHEABLE|PRIVATE_NOSTORE)$"),
     ("azure", "x-azure-ref", None),
     ("azure", "x-msedge-ref", None),
     ("azure", "x-fd-int-roxy-purgeid", None),
@@ -80,6 +88,12 @@ HEADER_SIGNATURES: tuple[tuple[str, str, str | None], ...] = (
     ("varnish", "server", r"varnish"),
 )
 
+# Headers that tell the edge, not the browser, how long to cache (RFC 9213 ``CDN-Cache-Control``; Cloudflare's
+# own; Fastly/Akamai ``Surrogate-Control``; Akamai ``Edge-Control``); ``Surrogate-Key``/``Cache-Tag`` name
+# the purge keys. Read and shown as evidence: a browser sees ``Cache-Control``, the CDN obeys these.
+EDGE_CACHE_HEADERS = ("cdn-cache-control", "cloudflare-cdn-cache-control", "surrogate-control", "edge-control",
+                      "surrogate-key", "cache-tag", "x-cache-tags")
+
 # Headers any shared cache may add; they alone say "a cache", not which.
 GENERIC_CACHE_HEADERS = ("x-cache", "cache-status", "x-cache-status", "x-proxy-cache", "age", "via")
 
@@ -99,6 +113,12 @@ CNAME_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("azureedge.net", "azure"),
     ("azurefd.net", "azure"),
     ("msecnd.net", "azure"),
+    ("t-msedge.net", "azure"),
+    ("azurefd-t.net", "azure"),
+    ("akamaized-staging.net", "akamai"),
+    ("edgekey-staging.net", "akamai"),
+    ("global.ssl.fastly.net", "fastly"),
+    ("global-ssl.fastly.net", "fastly"),
     ("googlehosted.com", "google"),
     ("googleusercontent.com", "google"),
     ("incapdns.net", "imperva"),
@@ -143,6 +163,8 @@ class CdnDetection:
         ddos_protection: the provider offers DDoS/WAF protection (a signal, not proof).
         providers: every provider id seen, strongest first.
         signals: every signal, with its evidence.
+        edge_cache_control: ``CDN-Cache-Control``/``Surrogate-Control``/... lines seen (``EDGE_CACHE_HEADERS``):
+            what the edge is told to cache, apart from what browsers see in ``Cache-Control``.
     """
 
     provider: str | None
@@ -151,6 +173,7 @@ class CdnDetection:
     ddos_protection: bool = False
     providers: tuple[str, ...] = ()
     signals: tuple[CdnSignal, ...] = field(default_factory=tuple)
+    edge_cache_control: tuple[str, ...] = ()
 
     @property
     def detected(self) -> bool:
@@ -163,7 +186,8 @@ class CdnDetection:
     def to_evidence(self) -> dict:
         return {"provider": self.provider, "name": self.name, "kind": self.kind,
                 "ddos_protection": self.ddos_protection, "providers": list(self.providers),
-                "signals": [f"{s.source}: {s.evidence} -> {s.provider}" for s in self.signals]}
+                "signals": [f"{s.source}: {s.evidence} -> {s.provider}" for s in self.signals],
+                "edge_cache_control": list(self.edge_cache_control)}
 
 
 HeaderSource = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -227,8 +251,13 @@ def detect(headers_seen: HeaderSource | Iterable[HeaderSource] = (), cname_chain
         if provider:
             add(provider, "cname", str(cname).rstrip("."))
 
+    edge_cc: list[str] = []
+    for name, value in pairs:
+        line = f"{name.strip()}: {value.strip()}"
+        if name.strip().lower() in EDGE_CACHE_HEADERS and line not in edge_cc:
+            edge_cc.append(line)
     if not signals:
-        return CdnDetection(None)
+        return CdnDetection(None, edge_cache_control=tuple(edge_cc))
     counts: dict[str, int] = {}
     for s in signals:
         counts[s.provider] = counts.get(s.provider, 0) + (2 if s.source == "cname" else 1)
@@ -236,4 +265,4 @@ def detect(headers_seen: HeaderSource | Iterable[HeaderSource] = (), cname_chain
     ranked = sorted(counts, key=lambda p: (PROVIDERS[p][1] != "cdn", p == "generic-cache", -counts[p], p))
     top = ranked[0]
     name, kind, ddos = PROVIDERS[top]
-    return CdnDetection(top, name, kind, ddos, tuple(ranked), tuple(signals))
+    return CdnDetection(top, name, kind, ddos, tuple(ranked), tuple(signals), tuple(edge_cc))

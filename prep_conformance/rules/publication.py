@@ -353,6 +353,9 @@ def _main_json_unreadable(obs: PublicationObservation, req: str, check: str) -> 
     if sf.status != 200:
         return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no se sirve (HTTP {sf.status}).",
                       f"{MAIN_JSON} is not served (HTTP {sf.status}).", **ev)
+    if sf.cut is not None:          # past the size cap (probes.bounded): not the paquete's main.json
+        return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no se sirve completo: {sf.cut.text_es}.",
+                      f"{MAIN_JSON} is not served whole: {sf.cut.text_en}.", **ev)
     if sf.json() is None:
         return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no es JSON válido.",
                       f"{MAIN_JSON} is not valid JSON.", **ev)
@@ -616,6 +619,9 @@ def _page_shows_corte(obs: PublicationObservation, page: ServedFile | None,
         why = page.error if page else "not requested"
         return result("I.9", check, Verdict.ERROR, f"No se pudo obtener la página: {why}",
                       f"Could not fetch the page: {why}", **ev)
+    if page.cut is not None:        # past the size cap (probes.bounded)
+        return result("I.9", check, Verdict.FAIL, f"La página no se sirve completa: {page.cut.text_es}.",
+                      f"The page is not served whole: {page.cut.text_en}.", **ev)
     if page.status != 200 or page.body is None:
         return result("I.9", check, Verdict.FAIL, f"La página no se sirve (HTTP {page.status}).",
                       f"The page is not served (HTTP {page.status}).", **ev)

@@ -12,8 +12,10 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ INTERVAL = 0.5       # poll interval
 JITTER = 0.1
 SLACK = 0.35         # scheduling on a shared 2-core machine
 LATE = INTERVAL * (1 + JITTER) + SLACK
+OFFSET = 4.0         # the night's events start after the watcher is up
 
 
 def _port_base() -> int:
@@ -41,8 +44,8 @@ def _state() -> Path:
 def night():
     if os.geteuid() != 0 or not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         pytest.skip("the night lab needs root and nginx")
-    from prep_conformance.lab.night import ElectionNight
-    n = ElectionNight(_state(), _port_base(), every_s=EVERY, window_s=120)
+    from prep_conformance.lab.night import ElectionNight, default_plan
+    n = ElectionNight(_state(), _port_base(), default_plan(EVERY, OFFSET), every_s=EVERY, window_s=120)
     n.start()
     yield n
     n.stop()
@@ -60,15 +63,76 @@ def watch(night, db, *extra, duration=None, wait=True):
     return p.returncode, out, err
 
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium(url, *args):
+    """Debian's chromium, headless; returns its stdout (``--dump-dom``) or None when not installed."""
+    if CHROMIUM is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:   # its own profile: no singleton hand-off
+        p = subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                            "--no-first-run", "--window-size=1400,700", f"--user-data-dir={profile}", *args, url],
+                           capture_output=True, text=True, timeout=90)
+    return p.stdout
+
+
+def get(url, wait_s=20.0):
+    """GET, waiting for the watcher's server to listen (a loaded machine starts Python slowly)."""
+    import urllib.error
+    import urllib.request
+    deadline = time.time() + wait_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return r.read().decode("utf-8")
+        except urllib.error.URLError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
-def night_db(night, tmp_path_factory):
-    db = tmp_path_factory.mktemp("watch") / "noche.db"
+def night_run(night, tmp_path_factory):
+    """One watch of the night with the board and the metrics on; what they showed at chosen moments."""
+    d = tmp_path_factory.mktemp("watch")
+    db = d / "noche.db"
+    board, metrics = _port_base() + 50, _port_base() + 51
     t0 = time.time()
-    rc, out, err = watch(night, db, duration=17)
+    p = watch(night, db, "--board-port", str(board), "--metrics-port", str(metrics), duration=27, wait=False)
+    seen = {}
+
+    def at(t_rel):
+        time.sleep(max(0.0, night.t0 + t_rel - time.time()))
+
+    try:
+        at(OFFSET + 1.0)
+        seen["metrics_before"] = get(f"http://127.0.0.1:{metrics}/metrics")
+        seen["state_before"] = get(f"http://127.0.0.1:{board}/state.json")
+        chromium(f"http://127.0.0.1:{board}/", f"--screenshot={d / 'antes.png'}")
+        at(OFFSET + 10.5)                           # rezagado stale (9 to 19 s), se-cae down (7 to 13 s)
+        seen["metrics_during"] = get(f"http://127.0.0.1:{metrics}/metrics")
+        with ThreadPoolExecutor(2) as pool:      # both while rezagado is stale: in parallel
+            shot = pool.submit(chromium, f"http://127.0.0.1:{board}/", f"--screenshot={d / 'durante.png'}")
+            dom = pool.submit(chromium, f"http://127.0.0.1:{board}/", "--dump-dom")
+            shot.result()
+            seen["dom_during"] = dom.result()
+        seen["html_en"] = None
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     took = time.time() - t0
-    assert rc == 1, out + err                      # incidents found: exit 1, like a FAIL
-    assert took < 17 + 10, f"the watch did not stop by itself in time ({took:.1f} s)"
-    return read_db(db)
+    assert p.returncode == 1, out + err             # incidents found: exit 1, like a FAIL
+    assert took < 27 + 10, f"the watch did not stop by itself in time ({took:.1f} s)"
+    seen["shots"] = d
+    return read_db(db), seen
+
+
+@pytest.fixture(scope="module")
+def night_db(night_run):
+    return night_run[0]
 
 
 def one(data, difusor, kind):
@@ -103,13 +167,13 @@ def test_down_and_back(night, night_db):
 
 def test_lagging_difusor_is_stale_beyond_the_tolerance(night, night_db):
     inc = one(night_db, "rezagado", "stale")
-    start = night.events("rezagado", "lag_start")[0]
-    missed = start["secuencia"] + 1
-    truth_start = night.truth["published"][missed] + night.tolerance_s
     truth_end = night.events("rezagado", "lag_end")[0]["t"]
+    lag_start = night.events("rezagado", "lag_start")[0]["t"]
+    served = max(e["secuencia"] for e in night.events("rezagado", "serves") if e["t"] < lag_start)
+    truth_start = night.truth["published"][served + 1] + night.tolerance_s
     close_to(inc["t_start"], truth_start, late=LATE + INTERVAL / 4)
     close_to(inc["t_end"], truth_end)
-    assert inc["first_evidence"]["secuencia"] == start["secuencia"]
+    assert inc["first_evidence"]["secuencia"] == served
     assert one(night_db, "rezagado", "stale")["last_evidence"]["lag_s"] > night.tolerance_s
     assert not [i for i in night_db.incidents["rezagado"] if i["kind"] == "down"]
 
@@ -154,3 +218,46 @@ def test_sigterm_stops_cleanly_and_a_restart_resumes(night, tmp_path):
     acc = accounting(data, "sigue-uno")
     assert acc.unknown_s >= time.time() - gap_start - 3 - 1 - 0.5 >= 1.0
     assert acc.down_s == 0
+
+
+def metric(text, name, **labels):
+    """The value of one sample in a Prometheus text exposition (None when absent)."""
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(name + ("{" + want + "}" if labels else " ")):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_metrics_scraped_during_the_night(night, night_run):
+    _, seen = night_run
+    before, during = seen["metrics_before"], seen["metrics_during"]
+    assert metric(before, "prep_difusor_up", difusor="se-cae") == 1.0
+    assert metric(during, "prep_difusor_up", difusor="se-cae") == 0.0
+    assert metric(during, "prep_difusor_incidents_open", difusor="se-cae", kind="down") == 1.0
+    assert metric(during, "prep_difusor_incidents_open", difusor="sigue-uno", kind="down") == 0.0
+    assert metric(during, "prep_difusor_corte_lag_seconds", difusor="rezagado") > night.tolerance_s
+    assert metric(during, "prep_difusor_secuencia", difusor="sigue-uno") >= metric(during, "prep_reference_secuencia") - 1
+    assert metric(during, "prep_difusor_incidents_total", difusor="sin-cache", kind="cache_control") == 1.0
+    assert metric(during, "prep_difusor_polls_total", difusor="sigue-uno") > metric(before, "prep_difusor_polls_total",
+                                                                                      difusor="sigue-uno")
+    assert metric(during, "prep_difusor_availability_ratio", difusor="se-cae") < 1.0
+    assert metric(during, "process_resident_memory_bytes") > 0
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (bootstrap.sh installs it)")
+def test_board_in_a_browser_shows_a_difusor_going_stale(night_run):
+    import json as _json
+    from tests.support.png import count_colour
+    _, seen = night_run
+    before = {r["id"]: r for r in _json.loads(seen["state_before"])["rows"]}
+    assert before["rezagado"]["state"] == "ok"
+    dom = seen["dom_during"]
+    assert 'id="row-rezagado" data-state="stale"' in dom
+    assert "Corte desactualizado" in dom
+    assert 'id="row-sigue-uno" data-state="ok"' in dom and "En orden" in dom
+    stale_badge = (0xf2, 0xa9, 0x00)               # the stale colour of the board's stylesheet
+    antes = (seen["shots"] / "antes.png").read_bytes()
+    durante = (seen["shots"] / "durante.png").read_bytes()
+    assert count_colour(antes, stale_badge) == 0
+    assert count_colour(durante, stale_badge) > 500

@@ -42,3 +42,25 @@ def test_header_names_case_insensitive_and_evidence_serialisable():
     assert d.provider == "cloudfront"
     ev = d.to_evidence()
     assert ev["provider"] == "cloudfront" and ev["signals"]
+
+
+def test_commercial_cdns_by_their_documented_headers_and_cnames():
+    from prep_conformance.rules.cdn_detect import detect as d
+    assert d({"X-Timer": "S1700000000.123,VS0,VE12"}).provider == "fastly"
+    assert d({"X-Cache": "TCP_HIT from a23-1-2-3.deploy.akamaitechnologies.com (AkamaiGHost/22)"}).provider == "akamai"
+    assert d({"X-Azure-Ref": "20240602T020000Z-abc", "X-Cache": "TCP_HIT"}).provider == "azure"
+    assert d({"X-Amz-Cf-Pop": "QRO51-P1", "X-Cache": "Hit from cloudfront"}).provider == "cloudfront"
+    assert d({"CF-Mitigated": "challenge"}).provider == "cloudflare"
+    assert d((), ["prep.medio.mx.t-msedge.net"]).provider == "azure"
+    assert d((), ["prep.medio.mx.global.ssl.fastly.net"]).provider == "fastly"
+
+
+def test_edge_cache_control_headers_read_and_shown():
+    from prep_conformance.rules.cdn_detect import detect as d
+    det = d({"Cache-Control": "no-store", "CDN-Cache-Control": "max-age=60", "Surrogate-Control": "max-age=300",
+             "Surrogate-Key": "prep main", "X-Served-By": "cache-qro4420-QRO"})
+    assert det.provider == "fastly"
+    ev = det.to_evidence()["edge_cache_control"]
+    assert "CDN-Cache-Control: max-age=60" in ev and "Surrogate-Control: max-age=300" in ev
+    assert not any(x.startswith("Cache-Control") for x in ev)
+    assert d({"CDN-Cache-Control": "max-age=5"}).edge_cache_control == ("CDN-Cache-Control: max-age=5",)

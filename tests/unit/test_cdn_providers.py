@@ -137,3 +137,17 @@ def test_profile_keys_validated():
         PurgeConfig(method="fastly", service_id="s", token_env="T", cpcodes=[1])
     assert PurgeConfig(method="azure", subscription_id="s", resource_group="r", profile_name="p",
                        endpoint_name="e", token_env="T").network == "production"
+
+
+def test_credentials_files_token_and_aws(tmp_path, monkeypatch):
+    for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(v, raising=False)
+    tok = tmp_path / "fastly.token"
+    tok.write_text(TOKEN + "\n")
+    c = pp.credentials(None, PurgeConfig(method="fastly", service_id="S", token_file=str(tok)))
+    assert c.values["token"] == TOKEN and c.secrets == (TOKEN,)
+    aws = tmp_path / "aws-credentials"
+    aws.write_text("[purge]\naws_access_key_id = AKIAFILEKEY\naws_secret_access_key = file-secret-value\n")
+    c = pp.credentials(None, PurgeConfig(method="cloudfront", distribution_id="E1", aws_profile="purge",
+                                         aws_credentials_file=str(aws)))
+    assert c.missing is None and "file-secret-value" in c.secrets

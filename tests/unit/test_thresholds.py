@@ -89,3 +89,24 @@ def test_apply_keeps_non_pass_verdicts_and_merges():
     assert r.verdict is Verdict.ERROR and "carga 10 usuarios (convocatoria: 200 usuarios; load.users)" in r.summary
     twice = th.apply(th.apply(result("II.2.a", "x", Verdict.PASS, "a", "b"), entries), entries)
     assert len(twice.evidence["thresholds"]) == 1
+
+
+def test_purge_bound_loosened_by_the_profiles_copy_is_warn_on_ii2b_only():
+    from prep_conformance.probes.drill import DrillObservation, Poll, RestoreObservation
+    from prep_conformance.probes.purge import PurgeObservation
+    from prep_conformance.rules import cdn
+    slow = _copy("purge", fresh_within_s=600)
+    obs = DrillObservation(
+        site_url="https://prep.example/", old_secuencia=3, new_secuencia=4, changed=("json/main.json",),
+        upload_dir="/srv/prep", uploaded_bytes=1000, upload_s=0.1,
+        purge=PurgeObservation("PURGE", ("http://127.0.0.1/",), True, (200,), at=1.0),
+        polls=(Poll(-0.01, "edge", 200, 3), Poll(300, "edge", 200, 4)), fresh_after_s=300,
+        origin_fresh_after_s=0.1, origin_checked=True, bound_s=600,
+        restore=RestoreObservation(True, files_restored=5, files_removed=1, waited_s=0.01))
+    by = {r.check: r for r in cdn.drill(obs, slow)}
+    assert by["corte_drill"].verdict is Verdict.WARN
+    assert "plazo de purga 600 s (convocatoria: 60 s; convocatoria)" in by["corte_drill"].summary
+    assert by["corte_drill_publication"].verdict is Verdict.PASS
+    assert "thresholds" not in by["corte_drill_publication"].evidence
+    institute = {r.check: r for r in cdn.drill(obs, CONV)}
+    assert institute["corte_drill"].verdict is Verdict.FAIL                  # 300 s > the institute's 60 s

@@ -24,6 +24,8 @@ from ..varnish import VCL_RECV
 
 DRILL_BOUND_S = 8.0                 # the lab's drill bound: Varnish purges at once, polls every 0.25 s
 DRILL_CONVOCATORIA = "convocatoria-lab-drill.yaml"
+RELAXED_CONVOCATORIA = "convocatoria-lab-drill-holgada.yaml"
+RELAXED_BOUND_S = 600.0             # ten times the institute's 60 s
 INCOMING = ".incoming"              # nginx denies dot-paths: an upload folder the site never serves
 
 _CTX: dict[str, Any] = {}           # the lab Context, captured by the mutations (run before profiles)
@@ -120,20 +122,25 @@ def _drill_ready(docroot: Path, ctx, incoming: bool = False) -> None:
     (Path(ctx.state) / DRILL_CONVOCATORIA).write_text(
         "# LAB COPY for the corte drill scenarios: purge.fresh_within_s lowered so a failing drill is quick.\n"
         + yaml.safe_dump(conv, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    # A difusor's own copy that keeps the institute's id and loosens the purge bound (issue 10): at best WARN.
+    conv["purge"]["fresh_within_s"] = RELAXED_BOUND_S
+    (Path(ctx.state) / RELAXED_CONVOCATORIA).write_text(
+        "# A PROFILE'S OWN COPY of the institute's convocatoria, purge bound loosened (never a clean PASS).\n"
+        + yaml.safe_dump(conv, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 class DrillProfile(Mapping):
     """The drill scenarios' profile additions, computed when the lab writes profiles (ports known then)."""
 
-    def __init__(self, sid: str, incoming: bool = False):
-        self.sid, self.incoming = sid, incoming
+    def __init__(self, sid: str, incoming: bool = False, convocatoria: str = DRILL_CONVOCATORIA):
+        self.sid, self.incoming, self.convocatoria = sid, incoming, convocatoria
 
     def _doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"cdn": {"drill": True}}
         ctx = _CTX.get("ctx")
         if ctx is None:
             return doc
-        doc["convocatoria"] = f"../{DRILL_CONVOCATORIA}"
+        doc["convocatoria"] = f"../{self.convocatoria}"
         port = ctx.record.get("ports", {}).get("lab:sshd")
         if port is None:
             return doc
@@ -187,6 +194,10 @@ SCENARIOS = [
     Scenario("pub-drill", "Simulacro de corte: subida por SFTP, purga y contenido fresco",
              "Corte drill: SFTP upload, purge and fresh content",
              family="publication", mutation=_drill_ready, profile=DrillProfile("pub-drill")),
+    Scenario("pub-drill-relaxed", "Simulacro de corte correcto, pero el perfil usa una copia de la convocatoria con "
+             "un plazo de purga diez veces mayor", "Corte drill met, but the profile uses a copy of the convocatoria "
+             "with a purge bound ten times longer", expect={"II.2.b": "WARN"}, family="publication",
+             mutation=_drill_ready, profile=DrillProfile("pub-drill-relaxed", convocatoria=RELAXED_CONVOCATORIA)),
     Scenario("pub-purge-ignored", "La CDN ignora las purgas y guarda todo 10 minutos",
              "The CDN ignores purges and keeps everything 10 minutes",
              expect={"II.2.b": "FAIL"}, family="publication", mutation=_drill_ready,
