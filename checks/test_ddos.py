@@ -55,7 +55,7 @@ def test_ddos_signals(difusor, record_check):
             return replace(b, recovered_after_s=after)
         obs = difusor.once("ddos:burst", run)
     else:
-        not_run = (f"ráfaga no ejecutada: {g.reason}", f"burst not run: {g.reason_en}")
+        not_run = (f"ráfaga no ejecutada: {g.reason.rstrip('.')}", f"burst not run: {g.reason_en.rstrip('.')}")
     headers = [list(site.page_headers), list(site.main_json_headers)]
     if obs is not None:
         headers += [list(obs.first_headers), list(obs.limited_headers)]

@@ -31,12 +31,17 @@ class Requirement:
     manual_evidence_en: str
     how_es: str = ""
     how_en: str = ""
+    acceptance_es: str = ""     # what a document must show for the requirement to be met (the dictamen's list)
+    acceptance_en: str = ""
 
     def title(self, lang: str = "es") -> str:
         return self.title_en if lang == "en" else self.title_es
 
     def how(self, lang: str = "es") -> str:
         return self.how_en if lang == "en" else self.how_es
+
+    def acceptance(self, lang: str = "es") -> str:
+        return self.acceptance_en if lang == "en" else self.acceptance_es
 
     def manual_evidence(self, lang: str = "es") -> str:
         return self.manual_evidence_en if lang == "en" else self.manual_evidence_es

@@ -86,6 +86,8 @@ _ERR_PATTERNS = [
      {"es": "tiempo de espera agotado", "en": "timed out"}),
     (re.compile(r"\b\w*SSLError\b[^;]*", re.S),
      {"es": "error en el saludo TLS", "en": "TLS handshake error"}),
+    (re.compile(r"\(1, '\[SSL: CERTIFICATE_VERIFY_FAILED\] certificate verify failed: ([^(']*)\([^)]*\)'\)"),
+     {"es": r"(la verificación del certificado falló: \1)", "en": r"(certificate verify failed: \1)"}),
     (re.compile(r"\b(NameResolutionError|gaierror)\b[^;]*", re.S),
      {"es": "el nombre no se pudo resolver", "en": "the name could not be resolved"}),
 ]
@@ -118,6 +120,9 @@ def clean(text: str, lang: str = "es") -> str:
     for rx, repl in _ERR_PATTERNS:
         text = rx.sub(lambda m, r=repl[lang]: m.expand(r), text)
     text = _ISO.sub(lambda m: fmt_datetime(m.group(0), lang), text)
+    if lang == "es":
+        for en_name, es_name in {**STORE_LABELS_ES, **SSL_REASONS_ES}.items():
+            text = text.replace(en_name, es_name)
     text = _PYSET.sub(lambda m: ", ".join(x.strip().strip("'") for x in (m.group(1) or m.group(2)).split(",")), text)
     return _fix_plurals(text)
 
@@ -421,9 +426,20 @@ KEY_LABELS_ES = {
     "max_lag_cortes": "retraso máximo (cortes)", "lag_cortes": "retraso (cortes)", "corte_files": "archivos del corte",
     "absent": "ausentes", "absent_count": "ausentes", "csv_corte_lines": "línea de corte en los CSV",
     "variant": "variante", "avg_ms": "promedio (ms)", "measured_s": "medido (s)", "workers_seen": "trabajadores vistos",
-    "recovered_after_s": "recuperado tras (s)", "series_columns": "columnas", "remote_worker_command": "comando del trabajador remoto",
+    "recovered_after_s": "recuperado tras (s)", "connection": "conexión", "data_files": "archivos de datos",
+    "rows_without_code": "filas sin código", "zip_names": "archivos del ZIP", "served_corte": "corte servido",
+    "date_found": "fecha encontrada", "size_bytes": "tamaño (bytes)", "detected_format": "formato detectado",
+    "host_key_status": "estado de la llave del servidor", "not_found": "no encontrado",
+    "not_found_body_head": "inicio del cuerpo no encontrado", "threshold_bytes": "umbral (bytes)",
+    "round_budget_s": "tiempo máximo por ronda (s)", "rounds_ok": "rondas correctas", "target_count": "objetivos",
+    "headers_before": "encabezados antes", "page": "página", "series_columns": "columnas", "remote_worker_command": "comando del trabajador remoto",
 }
 STORE_LABELS_ES = {"Supplied CA file": "CA del perfil (ca_bundle)"}
+# OpenSSL's reasons as a Spanish reader reads them (the original stays in the evidence)
+SSL_REASONS_ES = {"certificate verify failed": "la verificación del certificado falló",
+                  "self-signed certificate": "certificado autofirmado", "certificate has expired": "certificado vencido",
+                  "unable to get local issuer certificate": "no se encontró el emisor en los almacenes de confianza",
+                  "Hostname mismatch": "el nombre no coincide"}
 
 
 def key_label(key: Any, lang: str = "es") -> str:
@@ -453,3 +469,27 @@ def metric_failed(ev: Mapping[str, Any], name: str) -> bool:
     except (TypeError, ValueError):
         return False
     return False
+
+
+def section_quote(sections: Mapping[str, str] | None, section: str) -> tuple[str, str] | None:
+    """The call's literal sentence for ``section`` (``II.2.d.https`` falls back to ``II.2.d``)."""
+    sec = str(section or "").strip()
+    while sec and sections:
+        if sec in sections:
+            return sec, sections[sec]
+        if "." not in sec:
+            break
+        sec = sec.rsplit(".", 1)[0]
+    return None
+
+
+def threshold_label(name: str, lang: str = "es") -> str:
+    """A threshold's name as issue 10's ``thresholds.SPECS`` labels it (else the evidence glossary)."""
+    try:
+        from ..thresholds import SPECS
+        spec = SPECS.get(name)
+        if spec is not None:
+            return spec.label_en if lang == "en" else spec.label_es
+    except ImportError:
+        pass
+    return key_label(name, lang)

@@ -119,8 +119,9 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
                       f"The purge ({purge.method}) answered {list(purge.statuses)}{prov_en}, but did not evict "
                       f"/{effect.path}: cached before ({effect.before}) and after ({effect.after}){waited_en}.",
                       notes=tls_notes, **ev)
-    note = Note("info", f"Sin simulacro de corte ({why_no_drill}): no se midió el tiempo hasta contenido fresco.",
-                f"No corte drill ({why_no_drill}): time to fresh content not measured.")
+    why_es, _, why_en = why_no_drill.partition(" / ")   # "es / en" in one line (checks/test_cdn.py)
+    note = Note("info", f"Sin simulacro de corte ({why_es}): no se midió el tiempo hasta contenido fresco.",
+                f"No corte drill ({why_en or why_es}): time to fresh content not measured.")
     if effect is not None and effect.evicted:
         at_es = f" a los {effect.first_miss_after_s:.2f} s" if effect.first_miss_after_s else ""
         at_en = f" after {effect.first_miss_after_s:.2f} s" if effect.first_miss_after_s else ""

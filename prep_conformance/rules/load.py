@@ -118,8 +118,8 @@ def guard(authorized: bool, addresses: Sequence[str], allow_remote: bool) -> Gua
     """Only with ``load.authorized: true``; beyond loopback also only with ``--prep-allow-remote-load``."""
     loop = all_loopback(addresses)
     if not authorized:
-        return Guard(False, "Prueba de carga no autorizada: el perfil no declara load.authorized: true.",
-                     "Load test not authorised: the profile does not set load.authorized: true.",
+        return Guard(False, "Prueba de carga no autorizada: el perfil no la autoriza (clave load.authorized).",
+                     "Load test not authorised: the profile does not authorise it (key load.authorized).",
                      tuple(addresses), loop)
     if not addresses:
         return Guard(False, "No se pudo resolver la dirección del sitio; la carga no se envía a ciegas.",

@@ -27,13 +27,16 @@ def stop_below_mb_s(conv: Convocatoria) -> float:
     return conv.thresholds.sftp_upload_mb_s * STOP_BELOW_FRACTION
 
 
-def client_limited(obs: UploadObservation) -> str | None:
-    """Why our client (not the server or link) may have set the figure, or None."""
+def client_limited(obs: UploadObservation, lang: str = "en") -> str | None:
+    """Why our client (not the server or link) may have set the figure, or None (``lang``: es or en)."""
     why = []
     if obs.client_cpu_share is not None and obs.client_cpu_share >= CPU_SATURATED:
-        why.append(f"client CPU {obs.client_cpu_share:.0%} of a core")
+        why.append(f"CPU del cliente al {obs.client_cpu_share:.0%} de un núcleo" if lang == "es"
+                   else f"client CPU {obs.client_cpu_share:.0%} of a core")
     if obs.client_ceiling_mb_s and obs.median_mb_s and obs.median_mb_s >= NEAR_CEILING * obs.client_ceiling_mb_s:
-        why.append(f"{obs.median_mb_s:.1f} MB/s is ≥ {NEAR_CEILING:.0%} of this machine's self-test "
+        why.append(f"{obs.median_mb_s:.1f} MB/s es ≥ {NEAR_CEILING:.0%} del techo medido en esta máquina "
+                   f"({obs.client_ceiling_mb_s:.1f} MB/s)" if lang == "es" else
+                   f"{obs.median_mb_s:.1f} MB/s is ≥ {NEAR_CEILING:.0%} of this machine's self-test "
                    f"ceiling {obs.client_ceiling_mb_s:.1f} MB/s")
     return "; ".join(why) or None
 
@@ -101,19 +104,20 @@ def evaluate(obs: UploadObservation, conv: Convocatoria) -> CheckResult:
     detail_en = (f"median of {len(obs.rounds)} round(s) of {obs.probe_bytes / 1e6:g} MB ({secs} s; "
                  f"{obs.engine}, {obs.cipher})")
     limited = client_limited(obs)
+    limited_es = client_limited(obs, "es")
     ev["client_limited"] = limited
     notes = []
     if obs.fallback:
         notes.append(Note("info", f"Motor {obs.engine}: {obs.fallback}", f"Engine {obs.engine}: {obs.fallback}"))
     if m >= th:
         if limited:
-            notes.append(Note("info", f"El cliente fue el límite ({limited}): la velocidad real puede ser mayor.",
+            notes.append(Note("info", f"El cliente fue el límite ({limited_es}): la velocidad real puede ser mayor.",
                               f"Our client was the limit ({limited}): the real speed may be higher."))
         return result(REQ, CHECK, Verdict.PASS, f"Carga SFTP a {m:.1f} MB/s (mínimo {th:g} MB/s; {detail_es}).",
                       f"SFTP upload at {m:.1f} MB/s (minimum {th:g} MB/s; {detail_en}).", notes=notes, **ev)
     if limited:
         return result(REQ, CHECK, Verdict.ERROR,
-                      f"Se midieron {m:.1f} MB/s (< {th:g}) pero el límite fue nuestro cliente ({limited}); "
+                      f"Se midieron {m:.1f} MB/s (< {th:g}) pero el límite fue nuestro cliente ({limited_es}); "
                       "repita desde una máquina más capaz.",
                       f"Measured {m:.1f} MB/s (< {th:g}) but our client was the limit ({limited}); "
                       "repeat from a more capable machine.", notes=notes, **ev)
