@@ -212,7 +212,18 @@ def cmd_report(args: argparse.Namespace) -> int:
             for line in bad:
                 print(f"  {line}", file=sys.stderr)
             return EXIT_USAGE
-    doc = merge_runs(docs)
+    if not docs and not args.watch_db:
+        print("report: give result folders and/or --watch-db FILE", file=sys.stderr)
+        return EXIT_USAGE
+    doc = merge_runs(docs) if docs else None
+    if args.watch_db:          # the election-night watch: I.2, time-weighted I.9/II.2.e, incidents, timeline
+        import sqlite3
+        from .watch.report import apply as apply_watch
+        try:
+            doc = apply_watch(doc, args.watch_db, args.lang)
+        except (OSError, ValueError, KeyError, sqlite3.Error) as exc:
+            print(f"--watch-db: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.decisions:
         decisions = _load_decisions(args.decisions)
         if decisions is None:
@@ -330,7 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
     ini.set_defaults(func=cmd_init)
 
     rep = sub.add_parser("report", help="re-render and merge earlier runs' results.json into one report")
-    rep.add_argument("dirs", nargs="+", metavar="DIR|results.json")
+    rep.add_argument("dirs", nargs="*", metavar="DIR|results.json")
+    rep.add_argument("--watch-db", nargs="+", action="extend", default=[], metavar="FILE",
+                     help="election-night watch db(s) (several vantage points merge): adds I.2, time-weighted "
+                          "I.9/II.2.e and each difusor's incidents and timeline")
     rep.add_argument("--out", required=True, metavar="DIR")
     rep.add_argument("--lang", choices=("es", "en"), default="es")
     rep.add_argument("--convocatoria", metavar="ID|FILE",

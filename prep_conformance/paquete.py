@@ -441,6 +441,7 @@ def generate_series(out_dir: str | Path, n: int, *, first: int = 1, **kw: Any) -
 # These readers accept every one of those; the rules use them wherever a CSV is read.
 
 CORTE_LINE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})(?::\d{2})?\s*(?:\(?\s*([A-Z]{3}\s*[+-−]\s*\d{1,2}(?::?\d{2})?)\s*\)?)?")
+CORTE_LINE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::\d{2})?\s*(?:\(?\s*([A-Z]{3}\s*[+-−]\s*\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2})\s*\)?)?")
 NO_CODE = {"", "-", "N/A", "NA", "N.A.", "SIN CODIGO", "SIN CÓDIGO", "NULL", "NONE"}
 
 
@@ -491,35 +492,51 @@ def corte_line_of(lines: list[str], limit: int = 8) -> str | None:
     for ln in lines[:limit]:
         if ln.strip().upper().startswith(("ACTAS_ESPERADAS", "CLAVE_CASILLA")) or "CODIGO_INTEGRIDAD" in ln.upper():
             break
-        if CORTE_LINE.search(ln):
-            return ln.strip().strip(",").strip()
+        if CORTE_LINE.search(ln) or CORTE_LINE_ISO.search(ln):
+            return ln.strip().strip(",;|").strip()
     return None
 
 
 def corte_line_datetime(line: str | None) -> dt.datetime | None:
     """``02/06/2024 22:20 (UTC-6)`` or ``02/06/2024 22:20(UTC-6)`` → aware datetime (naive: UTC-6 assumed)."""
     m = CORTE_LINE.search(line or "")
-    if not m:
-        return None
-    d, mo, y, h, mi, zone = m.groups()
+    if m:
+        d, mo, y, h, mi, zone = m.groups()
+    else:
+        m = CORTE_LINE_ISO.search(line or "")
+        if not m:
+            return None
+        y, mo, d, h, mi, zone = m.groups()
     try:
         when = dt.datetime(int(y), int(mo), int(d), int(h), int(mi))
     except ValueError:
         return None
     tz = TZ
     if zone:
-        z = re.fullmatch(r"[A-Z]{3}\s*([+-−])\s*(\d{1,2})(?::?(\d{2}))?", zone.strip())
+        z = re.fullmatch(r"(?:[A-Z]{3})?\s*([+-−])\s*(\d{1,2})(?::?(\d{2}))?", zone.strip())
         if z:
             sign = 1 if z.group(1) == "+" else -1
             tz = dt.timezone(sign * dt.timedelta(hours=int(z.group(2)), minutes=int(z.group(3) or 0)))
     return when.replace(tzinfo=tz)
 
 
+def _delimiter(lines: list[str]) -> str:
+    """``,`` unless the header rows are plainly split by ``|``, ``;`` or a tab (some OPLs publish so)."""
+    for ln in lines[:12]:
+        up = ln.upper()
+        if "CLAVE_CASILLA" in up or "CODIGO_INTEGRIDAD" in up or "ACTAS_ESPERADAS" in up:
+            counts = {d: ln.count(d) for d in (",", "|", ";", "\t")}
+            best = max(counts, key=counts.get)
+            return best if counts[best] else ","
+    return ","
+
+
 def read_csv_table(data: bytes) -> CsvTable:
     """Parse a PREP CSV of any of the shapes above; blank rows dropped; header cells upper-cased."""
     text, enc = decode_text(data)
     lines = text.splitlines()
-    rows = [r for r in csv.reader(io.StringIO("\n".join(lines))) if any(c.strip() for c in r)]
+    rows = [r for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=_delimiter(lines))
+            if any(c.strip() for c in r)]
     header_i = None
     for i, row in enumerate(rows):
         cells = [clean_cell(c).upper() for c in row]
@@ -571,8 +588,11 @@ def parse_manifest(text: str) -> dict[str, str]:
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        digest, sep, rel = line.partition(" ")
+        digest, sep, rel = line.strip("\ufeff").rstrip("\r").partition(" ")
         rel = rel[1:] if rel.startswith((" ", "*")) else rel
+        rel = rel.replace("\\", "/")
+        while rel.startswith("./"):
+            rel = rel[2:]
         if not sep or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest) or not rel:
             raise ValueError(f"{MANIFEST} line {n}: not '<sha256>  <path>': {line[:80]!r}")
         if rel.startswith("/") or ".." in Path(rel).parts:
@@ -586,7 +606,7 @@ def read_manifest(path: str | Path) -> dict[str, str]:
     p = Path(path)
     if p.is_dir():
         p = p / MANIFEST
-    return parse_manifest(p.read_text(encoding="utf-8"))
+    return parse_manifest(decode_text(p.read_bytes())[0])
 
 
 @dataclass(frozen=True)

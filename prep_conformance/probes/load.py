@@ -421,8 +421,9 @@ def site_map(page_url: str, main_json: str, resolve: Mapping[str, str], ca_bundl
             mj = s.get(urljoin(root, main_json), timeout=(min(3.0, timeout_s), timeout_s))
             mj_status, mj_headers = mj.status_code, tuple(mj.headers.items())
             doc = mj.json() if mj.status_code == 200 else None
-            if isinstance(doc, dict) and isinstance(doc.get("secuencia"), int):
-                seq = doc["secuencia"]
+            if isinstance(doc, dict):          # an int, or a numeric string as some PREPs write it
+                from ..paquete import main_json_corte
+                seq = main_json_corte(doc)[0]
             if not data and mj.status_code == 200:
                 # the page names no data file: take the JSON/CSV main.json lists (what a results page renders)
                 # (its paths are relative to the site root: the paquete's layout)

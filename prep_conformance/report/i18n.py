@@ -186,6 +186,13 @@ def fmt_date(value: Any, lang: str = "es") -> str:
 
 # Check function names → titles. Variants (after the bracket) are translated word by word.
 CHECK_TITLES = {
+    # the election-night watch (report --watch-db)
+    "watch_publication_window": ("Publicación disponible en la ventana (vigilancia)",
+                                 "Publication available in the window (watch)"),
+    "watch_latest_corte": ("Corte vigente a lo largo de la noche (vigilancia)", "Latest corte through the night (watch)"),
+    "watch_availability": ("Disponibilidad medida en la noche (vigilancia)", "Availability measured on the night (watch)"),
+    "watch_integrity": ("Archivos íntegros durante la noche (vigilancia)", "Unmodified files through the night (watch)"),
+    "watch_cache_control": ("Cache-Control durante la noche (vigilancia)", "Cache-Control through the night (watch)"),
     "public_access": ("Acceso público sin credenciales", "Public access without credentials"),
     "web_server": ("Servidor web en el origen", "Web server at the origin"),
     "site_dns": ("Resolución DNS del sitio", "Site DNS resolution"),

@@ -248,6 +248,9 @@ def acta_images(obs: PublicationObservation) -> CheckResult:
     base = obs.baseline
     csvs = sorted(p for p in base.manifest if p.lower().endswith(".csv"))
     by_digest: dict[str, str] = {sf.sha256.upper(): rel for rel, sf in obs.served.items() if sf.ok}
+    by_name: dict[str, list[str]] = {}
+    for rel in base.manifest:
+        by_name.setdefault(rel.rsplit("/", 1)[-1].lower(), []).append(rel)
     checked, mismatched, missing, unfetched, outside, sources = 0, [], [], [], [], {}
     no_code, algorithms, unknown, inconsistent = 0, set(), [], []
     for rel in csvs:
@@ -282,10 +285,15 @@ def acta_images(obs: PublicationObservation) -> CheckResult:
                 if alg == "sha256" and code not in by_digest:
                     missing.append({"csv": rel, "clave_acta": clave, "codigo": code, "image": None})
                 continue
-            img = urlsplit(ruta).path.lstrip("/") if "://" in ruta else ruta.lstrip("/")
+            img = urlsplit(ruta).path.lstrip("/") if "://" in ruta else ruta.replace("\\", "/").lstrip("/")
+            if img not in obs.served:          # the CSV names it by another path: its one file of that name
+                same = by_name.get(img.rsplit("/", 1)[-1].lower(), [])
+                img = same[0] if len(same) == 1 else img
             served = obs.served.get(img)
             if served is None:
+                # The paquete itself does not carry this image: nothing to demand of the site.
                 outside.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code})
+                checked -= 1
             elif served.status is None:
                 unfetched.append({"csv": rel, "image": img, "error": served.error})
             elif served.status != 200 or served.sha256 is None:
@@ -311,21 +319,32 @@ def acta_images(obs: PublicationObservation) -> CheckResult:
                           f"{_n(len(inconsistent), 'image', 'images')} identical to the paquete's "
                           f"{'does' if len(inconsistent) == 1 else 'do'} not match the CODIGO_INTEGRIDAD "
                           "the paquete itself publishes: a finding about the paquete, not the difusor."))
+    if not checked and outside:
+        return result("I.6", check, Verdict.SKIP,
+                      "El paquete no trae ninguna de las imágenes de actas que nombran sus CSV: nada que exigir.",
+                      "The paquete carries none of the acta images its CSVs name: nothing to require.",
+                      notes=notes, **ev)
     if not checked:
         # The paquete carries no code to check (no column, or only N/A): nothing is demanded of the site.
         return result("I.6", check, Verdict.ERROR if csvs and not sources else Verdict.SKIP,
                       "No se encontraron filas con CODIGO_INTEGRIDAD verificable (SHA-256 o MD5) en los CSV del paquete.",
                       "No rows with a checkable CODIGO_INTEGRIDAD (SHA-256 or MD5) found in the paquete's CSV files.",
                       notes=notes, **ev)
-    bad = len(mismatched) + len(missing) + len(outside)
+    if outside:
+        notes.append(Note("info", f"{_n(len(outside), 'imagen nombrada', 'imágenes nombradas')} en los CSV "
+                          f"{'no está' if len(outside) == 1 else 'no están'} en el paquete: no se exigen al sitio.",
+                          f"{_n(len(outside), 'image', 'images')} named in the CSVs "
+                          f"{'is' if len(outside) == 1 else 'are'} not in the paquete: not required of the site."))
+    bad = len(mismatched) + len(missing)
     if bad:
-        first = (mismatched or missing or outside)[0]
+        first = (mismatched or missing)[0]
         return result("I.6", check, Verdict.FAIL,
-                      f"{bad} de {checked} actas no coinciden con su CODIGO_INTEGRIDAD: {_n(len(mismatched), 'imagen distinta', 'imágenes distintas')}, "
-                      f"{_n(len(missing), 'ausente', 'ausentes')}, {len(outside)} fuera del manifiesto "
+                      f"{bad} de {checked} actas no coinciden con su CODIGO_INTEGRIDAD: "
+                      f"{_n(len(mismatched), 'imagen distinta', 'imágenes distintas')}, "
+                      f"{_n(len(missing), 'ausente', 'ausentes')} "
                       f"(p. ej. {first.get('image') or first.get('clave_acta')}).",
                       f"{bad} of {checked} actas do not match their CODIGO_INTEGRIDAD: "
-                      f"{_n(len(mismatched), 'different image', 'different images')}, {len(missing)} missing, {len(outside)} outside the manifest "
+                      f"{_n(len(mismatched), 'different image', 'different images')}, {len(missing)} missing "
                       f"(e.g. {first.get('image') or first.get('clave_acta')}).", notes=notes, **ev)
     if unfetched:
         return result("I.6", check, Verdict.ERROR,

@@ -57,12 +57,15 @@ def _run_end(t: float, runs: Sequence[tuple[float, float]]) -> float | None:
     return None
 
 
-def spans(samples: Iterable[tuple[float, bool]], runs: Sequence[tuple[float, float]], max_gap_s: float,
+def spans(samples: Iterable[tuple[float, bool | None]], runs: Sequence[tuple[float, float]], max_gap_s: float,
           lo: float, hi: float) -> list[tuple[float, float, bool]]:
-    """(start, end, up) for the time each sample stands for, clipped to [lo, hi]; gaps are left out."""
-    ss = sorted(samples)
+    """(start, end, value) for the time each sample stands for, clipped to [lo, hi]; gaps are left out, and
+    so is the time of a sample whose value is None (it could not tell)."""
+    ss = sorted(samples, key=lambda x: x[0])
     out = []
     for i, (t, up) in enumerate(ss):
+        if up is None:
+            continue
         end = t + max_gap_s
         if i + 1 < len(ss):
             end = min(end, ss[i + 1][0])
@@ -111,3 +114,35 @@ def segments(samples: Iterable[tuple[float, bool]], runs: Sequence[tuple[float, 
         cur = b
     push(cur, hi, "unknown")
     return out
+
+
+def combine(per_source: Sequence[Sequence[tuple[float, float, bool]]], lo: float, hi: float
+            ) -> list[tuple[float, float, str]]:
+    """Several vantage points' spans as one timeline over [lo, hi]: ``good`` where any saw it good, else
+    ``bad`` where any saw it bad, else ``unknown`` (one watcher's own trouble is not the difusor's)."""
+    cuts = sorted({lo, hi} | {x for sp in per_source for a, b, _ in sp for x in (a, b) if lo <= x <= hi})
+    out: list[tuple[float, float, str]] = []
+    idx = [0] * len(per_source)
+    for a, b in zip(cuts, cuts[1:]):
+        mid = (a + b) / 2
+        state = "unknown"
+        for k, sp in enumerate(per_source):
+            while idx[k] < len(sp) and sp[idx[k]][1] <= mid:
+                idx[k] += 1
+            if idx[k] < len(sp) and sp[idx[k]][0] <= mid < sp[idx[k]][1]:
+                if sp[idx[k]][2]:
+                    state = "good"
+                    break
+                state = "bad"
+        if out and out[-1][2] == state:
+            out[-1] = (out[-1][0], b, state)
+        else:
+            out.append((a, b, state))
+    return out
+
+
+def totals(timeline: Sequence[tuple[float, float, str]]) -> dict[str, float]:
+    t = {"good": 0.0, "bad": 0.0, "unknown": 0.0}
+    for a, b, st in timeline:
+        t[st] += b - a
+    return t

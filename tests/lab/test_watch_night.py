@@ -261,3 +261,19 @@ def test_board_in_a_browser_shows_a_difusor_going_stale(night_run):
     durante = (seen["shots"] / "durante.png").read_bytes()
     assert count_colour(antes, stale_badge) == 0
     assert count_colour(durante, stale_badge) > 500
+
+
+def test_report_from_the_night(night_db, tmp_path):
+    import json as _json
+    out = tmp_path / "informe"
+    p = subprocess.run([*CLI, "report", "--watch-db", night_db.path, "--out", str(out)], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    ds = {d["id"]: d for d in _json.loads((out / "results.json").read_text())["difusores"]}
+    assert ds["se-cae"]["requirements"]["I.2"] == "FAIL" and ds["se-cae"]["requirements"]["II.2.e"] == "FAIL"
+    assert ds["rezagado"]["requirements"]["I.9"] == "FAIL"
+    assert ds["altera"]["requirements"]["I.6"] == "FAIL"
+    assert ds["sin-cache"]["requirements"]["II.1.e"] == "FAIL"
+    assert ds["sigue-uno"]["requirements"]["I.9"] == "PASS"
+    assert ds["sigue-uno"]["requirements"]["I.2"] == "MANUAL"    # the night's window is not over
+    assert "Sin respuesta" in (out / "se-cae.html").read_text()

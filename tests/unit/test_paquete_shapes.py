@@ -133,3 +133,37 @@ def test_unknown_variant_is_refused():
     with pytest.raises(ValueError, match="unknown variant"):
         paquete.parse_variant("bom,utf16")
     assert paquete.main(["generate", "/nonexistent-never", "--variant", "nope"]) == 2
+
+
+def test_manifest_with_bom_crlf_and_dot_paths(tmp_path):
+    files = paquete.corte_files(7)
+    man = files[paquete.MANIFEST].decode().replace("  ", "  ./").replace("\n", "\r\n")
+    files = {**files, paquete.MANIFEST: b"\xef\xbb\xbf" + man.encode()}
+    root = paquete.write_files(tmp_path / "m", files)
+    pq = paquete.load_paquete(root)
+    assert paquete.MAIN_JSON in pq.manifest and not pq.verify()
+
+
+def test_other_delimiters_and_iso_corte_lines():
+    text = ("PRESIDENCIA MUNICIPAL|DATOS FICTICIOS\r\n2024-06-02 22:20 (UTC-06:00)\r\n"
+            "CLAVE_CASILLA|CLAVE_ACTA|CODIGO_INTEGRIDAD|RUTA_IMAGEN\r\n'160100B0100'|A1|N/A|-\r\n")
+    t = paquete.read_csv_table(text.encode("latin-1"))
+    assert t.kind == "actas" and t.header == ["CLAVE_CASILLA", "CLAVE_ACTA", "CODIGO_INTEGRIDAD", "RUTA_IMAGEN"]
+    assert paquete.corte_line_datetime(t.corte_line).isoformat() == "2024-06-02T22:20:00-06:00"
+
+
+def test_image_named_by_file_name_only_and_images_the_paquete_lacks(tmp_path):
+    files, ref = _load(tmp_path, "standard")
+    rel = "csv/MICH_AYUN_2024.csv"
+    # the CSV names images by bare file name (matched to the one file of that name), and one the paquete lacks
+    data = files[rel].replace(b",actas/", b",")
+    lines = data.split(b"\r\n")
+    i = next(j for j, ln in enumerate(lines) if ln.endswith(b".png"))
+    lines[i] = lines[i][: lines[i].rindex(b",") + 1] + b"actas/NO_EXISTE.png"
+    data = b"\r\n".join(lines)
+    files2 = {**files, rel: data}
+    manifest = {p: hashlib.sha256(b).hexdigest() for p, b in files2.items() if p != paquete.MANIFEST}
+    ref2 = PaqueteRef(ref.source, manifest, ref.corte, {**ref.texts, rel: data})
+    a = rules.acta_images(_obs(ref2, files2))
+    assert a.verdict is Verdict.PASS, a.summary_en
+    assert a.evidence["outside_manifest_count"] == 1 and any("not in the paquete" in n.text_en for n in a.notes)
