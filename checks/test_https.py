@@ -11,7 +11,8 @@ def _scan(difusor):
     ep = http.site(difusor)
     port = urlsplit(ep.https_url).port or 443
     return difusor.once(f"tls:{ep.host}:{port}", lambda: tls.scan(
-        ep.host, port, ep.pin, ep.ca_bundle, timeout_s=min(5.0, ep.timeout_s)))
+        ep.host, port, ep.pin, ep.ca_bundle, timeout_s=min(5.0, ep.timeout_s),
+        deadline_s=difusor.convocatoria.fetch.tls_scan_s))
 
 
 @pytest.mark.requirement("II.2.d.https")

@@ -145,9 +145,70 @@ def cert_info(cert) -> CertInfo:
                     cert.subject == cert.issuer, key, sig)
 
 
+SCAN_DEADLINE_S = 45.0
+
+
+def handshake_answers(host: str, port: int, address: str | None, timeout_s: float) -> str | None:
+    """A quick look before the scan: None when the port answers a TLS ClientHello at all (even with an
+    alert), else why not (``timeout``: it accepts TCP and sends nothing in ``timeout_s``). sslyze on a
+    silent port tries every protocol version in turn, each waiting its own timeout (about a minute)."""
+    import socket
+    import ssl
+
+    from . import bounded
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with bounded.watching(bounded.Limits(timeout_s, 0, f"{host}:{port}", timeout_s)) as w:
+        try:
+            with socket.create_connection((address or host, port), timeout=timeout_s) as raw:
+                w.attach(raw)
+                with ctx.wrap_socket(raw, server_hostname=host):
+                    return None
+        except (socket.timeout, TimeoutError):
+            return "timeout"
+        except (ssl.SSLError, ConnectionError, OSError):
+            return "timeout" if w.expired else None      # an answer, if not a good one: sslyze will say
+
+
 def scan(host: str, port: int, address: str | None = None, ca_bundle: str | None = None,
-         timeout_s: float = 5.0, mozilla: bool = True) -> TlsObservation:
-    """Scan ``host:port`` (connecting to ``address`` when pinned). Never raises for network faults."""
+         timeout_s: float = 5.0, mozilla: bool = True, deadline_s: float = SCAN_DEADLINE_S) -> TlsObservation:
+    """Scan ``host:port`` (connecting to ``address`` when pinned). Never raises for network faults.
+
+    Bounded: a port that accepts and never answers the handshake is ``timeout`` after ``timeout_s``;
+    the whole scan gives up after ``deadline_s`` (sslyze's threads are daemons, left to their own timeouts).
+    """
+    t0 = time.perf_counter()
+    try:
+        why = handshake_answers(host, port, address, timeout_s)
+    except OSError:
+        why = None                                         # refused, unreachable: sslyze reports it
+    if why == "timeout":
+        return TlsObservation(host, port, address, "timeout",
+                              f"ConnectionToServerTimedOut: {host}:{port} accepts TCP but sends no TLS answer "
+                              f"in {timeout_s:g} s", duration_s=time.perf_counter() - t0)
+    import threading
+    box: dict[str, Any] = {}
+
+    def run():
+        try:
+            box["obs"] = _scan(host, port, address, ca_bundle, timeout_s, mozilla)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            box["exc"] = exc
+    th = threading.Thread(target=run, name=f"tls-scan-{host}:{port}", daemon=True)
+    th.start()
+    th.join(max(1.0, deadline_s - (time.perf_counter() - t0)))
+    if th.is_alive():
+        return TlsObservation(host, port, address, "timeout",
+                              f"ConnectionToServerTimedOut: the TLS scan of {host}:{port} did not finish in "
+                              f"{deadline_s:g} s", duration_s=time.perf_counter() - t0)
+    if "exc" in box:
+        raise box["exc"]
+    return box["obs"]
+
+
+def _scan(host: str, port: int, address: str | None = None, ca_bundle: str | None = None,
+          timeout_s: float = 5.0, mozilla: bool = True) -> TlsObservation:
     from sslyze import (Scanner, ScanCommand, ScanCommandAttemptStatusEnum, ScanCommandsExtraArguments,
                         ServerNetworkConfiguration, ServerNetworkLocation, ServerScanRequest, ServerScanStatusEnum)
     from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument

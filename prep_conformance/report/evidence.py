@@ -433,6 +433,19 @@ KEY_LABELS_ES = {
     "not_found_body_head": "inicio del cuerpo no encontrado", "threshold_bytes": "umbral (bytes)",
     "round_budget_s": "tiempo máximo por ronda (s)", "rounds_ok": "rondas correctas", "target_count": "objetivos",
     "headers_before": "encabezados antes", "page": "página", "series_columns": "columnas", "remote_worker_command": "comando del trabajador remoto",
+    # issue 16: purges through the CDNs' APIs, their two timelines, edges that rewrite pages
+    "timeline": "cronología", "upload_to_purge_accepted_s": "de la carga a la purga aceptada (s)",
+    "purge_accepted": "purga aceptada", "completion_signal": "señal de término del proveedor",
+    "provider_reported_complete_s": "el proveedor la reportó completa (s)",
+    "provider_estimate_s": "estimación del proveedor (s)", "first_fresh_answer_s": "primera respuesta fresca (s)",
+    "stale_after_provider_complete": "respuestas viejas tras el término reportado", "completion": "consultas de término",
+    "completion_state": "estado de término", "reported_complete_after_s": "reportada completa tras (s)",
+    "estimated_s": "estimación (s)", "purge_ids": "ids de purga", "not_sent": "no enviada", "accepted": "aceptada",
+    "targets": "objetivos", "elapsed_s": "duración (s)", "state": "estado",
+    "first_miss_after_s": "primer fallo de caché tras (s)", "edge_cache_control": "caché del borde (CDN-/Surrogate-Control)",
+    "pages": "páginas", "origin_compared": "origen comparado", "added_scripts": "scripts añadidos",
+    "removed_scripts": "scripts quitados", "size_delta": "diferencia de tamaño (bytes)", "edge_status": "estado en el borde",
+    "edge_sha256": "SHA-256 en el borde", "origin_sha256": "SHA-256 en el origen", "expected_sha256": "SHA-256 esperado",
 }
 STORE_LABELS_ES = {"Supplied CA file": "CA del perfil (ca_bundle)"}
 # OpenSSL's reasons as a Spanish reader reads them (the original stays in the evidence)

@@ -63,6 +63,11 @@ def _no_listener(obs: TlsObservation, check: str) -> CheckResult | None:
         why = ("nada escucha en ese puerto" if obs.listener == "refused" else "el puerto no acepta un saludo TLS")
         why_en = ("nothing listens on that port" if obs.listener == "refused" else "the port accepts no TLS handshake")
         return result(REQ, check, Verdict.FAIL, f"Sin HTTPS en {where}: {why}.", f"No HTTPS at {where}: {why_en}.", **ev)
+    if obs.listener == "timeout":   # accepts TCP, no TLS answer in time (probes.tls bounds the scan)
+        return result(REQ, check, Verdict.ERROR,
+                      f"No se pudo escanear TLS en {where}: acepta la conexión pero no responde a tiempo.",
+                      f"Could not scan TLS at {where}: it accepts the connection but does not answer in time "
+                      f"({obs.connect_error}).", **ev)
     if obs.listener != "tls":
         return result(REQ, check, Verdict.ERROR, f"No se pudo escanear TLS en {where}: {obs.connect_error}.",
                       f"Could not scan TLS at {where}: {obs.connect_error}.", **ev)

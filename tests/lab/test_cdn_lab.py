@@ -104,3 +104,29 @@ def test_no_credential_in_any_output(run, lab):
                          and p.suffix in (".json", ".html", ".xml", ".txt", ".md", ".log")]
     leaked = [s[:6] for s in secrets if any(s in t for t in texts)]
     assert leaked == []
+
+
+def test_without_the_drill_an_async_purge_is_watched_up_to_the_bound(lab, lab_profile, tmp_path):
+    """cdn.drill off: the purge is sent for the site root and the object watched until it misses (CloudFront,
+    1.5 s: PASS with both timelines) or the bound passes (Azure, 12 s > 8 s: FAIL)."""
+    import yaml
+    folder = lab.state / "profiles-issue16"          # beside profiles/: the relative convocatoria still resolves
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for sid in ("cdn-cloudfront-min-ttl", "cdn-azure-slow"):
+        doc = yaml.safe_load(lab_profile(sid).read_text())
+        doc["cdn"]["drill"] = False
+        p = folder / f"{sid}.yaml"
+        p.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+        paths.append(p)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "prep_conformance.cli", "run", *sum((["--profile", str(p)] for p in paths), []),
+           "--only", "II.2.b", "--out", str(out)]
+    subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "PREP_ALLOW_API_BASE": "1"})
+    res = {d["id"]: d for d in json.loads((out / "results.json").read_text())["difusores"]}
+    cf = _check(res, "cdn-cloudfront-min-ttl", "cdn_purge")
+    assert cf["verdict"] == "PASS", cf["summary"]
+    tl = cf["evidence"]["timeline"]
+    assert tl["provider_reported_complete_s"] is not None and 1.0 <= tl["first_fresh_answer_s"] <= 8
+    az = _check(res, "cdn-azure-slow", "cdn_purge")
+    assert az["verdict"] == "FAIL" and az["evidence"]["timeline"]["first_fresh_answer_s"] is None
