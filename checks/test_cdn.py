@@ -37,7 +37,13 @@ def why_no_drill(profile) -> str | None:
 
 @pytest.mark.requirement("II.2.b")
 def test_cdn_present(difusor, record_check):
-    record_check(cdn.presence(_detection(difusor)))
+    prof = difusor.profile
+    with pub.session_for(prof, pool=2) as s:
+        try:
+            qk = purge_probe.query_cache_key(s, prof.target_url, "", prof.http.timeout_s)
+        except Exception as exc:  # noqa: BLE001 - evidence only: its failure never changes the verdict
+            qk = {"key": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+    record_check(cdn.presence(_detection(difusor), qk))
 
 
 @pytest.mark.requirement("II.2.b")

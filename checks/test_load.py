@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from prep_conformance import thresholds
 from prep_conformance.errors import CheckError
 from prep_conformance.probes import http, load
 from prep_conformance.rules import load as rules
@@ -91,8 +92,11 @@ def test_main_json_under_load(difusor, record_check):
     obs, _s, site = load_run(difusor)
     newest = expected_corte(difusor)
     source = "paquete" if newest is not None else "baseline"
-    record_check(rules.main_json_under_load(obs, difusor.convocatoria.main_json.cache_control,
-                                            newest if newest is not None else site.secuencia, source))
+    conv = difusor.convocatoria
+    record_check(thresholds.apply(
+        rules.main_json_under_load(obs, conv.main_json.cache_control,
+                                   newest if newest is not None else site.secuencia, source),
+        [thresholds.threshold(conv, "cache_control")]))
 
 
 @pytest.mark.requirement("II.1.e")

@@ -55,6 +55,8 @@ SPECS: dict[str, Spec] = {s_name: s for s_name, s in {
     "max_lag_min": Spec("freshness.max_lag_min", "min", "I.9", "lower", "retraso máximo del corte",
                         "maximum corte lag"),
     "fresh_within_s": Spec("purge.fresh_within_s", "s", "II.2.b", "lower", "plazo de purga", "purge bound"),
+    "memoria_deadline": Spec("calendar.memoria_deadline", "", "II.4", "lower", "fecha límite de la memoria técnica",
+                             "memoria técnica deadline"),
     "tls_min_version": Spec("tls.min_version", "", "II.2.d.https", "higher", "versión mínima de TLS",
                             "minimum TLS version"),
     "tls_expiry_warn_days": Spec("tls.expiry_warn_days", "días", "II.2.d.https", "higher",
@@ -69,6 +71,10 @@ SPECS: dict[str, Spec] = {s_name: s for s_name, s in {
                                   "fracción servida mínima", "minimum served fraction"),
     "load_min_rps": Spec("load.min_rps", "peticiones/s", "II.2.a", "higher", "mínimo de peticiones/s",
                          "minimum requests/s"),
+    "publication_end": Spec("publication.end", "", "II.2.d.https", "none", "fin de la publicación",
+                            "end of publication"),
+    "hold_after_close_h": Spec("publication.hold_after_close_h", "h", "II.2.d.https", "higher",
+                               "publicación tras el cierre", "publication after the close"),
     "ddos_burst_requests": Spec("ddos.burst_requests", "peticiones", "II.2.d.ddos", "none",
                                 "ráfaga", "burst"),
     "ddos_burst_concurrency": Spec("ddos.burst_concurrency", "conexiones", "II.2.d.ddos", "none",
@@ -149,8 +155,13 @@ def threshold(conv: Any, name: str, value: Any = _UNSET, profile_key: str | None
 
 
 def _plain(v: Any) -> Any:
+    """JSON-ready: 40.0 -> 40, datetimes and dates as ISO text, tuples as lists."""
     if isinstance(v, float) and v.is_integer():
         return int(v)
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if isinstance(v, tuple):
+        return list(v)
     return v
 
 

@@ -10,7 +10,11 @@ difusor behaving as its plan says:
 - ``down``: its own nginx is stopped at ``start_s`` and started again at ``end_s``;
 - ``altered``: from the first corte published at or after ``start_s`` until the first one at or after
   ``end_s``, serves the corte with one CSV byte changed;
-- ``no_cache_control``: never sends the Cache-Control header on main.json.
+- ``no_cache_control``: never sends the Cache-Control header on main.json;
+- ``error``: between ``start_s`` and ``end_s`` its main.json is gone (404), then it catches up;
+- ``missing``: like ``altered``, but one CSV of the corte is not there;
+- ``https``: follows, over HTTPS with a certificate from the lab CA (the profile trusts it);
+- ``bad_cert``: follows, over HTTPS with a self-signed certificate.
 
 ``truth`` records when each thing really happened (epoch seconds), for the tests to compare with what
 the watch found. The convocatoria written for the night has the window, the corte interval and the
@@ -39,7 +43,10 @@ from . import procs
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HOST_SUFFIX = "night.prep.example"
 BEHAVIOUR_ES = {"follow": "sigue cada corte", "lag": "se rezaga y se pone al día", "down": "se cae y vuelve",
-                "altered": "altera un archivo un rato", "no_cache_control": "sin Cache-Control"}
+                "altered": "altera un archivo un rato", "no_cache_control": "sin Cache-Control",
+                "error": "responde 404 un rato", "missing": "le falta un archivo un rato",
+                "https": "sigue cada corte por HTTPS", "bad_cert": "HTTPS con certificado autofirmado"}
+TLS_BEHAVIOURS = ("https", "bad_cert")
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,10 @@ def default_plan(every_s: float = 3.0, offset_s: float = 0.0) -> list[NightDifus
             NightDifusor("rezagado", "lag", start_s=o + 2.5 * e, end_s=o + 9.5 * e),
             NightDifusor("se-cae", "down", start_s=o + 3.5 * e, end_s=o + 6.5 * e),
             NightDifusor("altera", "altered", start_s=o + 2 * e, end_s=o + 5 * e),
-            NightDifusor("sin-cache", "no_cache_control")]
+            NightDifusor("sin-cache", "no_cache_control"),
+            NightDifusor("error-404", "error", start_s=o + 3 * e, end_s=o + 5 * e),
+            NightDifusor("incompleto", "missing", start_s=o + 2 * e, end_s=o + 4 * e),
+            NightDifusor("seguro", "https"), NightDifusor("autofirmado", "bad_cert")]
 
 
 @dataclass
@@ -118,7 +128,9 @@ class ElectionNight:
         return f"{did}.{HOST_SUFFIX}"
 
     def url(self, did: str) -> str:
-        return f"http://{self.host(did) if self.host_names else '127.0.0.1'}:{self.ports[did]}/"
+        d = next((x for x in self.plan if x.id == did), None)
+        scheme = "https" if d is not None and d.behaviour in TLS_BEHAVIOURS else "http"
+        return f"{scheme}://{self.host(did) if self.host_names else '127.0.0.1'}:{self.ports[did]}/"
 
     @property
     def reference_url(self) -> str:
@@ -179,6 +191,8 @@ class ElectionNight:
                    "sites": {"test": url, "official": url}, "target": "official",
                    "http": {"resolve": {self.host(d.id): "127.0.0.1"}, "timeout_s": 3} if self.host_names else {"timeout_s": 3},
                    "package": str(self.paquetes_dir / paquete.corte_dirname(1))}
+            if d.behaviour == "https":
+                doc["http"]["ca_bundle"] = str(self.state / "pki" / "ca.pem")
             (self.profiles_dir / f"{d.id}.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False),
                                                            encoding="utf-8")
 
@@ -189,9 +203,17 @@ class ElectionNight:
             d = by_id.get(did)
             header = "" if d is not None and d.behaviour == "no_cache_control" else \
                 'add_header Cache-Control "no-cache, no-store, must-revalidate" always;'
+            tls = ""
+            if d is not None and d.behaviour in TLS_BEHAVIOURS:
+                from .ca import CA
+                from .scenario import CertSpec
+                ca = CA(self.state / "pki")
+                cert, key = ca.issue(did, CertSpec(kind="self_signed" if d.behaviour == "bad_cert" else "valid"),
+                                     names=(self.host(did),))
+                tls = f" ssl;\n        ssl_certificate {cert};\n        ssl_certificate_key {key}"
             blocks.append(f"""
     server {{
-        listen 127.0.0.1:{self.ports[did]};
+        listen 127.0.0.1:{self.ports[did]}{tls};
         server_name {self.host(did)} 127.0.0.1;
         root {self.docroot(did)};
         location = /json/main.json {{ {header} }}
@@ -280,6 +302,13 @@ http {{
 
     def _copy(self, d: NightDifusor, k: int, files: dict[str, bytes], altered: bool) -> None:
         root = self.docroot(d.id)
+        if altered and d.behaviour == "missing":
+            rel = sorted(p for p in files if p.startswith("csv/"))[0]
+            files = {p: b for p, b in files.items() if p != rel}
+            (root / rel).unlink(missing_ok=True)
+            self._write(root, files)
+            self._event(d.id, "serves", secuencia=k, altered=True)
+            return
         if altered:
             files = dict(files)
             rel = sorted(p for p in files if p.startswith("csv/"))[0]
@@ -308,7 +337,7 @@ http {{
                 self._event("instituto", "published", secuencia=k)
                 for d in self.plan:
                     pending.append((time.time() + d.delay_s, d, k))
-                    if d.behaviour == "altered":
+                    if d.behaviour in ("altered", "missing"):
                         on = d.start_s <= el < d.end_s
                         if altered_on.get(d.id, False) != on:
                             altered_on[d.id] = on
@@ -324,6 +353,16 @@ http {{
                         self._spawn(self.servers[d.id])
                         down_state[d.id] = "back"
                         self._event(d.id, "up")
+                if d.behaviour == "error":
+                    st = lag_state.get(d.id, "serving")
+                    if st == "serving" and el >= d.start_s:
+                        lag_state[d.id] = "error"
+                        self._event(d.id, "error_start")
+                        (self.docroot(d.id) / paquete.MAIN_JSON).unlink(missing_ok=True)
+                    elif st == "error" and el >= d.end_s:
+                        lag_state[d.id] = "back"
+                        self._copy(d, self.secuencia, self._corte_files(self.secuencia), False)
+                        self._event(d.id, "error_end")
                 if d.behaviour == "lag":
                     st = lag_state.get(d.id, "following")
                     if st == "following" and el >= d.start_s:
@@ -338,7 +377,7 @@ http {{
             for _, d, kk in due:
                 if kk != self.secuencia and kk < self.secuencia:
                     continue                         # a newer corte is already out
-                if d.behaviour == "lag" and lag_state.get(d.id) == "lagging":
+                if d.behaviour in ("lag", "error") and lag_state.get(d.id) in ("lagging", "error"):
                     continue
                 if d.behaviour == "down" and down_state.get(d.id) == "down":
                     continue

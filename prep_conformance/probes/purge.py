@@ -444,3 +444,41 @@ def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, 
     edge_cc = {k: v for k, v in hb.items() if k.lower() in ("cdn-cache-control", "surrogate-control")}
     return PurgeEffect(path, cache_state(hb), cache_state(ha), hb, ha, obs, tls_unverified=tls,
                        first_miss_after_s=first_miss, waited_s=waited, cdn_cache_control=edge_cc)
+
+
+def query_cache_key(session: requests.Session, site_url: str, path: str = "", timeout: float = 10.0
+                    ) -> dict[str, Any]:
+    """Does the edge's cache key include the query string? What a cache-busting visitor (``?t=...``) gets.
+
+    GET the object twice (cached), then twice with a query never sent before: a HIT on its first request
+    means the key ignores the query (``?v=`` does not bypass the cache: a stale object stays stale for
+    everyone); a MISS then a HIT means it includes it (every new query reaches the origin).
+    """
+    import uuid
+
+    from .publication import fetch_verifying_or_not, quiet_unverified
+    base = site_url if site_url.endswith("/") else site_url + "/"
+    url = urljoin(base, path.lstrip("/"))
+    busted = f"{url}{'&' if '?' in url else '?'}prep-cb={uuid.uuid4().hex[:12]}"
+    _, verify = fetch_verifying_or_not(session, url, path, timeout, keep_body=False)
+
+    def state(u: str) -> str | None:
+        with quiet_unverified(verify):
+            r = session.get(u, timeout=timeout, allow_redirects=False, verify=verify)
+        r.content
+        return cache_state({k: r.headers[k] for k in r.headers if k.lower() in _CACHE_HEADERS})
+
+    try:
+        state(url)
+        plain = state(url)
+        first, second = state(busted), state(busted)
+    except requests.RequestException as exc:
+        return {"key": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+    if plain == "hit" and first == "hit":
+        key = "ignores-query"
+    elif first == "miss" and second == "hit":
+        key = "includes-query"
+    else:
+        key = "unknown"
+    return {"key": key, "path": "/" + path.lstrip("/"), "plain": plain, "first_with_query": first,
+            "second_with_query": second}

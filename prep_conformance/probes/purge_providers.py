@@ -468,7 +468,8 @@ def adapter_for(profile, cfg: PurgeConfig | None = None) -> PurgeAdapter | str:
                 f"(--trust-profile or {ALLOW_API_BASE_ENV}=1): credentials go only to the provider's API")
     creds = credentials(profile, cfg)
     if creds.missing:
-        return f"credenciales / credentials: {creds.missing}"
+        es, _, en = creds.missing.partition(" / ")
+        return f"credenciales: {es} / credentials: {en or es}"
     return ADAPTERS[cfg.method](cfg, profile.target_url if profile is not None else "", creds, api_base)
 
 

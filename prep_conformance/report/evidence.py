@@ -506,3 +506,32 @@ def threshold_label(name: str, lang: str = "es") -> str:
     except ImportError:
         pass
     return key_label(name, lang)
+
+
+def field_changes(diff: list[Mapping[str, Any]], sep: str = ",") -> list[dict[str, Any]]:
+    """For a CSV line diff: each replaced line's changed fields (column name when a context line of the
+    diff looks like the header), e.g. ``{"line": 6, "column": "PAZ", "expected": "74", "served": "75"}``."""
+    def fields(text: str) -> list[str]:
+        import csv
+        try:
+            return next(csv.reader([text], delimiter=sep))
+        except (StopIteration, csv.Error):
+            return text.split(sep)
+    header: list[str] | None = None
+    for row in diff:
+        f = fields(row.get("text", ""))
+        if row.get("op") == " " and len(f) > 2 and all(x and not any(ch.isdigit() for ch in x) for x in f[:3]):
+            header = f
+            break
+    out = []
+    rows = list(diff)
+    for a, b in zip(rows, rows[1:]):
+        if a.get("op") == "-" and b.get("op") == "+":
+            fa, fb = fields(a.get("text", "")), fields(b.get("text", ""))
+            if len(fa) != len(fb) or len(fa) < 2:
+                continue
+            for i, (x, y) in enumerate(zip(fa, fb)):
+                if x != y:
+                    name = header[i] if header and i < len(header) else f"#{i + 1}"
+                    out.append({"line": a.get("line"), "column": name, "expected": x, "served": y})
+    return out[:20]

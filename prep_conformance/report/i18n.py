@@ -42,7 +42,7 @@ LABELS = {
         "round": "Ronda", "rate": "Velocidad", "polls": "Consultas tras la purga", "time": "Momento",
         "event": "Evento", "limit": "Límite", "measured": "Medido", "metric": "Métrica",
         "no_checks": "Sin verificaciones.", "reason": "Motivo", "verdict_filter": "Veredicto",
-        "req_filter": "Requisito", "yes": "sí", "no": "no", "counts": "Totales",
+        "req_filter": "Requisito", "column": "Columna", "yes": "sí", "no": "no", "counts": "Totales",
         "headline": {"cumple": "Cumple", "no_cumple": "No cumple", "no_evaluable": "No evaluable",
                      "pendiente": "Pendiente de revisión documental", "no_verificado": "Pendiente: requisitos no verificados"},
         "headline_help": {
@@ -93,7 +93,7 @@ LABELS = {
         "round": "Round", "rate": "Rate", "polls": "Polls after the purge", "time": "Time",
         "event": "Event", "limit": "Limit", "measured": "Measured", "metric": "Metric",
         "no_checks": "No checks.", "reason": "Reason", "verdict_filter": "Verdict",
-        "req_filter": "Requirement", "yes": "yes", "no": "no", "counts": "Totals",
+        "req_filter": "Requirement", "column": "Column", "yes": "yes", "no": "no", "counts": "Totals",
         "headline": {"cumple": "Compliant", "no_cumple": "Not compliant", "no_evaluable": "Could not be evaluated",
                      "pendiente": "Pending documentary review", "no_verificado": "Pending: requirements not verified"},
         "headline_help": {

@@ -74,7 +74,8 @@ def conv_info(doc: Mapping[str, Any]) -> dict[str, Any]:
             from ..convocatoria import bundled_ids, load_convocatoria
             if ids and ids[0] in bundled_ids():
                 c = load_convocatoria(ids[0])
-                info.setdefault("sections", dict(c.sections))
+                if not info.get("sections"):
+                    info["sections"] = dict(c.sections)
                 off = c.publication.start.utcoffset()
                 info.setdefault("utc_offset_min", int(off.total_seconds() // 60) if off is not None else None)
                 info.setdefault("institute", c.institute)

@@ -25,18 +25,38 @@ def _det_ev(det: CdnDetection | None) -> dict[str, Any]:
     return det.to_evidence() if det is not None else {"provider": None}
 
 
-def presence(det: CdnDetection | None) -> CheckResult:
-    """A CDN or cache is seen in front of the site (headers, CNAME chain); absence of signals is not proof."""
-    ev = {"detection": _det_ev(det)}
+def _query_key_notes(qk: dict[str, Any] | None) -> list[Note]:
+    """What a cache-busting visitor gets, from ``purge.query_cache_key`` (information, not a verdict)."""
+    key = (qk or {}).get("key")
+    if key == "ignores-query":
+        return [Note("info", "La clave de caché del borde ignora la cadena de consulta: un visitante que añade "
+                     "?t=… recibe el mismo objeto en caché (no evita una copia vieja; solo la purga la renueva).",
+                     "The edge's cache key ignores the query string: a visitor adding ?t=… gets the same cached "
+                     "object (it does not bypass a stale copy; only a purge renews it).")]
+    if key == "includes-query":
+        return [Note("info", "La clave de caché del borde incluye la cadena de consulta: cada ?t=… nuevo llega al "
+                     "origen (evita la caché, y suma carga al origen la noche de la elección).",
+                     "The edge's cache key includes the query string: every new ?t=… reaches the origin (it "
+                     "bypasses the cache, and adds origin load on election night).")]
+    return []
+
+
+def presence(det: CdnDetection | None, query_key: dict[str, Any] | None = None) -> CheckResult:
+    """A CDN or cache is seen in front of the site (headers, CNAME chain); absence of signals is not proof.
+    ``query_key`` (``purge.query_cache_key``) adds what a cache-busting visitor gets, as a note."""
+    ev: dict[str, Any] = {"detection": _det_ev(det)}
+    if query_key is not None:
+        ev["query_cache_key"] = query_key
     if det is None or not det.detected:
         return result(REQ, "cdn_present", Verdict.MANUAL,
                       "No se detectó CDN ni caché por cabeceras o CNAME; solicite el contrato o la consola del CDN.",
-                      "No CDN or cache detected from headers or CNAME; ask for the CDN contract or console.", **ev)
+                      "No CDN or cache detected from headers or CNAME; ask for the CDN contract or console.",
+                      notes=_query_key_notes(query_key), **ev)
     kind_es = "servicio CDN" if det.is_cdn_service else "caché propia"
     kind_en = "CDN service" if det.is_cdn_service else "self-run cache"
-    notes = () if det.is_cdn_service else [Note(
+    notes = ([] if det.is_cdn_service else [Note(
         "warn", "Una caché propia no da por sí sola la distribución geográfica de un servicio CDN.",
-        "A self-run cache alone does not give a CDN service's geographic distribution.")]
+        "A self-run cache alone does not give a CDN service's geographic distribution.")]) + _query_key_notes(query_key)
     return result(REQ, "cdn_present", Verdict.PASS,
                   f"Delante del sitio: {det.name} ({kind_es}); {len(det.signals)} señal(es).",
                   f"In front of the site: {det.name} ({kind_en}); {len(det.signals)} signal(s).",
@@ -73,10 +93,16 @@ def timeline(p: PurgeObservation | None, first_fresh_s: float | None, upload_to_
             "first_fresh_answer_s": first_fresh_s}
 
 
+def _es_en(text: str) -> tuple[str, str]:
+    """A probe's "español / English" reason as its two halves (the same text twice when not bilingual)."""
+    es, sep, en = text.partition(" / ")
+    return (es, en) if sep else (text, text)
+
+
 def _not_sent(p: PurgeObservation, notes, ev: dict[str, Any]) -> CheckResult:
-    return result(REQ, "cdn_purge", Verdict.ERROR,
-                  f"No se envió la purga ({p.method}): {p.not_sent}",
-                  f"The purge ({p.method}) was not sent: {p.not_sent}", notes=notes, **ev)
+    es, en = _es_en(p.not_sent or "")
+    return result(REQ, "cdn_purge", Verdict.ERROR, f"No se envió la purga ({p.method}): {es}",
+                  f"The purge ({p.method}) was not sent: {en}", notes=notes, **ev)
 
 
 def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | None,
@@ -244,9 +270,9 @@ def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = 
                           f"The drill stopped: {obs.error}", notes=notes, **ev))
         return out
     if obs.purge is not None and obs.purge.not_sent:
-        out.append(result(REQ, "corte_drill", Verdict.ERROR, f"No se envió la purga ({obs.purge.method}): "
-                          f"{obs.purge.not_sent}", f"The purge ({obs.purge.method}) was not sent: "
-                          f"{obs.purge.not_sent}", notes=notes, **ev))
+        es, en = _es_en(obs.purge.not_sent)
+        out.append(result(REQ, "corte_drill", Verdict.ERROR, f"No se envió la purga ({obs.purge.method}): {es}",
+                          f"The purge ({obs.purge.method}) was not sent: {en}", notes=notes, **ev))
         return out
     if obs.purge is not None and obs.purge.error:
         out.append(result(REQ, "corte_drill", Verdict.ERROR,

@@ -118,7 +118,7 @@ def certificate(obs: TlsObservation, check: str = "https_certificate") -> CheckR
                   f"Trusted chain ({stores}) and the name {obs.host} matches ({leaf.issuer}).", **ev)
 
 
-@uses("tls_expiry_warn_days")
+@uses("tls_expiry_warn_days", "publication_end", "hold_after_close_h")
 def validity(obs: TlsObservation, conv: Convocatoria, now: dt.datetime | None = None,
              check: str = "https_certificate_validity") -> CheckResult:
     """The leaf is valid from now through the end of the publication window (+ warn margin)."""

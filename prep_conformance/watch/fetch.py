@@ -92,7 +92,7 @@ class Client:
             r = pool.urlopen("GET", target, headers={"Host": self._host, "User-Agent": USER_AGENT,
                                                      "Accept-Encoding": "identity", "Cache-Control": "no-cache"},
                              preload_content=False, redirect=False, retries=False,
-                             timeout=urllib3.Timeout(connect=min(3.0, deadline_s), read=deadline_s))
+                             timeout=urllib3.Timeout(total=deadline_s, connect=min(3.0, deadline_s)))
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             return Got(url, None, elapsed_s=time.monotonic() - t0, error=_short(exc), error_kind=_kind(exc))
         h = hashlib.sha256()

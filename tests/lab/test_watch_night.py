@@ -277,3 +277,29 @@ def test_report_from_the_night(night_db, tmp_path):
     assert ds["sigue-uno"]["requirements"]["I.9"] == "PASS"
     assert ds["sigue-uno"]["requirements"]["I.2"] == "MANUAL"    # the night's window is not over
     assert "Sin respuesta" in (out / "se-cae.html").read_text()
+
+
+def test_error_answers_for_a_while(night, night_db):
+    inc = one(night_db, "error-404", "http_error")
+    close_to(inc["t_start"], night.events("error-404", "error_start")[0]["t"])
+    close_to(inc["t_end"], night.events("error-404", "error_end")[0]["t"])
+    assert inc["first_evidence"]["status"] == 404
+    assert not [i for i in night_db.incidents["error-404"] if i["kind"] == "down"]
+
+
+def test_missing_file_for_a_while(night, night_db):
+    inc = one(night_db, "incompleto", "missing")
+    on = night.first_serving("incompleto", True)[0]["t"]
+    off = [e["t"] for e in night.first_serving("incompleto", False) if e["t"] > on][0]
+    close_to(inc["t_start"], on)
+    close_to(inc["t_end"], off)
+    (path, detail), = inc["first_evidence"]["integrity"]["missing"].items()
+    assert path.startswith("csv/") and detail["status"] == 404
+
+
+def test_certificates_over_https(night_db):
+    assert night_db.incidents.get("seguro", []) == []
+    inc = one(night_db, "autofirmado", "tls")
+    assert inc["ended_at"] is None and "self-signed" in inc["first_evidence"]["tls_error"]
+    assert [i["kind"] for i in night_db.incidents["autofirmado"]] == ["tls"]   # content judged all the same
+    assert accounting(night_db, "autofirmado").down_s == 0

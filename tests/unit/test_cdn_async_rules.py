@@ -57,7 +57,7 @@ def test_provider_never_completes_within_bound():
 
 
 def test_purge_not_sent_is_error_with_reason():
-    p = PurgeObservation("fastly", ("/",), False, not_sent="api_base (127.0.0.1) is not used without consent")
+    p = PurgeObservation("fastly", ("/",), False, not_sent="api_base (127.0.0.1) no se usa / api_base (127.0.0.1) is not used without consent")
     r = cdn.purge_without_drill(p, None, CF, "no drill")
     assert r.verdict is Verdict.ERROR and "not used without consent" in r.summary_en
 
@@ -96,3 +96,18 @@ def test_identical_page_passes_and_other_change_named_by_size():
     assert edge_rewrite.evaluate([_cmp(PAGE)], True).verdict is Verdict.PASS
     r = edge_rewrite.evaluate([_cmp(PAGE + b"<!-- x -->", origin=None)], False)
     assert r.verdict is Verdict.FAIL and "+10 bytes" in r.summary_en and "origin not compared" in r.summary_en
+
+
+def test_not_sent_reason_is_split_by_language():
+    p = PurgeObservation("akamai", ("/",), False, not_sent="el host no es de Akamai / the host is not Akamai's")
+    r = cdn.purge_without_drill(p, None, CF, "sin simulacro")
+    assert "host is not Akamai" not in r.summary and "no es de Akamai" not in r.summary_en
+
+
+def test_query_cache_key_notes():
+    r = cdn.presence(CF, {"key": "ignores-query", "plain": "hit", "first_with_query": "hit"})
+    assert r.verdict is Verdict.PASS and any("ignores the query string" in n.text_en for n in r.notes)
+    r = cdn.presence(CF, {"key": "includes-query"})
+    assert any("reaches the origin" in n.text_en for n in r.notes)
+    assert r.evidence["query_cache_key"]["key"] == "includes-query"
+    assert not cdn.presence(CF, {"key": "unknown"}).notes

@@ -41,7 +41,8 @@ WORD = re.compile(r"[A-Za-zÁÉÍÓÚáéíóúÑñÜü0-9]+(?:[-_.:/@][A-Za-zÁ
 class _Prose(HTMLParser):
     """Collects the prose of a page and of its tooltips, leaving out observed data and foreign quotes."""
 
-    SKIP_TAGS = {"code", "pre", "script", "style", "title"}
+    # observed data; the call's literal sentences (quoted as written, "header" included)
+    SKIP_TAGS = {"code", "pre", "script", "style", "title", "blockquote", "q"}
 
     def __init__(self, lang: str):
         super().__init__(convert_charrefs=True)

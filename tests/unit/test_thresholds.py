@@ -110,3 +110,12 @@ def test_purge_bound_loosened_by_the_profiles_copy_is_warn_on_ii2b_only():
     assert "thresholds" not in by["corte_drill_publication"].evidence
     institute = {r.check: r for r in cdn.drill(obs, CONV)}
     assert institute["corte_drill"].verdict is Verdict.FAIL                  # 300 s > the institute's 60 s
+
+
+def test_entries_are_json_ready():
+    import json
+    moved = _copy("publication", end=CONV.publication.end.replace(year=2030))
+    e = th.threshold(moved, "publication_end")
+    assert json.loads(json.dumps(e))["value"].startswith("2030-06-03T20:00:00")
+    assert e["source"] == "perfil" and not e["relaxed"]          # recorded, never a "relaxation"
+    assert th.threshold(_copy("publication", hold_after_close_h=1), "hold_after_close_h")["relaxed"]

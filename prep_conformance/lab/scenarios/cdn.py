@@ -8,7 +8,8 @@ names it. Each must PASS or FAIL for its own reason:
   PASS; but the distribution's minimum TTL caches ``main.json`` despite ``no-store``: II.1.e FAIL;
 * ``cdn-fastly-soft-stale``: Fastly soft purge (done on answer, per Fastly), the edge keeps serving the
   stale corte 12 s (> bound) before revalidating: II.2.b FAIL on what the public sees;
-* ``cdn-akamai``: Fast Purge v3, EdgeGrid-signed, applied at once (estimate 5 s): PASS (a delay here
+* ``cdn-akamai``: Fast Purge v3, EdgeGrid-signed, applied at once (estimate 5 s): PASS; its cache key
+  ignores the query string (noted in II.2.b: ``?t=`` does not bypass the cache) (a delay here
   would show a mixed corte meanwhile: main.json is never cached, the other files are);
 * ``cdn-azure-slow``: AFD purge 202 + async operation that completes after 12 s (> bound): II.2.b FAIL;
 * ``cdn-injects-script``: the edge appends a script to every HTML page (Cloudflare e-mail obfuscation
@@ -41,6 +42,9 @@ FASTLY_DELIVER = VCL_DELIVER + """\
     set resp.http.X-Served-By = "cache-qro4420-QRO";
     set resp.http.X-Timer = "S1700000000.000000,VS0,VE1";
 """
+# Akamai's "ignore query string" cache key: ?t=... gets the cached object.
+IGNORE_QUERY_RECV = VCL_RECV.replace('    set req.http.host = "{{ host }}";\n',
+                                     '    set req.http.host = "{{ host }}";\n    set req.url = regsub(req.url, "\\?.*$", "");\n')
 AKAMAI_DELIVER = VCL_DELIVER + """\
     set resp.http.Akamai-GRN = "0.5e1a3b17.1700000000.lab";
 """
@@ -125,6 +129,7 @@ SCENARIOS = [
              **_drill("cdn-fastly-soft-stale", "fastly", soft=True, stale=STALE_S)),
     Scenario("cdn-akamai", "Akamai Fast Purge v3 firmado con EdgeGrid (estimación del proveedor: 5 s)",
              "Akamai Fast Purge v3 signed with EdgeGrid (the provider's estimate: 5 s)", vcl_deliver=AKAMAI_DELIVER,
+             vcl_recv=IGNORE_QUERY_RECV,
              **_drill("cdn-akamai", "akamai", delay=0, estimated=5)),
     Scenario("cdn-azure-slow", "Azure Front Door: purga aceptada (202) que termina después del límite",
              "Azure Front Door: purge accepted (202) that completes after the bound", expect={"II.2.b": "FAIL"},
