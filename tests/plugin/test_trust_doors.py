@@ -24,7 +24,8 @@ SECRET = "s3cr3t-of-the-deoe-" + os.urandom(4).hex()
 
 
 def run_cli(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k != "PREP_TRUST_PROFILE"}   # as the institute runs it
+    base = {k: v for k, v in os.environ.items()                 # as the institute runs it: no consent
+            if k not in ("PREP_TRUST_PROFILE", "PREP_ALLOW_API_BASE")}
     return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=300,
                           env={**base, **(env or {})}, cwd=cwd)
 

@@ -23,6 +23,7 @@ http: {resolve: {prep.medio.example: 127.0.0.1}}
 @pytest.fixture(autouse=True)
 def _operator_env_untrusted(monkeypatch):
     monkeypatch.delenv(trust.ENV_FLAG, raising=False)
+    monkeypatch.delenv("PREP_ALLOW_API_BASE", raising=False)     # tests/conftest.py sets it for the stand-ins
 
 
 def _profile(tmp_path: Path, extra: str = "", t: trust.Trust | None = None, conv=None, name="p.yaml"):
