@@ -106,7 +106,7 @@ class Fetch(_Strict):
 
     connect_s: float = Field(3, gt=0, le=60)
     deadline_s: FetchKinds = FetchKinds(main_json=10, page=10, data=30)
-    max_bytes: FetchKinds = FetchKinds(main_json=4 * 2**20, page=8 * 2**20, data=256 * 2**20)
+    max_bytes: FetchKinds = FetchKinds(main_json=4 * 2**20, page=8 * 2**20, data=64 * 2**20)
     breaker_after: int = Field(2, ge=1, le=100)      # requests that ran out their deadline before the rest fail at once
     difusor_bound_s: float = Field(60, gt=0)       # documented: one difusor without load test or upload
     tls_scan_s: float = Field(45, gt=0, le=600)    # the whole sslyze scan of one endpoint

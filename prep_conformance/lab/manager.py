@@ -33,7 +33,7 @@ from .varnish import Varnish
 
 DEFAULT_STATE = "/var/lib/prep-conformance/lab"
 DEFAULT_PORT_BASE = 20000
-OPTIONAL_COMPONENTS = ("sshd", "dns", "altorigins", "cdnapis")
+OPTIONAL_COMPONENTS = ("sshd", "dns", "altorigins", "cdnapis", "hostile")
 SIZES = {"tiny": dict(paquete.TINY), "small": {"actas": 40, "image_bytes": 4000}, "realistic": dict(paquete.REALISTIC)}
 CORTES = 3                 # the lab paquete: cortes 1..3; profiles deliver the newest (3)
 WINDOW_DELAY_DAYS = 14     # the lab's publication window starts this long after `lab up`

@@ -38,6 +38,7 @@ import requests
 
 from .. import trust as trust_mod
 from ..profile import PurgeConfig
+from .bounded import BoundedSession
 from .purge import CompletionPoll, PurgeObservation, _scrub
 
 # Where each provider's credentials may be sent (suffix match on the host name).
@@ -237,13 +238,18 @@ def look(adapter: PurgeAdapter, obs: PurgeObservation) -> PurgeObservation:
 class CloudFrontAdapter(PurgeAdapter):
     method, signal = "cloudfront", "status"
 
+    _cf = None
+
     def _client(self):
+        if self._cf is not None:
+            return self._cf
         import botocore.config
         session = self.creds.values["session"]
         conf = botocore.config.Config(connect_timeout=self.cfg.timeout_s, read_timeout=self.cfg.timeout_s,
                                       retries={"max_attempts": 2, "mode": "standard"})
-        return session.client("cloudfront", endpoint_url=self.api_base, config=conf,
-                              region_name=session.region_name or "us-east-1")
+        self._cf = session.client("cloudfront", endpoint_url=self.api_base, config=conf,
+                                  region_name=session.region_name or "us-east-1")
+        return self._cf
 
     def send(self, paths: Sequence[str]) -> PurgeObservation:
         import botocore.exceptions
@@ -366,7 +372,7 @@ class AkamaiAdapter(PurgeAdapter):
         auth = EdgeGridAuth(v["client_token"], v["client_secret"], v["access_token"], max_body=v["max_body"])
         t0 = time.perf_counter()
         try:
-            with requests.Session() as s:
+            with BoundedSession() as s:          # total deadline and size cap
                 s.trust_env = False
                 r = s.post(url, data=body, headers={"Content-Type": "application/json"}, auth=auth,
                            timeout=self.cfg.timeout_s, allow_redirects=False)
@@ -410,7 +416,7 @@ class AzureFrontDoorAdapter(PurgeAdapter):
             body["domains"] = list(c.domains)
         t0 = time.perf_counter()
         try:
-            with requests.Session() as s:
+            with BoundedSession() as s:          # total deadline and size cap
                 s.trust_env = False
                 r = s.post(url, data=json.dumps(body), headers=self._headers(), timeout=c.timeout_s,
                            allow_redirects=False)
@@ -433,7 +439,7 @@ class AzureFrontDoorAdapter(PurgeAdapter):
             # the token goes to Azure's API host only, whatever the answer says
             return "unknown", f"operación en otro host, no consultada / operation on another host, not polled: " \
                               f"{urlsplit(op).hostname}"
-        with requests.Session() as s:
+        with BoundedSession() as s:          # total deadline and size cap
             s.trust_env = False
             r = s.get(op, headers=self._headers(), timeout=self.cfg.timeout_s, allow_redirects=False)
         if r.status_code == 202:                    # Location-style: still running

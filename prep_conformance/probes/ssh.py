@@ -26,6 +26,7 @@ from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 from .. import trust as trust_mod
 from ..errors import CheckError
 from ..profile import Ssh
+from . import sshfault
 
 # AES-GCM first: with AES-NI it is the fastest cipher both ends usually have (issue 5 measurements).
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr",
@@ -164,8 +165,8 @@ class SshSession:
                     self._sftp = paramiko.SFTPClient.from_transport(
                         self.transport, window_size=WINDOW_SIZE, max_packet_size=MAX_PACKET_SIZE)
                 except Exception as exc:
-                    raise CheckError(f"No se pudo abrir el subsistema SFTP: {exc}",
-                                     f"Could not open the SFTP subsystem: {exc}") from exc
+                    es, en = sshfault.reason(exc, self.cfg.timeout_s)
+                    raise sshfault.fault(self.cfg.host, self.cfg.port, "sftp", es, en) from exc
                 self._sftp.get_channel().settimeout(self.cfg.timeout_s)
             return self._sftp
 
@@ -347,10 +348,14 @@ def connect(cfg: Ssh, sock: Any = None, who: Any = None) -> SshSession:
         try:
             sock = socket.create_connection((cfg.host, cfg.port), timeout=cfg.timeout_s)
         except OSError as exc:
-            raise CheckError(f"No se pudo conectar a {cfg.host}:{cfg.port}: {exc}",
-                             f"Could not connect to {cfg.host}:{cfg.port}: {exc}",
-                             host=cfg.host, port=cfg.port) from None
+            es, en = sshfault.reason(exc, cfg.timeout_s)
+            raise sshfault.fault(cfg.host, cfg.port, "tcp", es, en) from None
         sock.settimeout(cfg.timeout_s)
+        try:
+            sshfault.check_banner(sock, cfg.host, cfg.port, cfg.timeout_s)   # silent or not SSH: said so
+        except CheckError:
+            sock.close()
+            raise
     t = paramiko.Transport(sock, default_window_size=WINDOW_SIZE, default_max_packet_size=MAX_PACKET_SIZE)
     ok = False
     try:
@@ -363,9 +368,11 @@ def connect(cfg: Ssh, sock: Any = None, who: Any = None) -> SshSession:
         try:
             t.start_client(timeout=cfg.timeout_s)
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise CheckError(f"Falló la negociación SSH con {cfg.host}:{cfg.port}: {exc}",
-                             f"SSH negotiation with {cfg.host}:{cfg.port} failed: {exc}",
-                             host=cfg.host, port=cfg.port) from None
+            phase = "kex" if t.remote_version else "banner"
+            es, en = sshfault.reason(exc, cfg.timeout_s)
+            if "banner" in str(exc).lower() and phase == "banner":
+                es, en = (f"banner inválido o ausente ({exc})", f"invalid or missing banner ({exc})")
+            raise sshfault.fault(cfg.host, cfg.port, phase, es, en, server_banner=t.remote_version or None) from None
         server_key = t.get_remote_server_key()
         status = verify_host_key(cfg, server_key)          # before any credential leaves this machine
         try:
@@ -383,8 +390,8 @@ def connect(cfg: Ssh, sock: Any = None, who: Any = None) -> SshSession:
                              f"{where} refused authentication ({how_en}).",
                              user=cfg.username, host=cfg.host, port=cfg.port, allowed_methods=allowed) from None
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise CheckError(f"Error durante la autenticación en {where}: {exc}",
-                             f"Error during authentication at {where}: {exc}") from None
+            es, en = sshfault.reason(exc, cfg.timeout_s)
+            raise sshfault.fault(cfg.host, cfg.port, "auth", es, en, user=cfg.username) from None
         if not t.is_authenticated():
             raise CheckError(f"{where}: autenticación incompleta (¿se requiere otro factor?).",
                              f"{where}: authentication incomplete (another factor required?).")
