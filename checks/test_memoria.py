@@ -30,4 +30,7 @@ def test_memoria_tecnica(difusor, record_check):
         except WatchDbError as exc:
             raise CheckError(f"no se pudo leer la base de la vigilancia: {exc}",
                              f"the watch db could not be read: {exc}") from None
-    record_check(memoria.evaluate(due, obs, watch, tz))
+    from prep_conformance import thresholds
+    entry = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+             for k, v in thresholds.threshold(conv, "memoria_deadline").items()}
+    record_check(thresholds.apply(memoria.evaluate(due, obs, watch, tz), [entry]))

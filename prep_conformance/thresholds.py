@@ -55,6 +55,8 @@ SPECS: dict[str, Spec] = {s_name: s for s_name, s in {
     "max_lag_min": Spec("freshness.max_lag_min", "min", "I.9", "lower", "retraso máximo del corte",
                         "maximum corte lag"),
     "fresh_within_s": Spec("purge.fresh_within_s", "s", "II.2.b", "lower", "plazo de purga", "purge bound"),
+    "memoria_deadline": Spec("calendar.memoria_deadline", "", "II.4", "lower", "fecha límite de la memoria técnica",
+                             "memoria técnica deadline"),
     "tls_min_version": Spec("tls.min_version", "", "II.2.d.https", "higher", "versión mínima de TLS",
                             "minimum TLS version"),
     "tls_expiry_warn_days": Spec("tls.expiry_warn_days", "días", "II.2.d.https", "higher",

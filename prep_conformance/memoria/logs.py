@@ -28,7 +28,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 from urllib.parse import unquote
 
 MAX_LINE = 64 * 1024
@@ -42,11 +42,13 @@ _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun",
 _CLF = re.compile(
     r'^(?:\S+ )?(?P<ip>[0-9A-Fa-f.:]+) \S+ \S+ \[(?P<t>[^\]]+)\] "(?P<req>(?:[^"\\]|\\.)*)" (?P<st>\d{3}|-) '
     r'(?P<b>\d+|-)(?: "(?P<ref>(?:[^"\\]|\\.)*)" "(?P<ua>(?:[^"\\]|\\.)*)")?')
+# the same without escapes inside quoted fields (nginx writes " as \x22): most lines, much faster
+_CLF_FAST = re.compile(r'(?:\S+ )?([0-9A-Fa-f.:]+) \S+ \S+ \[([^\]]+)\] "([^"\\]*)" (\d{3}|-) (\d+|-)'
+                       r'(?: "([^"\\]*)" "([^"\\]*)"|\s*$)')
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One request. ``ts`` is POSIX seconds (UTC); ``path`` has no query string."""
+class Hit(NamedTuple):
+    """One request. ``ts`` is POSIX seconds (UTC); ``path`` has no query string. (A tuple: cheap to make.)"""
 
     ts: float
     ip: str
@@ -147,27 +149,38 @@ def detect_format(path: Path) -> str | None:
 
 
 def _parse_clf(path: Path, stats) -> Iterator[Hit]:
-    match = _CLF.match
+    fast, full = _CLF_FAST.match, _CLF.match
     last_t, last_ts = "", 0.0
     for raw in open_lines(path):
         line = raw.decode("utf-8", "replace")
-        m = match(line)
+        m = fast(line)
         if m is None:
-            if line.strip():
-                stats.malformed += 1
-            continue
-        t = m.group("t")
+            m = full(line)           # quotes escaped inside a field (Apache writes \")
+            if m is None:
+                if line.strip():
+                    stats.malformed += 1
+                continue
+            ip, t, req, st, b, ref, ua = m.groups()
+            req, ref, ua = _unescape(req), _unescape(ref or ""), _unescape(ua) if ua is not None else ""
+        else:
+            ip, t, req, st, b, ref, ua = m.groups()
         if t != last_t:
             try:
                 last_ts, last_t = _clf_time(t), t
             except (ValueError, KeyError, IndexError):
                 stats.malformed += 1
                 continue
-        method, p = _split_request(_unescape(m.group("req")))
-        st, b = m.group("st"), m.group("b")
-        ua = m.group("ua")
-        yield Hit(last_ts, m.group("ip"), method, p, int(st) if st != "-" else 0, int(b) if b != "-" else 0,
-                  _unescape(ua) if ua is not None else "", _unescape(m.group("ref") or ""))
+        sp = req.find(" ")
+        if sp > 0:
+            method, rest = req[:sp], req[sp + 1:]
+            sp2 = rest.find(" ")
+            target = rest[:sp2] if sp2 >= 0 else rest
+            q = target.find("?")
+            path_ = target[:q] if q >= 0 else target
+        else:
+            method, path_ = _split_request(req)
+        yield Hit(last_ts, ip, method, path_, int(st) if st != "-" else 0, int(b) if b != "-" else 0,
+                  ua or "", ref or "")
 
 
 def _parse_cloudfront(path: Path, stats) -> Iterator[Hit]:

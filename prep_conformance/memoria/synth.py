@@ -116,28 +116,35 @@ def write_night(path: Path, fmt: str = "combined", gz: bool = False, events=None
     return path
 
 
-def big_log(path: Path, size_bytes: int, seed: int = 7, visitors: int = 200_000) -> int:
+def big_log(path: Path, size_bytes: int, seed: int = 7, visitors: int = 50_000) -> int:
     """A combined log of about ``size_bytes`` over one night (20:00 → 08:00, UTC−6), written in blocks;
-    returns the number of lines. Visitors poll main.json and open pages; a few percent are bots."""
+    returns the number of lines. Each visitor keeps its address and browser, polls main.json and opens
+    pages now and then; 3 % of the visitors are bots."""
     rnd = random.Random(seed)
-    uas = [FF, CH, SA, ED, FF2] * 6 + [GB, CURL]
+    browsers = [FF, CH, SA, ED, FF2]
+    pool = []
+    for k in range(visitors):
+        ip = f"{rnd.randint(1, 223)}.{rnd.randint(0, 255)}.{rnd.randint(0, 255)}.{rnd.randint(1, 254)}"
+        ua = rnd.choice((GB, CURL)) if rnd.random() < 0.03 else rnd.choice(browsers)
+        pool.append((ip, ua))
     paths = ["/json/main.json"] * 12 + ["/", "/presidencia.html", "/diputaciones/", "/ayuntamientos.html",
                                          "/css/site.css", "/js/app.js", "/json/diputaciones.json", "/csv/DIP.csv"]
-    ips = [f"{rnd.randint(1, 223)}.{rnd.randint(0, 255)}.{rnd.randint(0, 255)}.{rnd.randint(1, 254)}"
-           for _ in range(visitors)]
-    start = _t(2, 20, 0).timestamp()
+    start = int(_t(2, 20, 0).timestamp())
     span = 12 * 3600
-    # estimate lines from a sample line's length
-    n_lines = size_bytes // 190
+    n_lines = size_bytes // 200
     written = 0
+    last_sec, stamp = -1, ""
     with open(path, "w", encoding="utf-8", buffering=1 << 22) as fh:
         block = []
         for i in range(n_lines):
-            ts = start + span * i / n_lines
-            t = dt.datetime.fromtimestamp(ts, TZ)
-            e = (t, ips[rnd.randrange(visitors)], "GET", rnd.choice(paths), 200 if rnd.random() > 0.002 else 503,
-                 rnd.randint(200, 9000), rnd.choice(uas), "https://prep.medio.example/")
-            block.append(clf_line(e))
+            sec = start + span * i // n_lines
+            if sec != last_sec:
+                stamp = dt.datetime.fromtimestamp(sec, TZ).strftime("%d/%b/%Y:%H:%M:%S %z")
+                last_sec = sec
+            ip, ua = pool[rnd.randrange(visitors)]
+            status = 200 if rnd.random() > 0.002 else 503
+            block.append(f'{ip} - - [{stamp}] "GET {rnd.choice(paths)} HTTP/1.1" {status} {rnd.randint(200, 9000)} '
+                         f'"https://prep.medio.example/" "{ua}"')
             if len(block) >= 10_000:
                 fh.write("\n".join(block) + "\n")
                 written += len(block)

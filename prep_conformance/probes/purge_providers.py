@@ -36,7 +36,9 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
+from .. import trust as trust_mod
 from ..profile import PurgeConfig
+from .bounded import BoundedSession
 from .purge import CompletionPoll, PurgeObservation, _scrub
 
 # Where each provider's credentials may be sent (suffix match on the host name).
@@ -63,7 +65,7 @@ def api_base_allowed(profile=None) -> bool:
     environment. A profile alone never can."""
     if os.environ.get(ALLOW_API_BASE_ENV) == "1":
         return True
-    return bool(getattr(profile, "trusted", False))
+    return trust_mod.of(profile).profiles
 
 
 def host_allowed(method: str, url: str, api_base: str | None = None) -> bool:
@@ -102,7 +104,11 @@ def credentials(profile, cfg: PurgeConfig) -> Credentials:
             if not token:
                 return Credentials({}, (), "token_file está vacío / token_file is empty")
             return Credentials({"token": token}, (token,))
-        token = profile.env_secret(cfg.token_env) if profile is not None else os.environ.get(cfg.token_env or "")
+        # a profile's token only through trust.secret (consent, and only to this provider's API host);
+        # ``profile=None`` is code configuring an adapter itself (tests, bench)
+        dest = cfg.api_base or (FASTLY_API if m == "fastly" else AZURE_API)
+        token = (trust_mod.secret(profile, cfg.token_env, dest, "token de purga / purge token", method=m)
+                 if profile is not None else os.environ.get(cfg.token_env or ""))
         if not token:
             return Credentials({}, (), f"la variable de entorno {cfg.token_env} no está definida / "
                                        f"environment variable {cfg.token_env} is not set")
@@ -118,6 +124,15 @@ def credentials(profile, cfg: PurgeConfig) -> Credentials:
         return Credentials(vals, tuple(v for k, v in vals.items() if k in ("client_token", "client_secret",
                                                                           "access_token") and v))
     if m == "cloudfront":
+        if profile is not None and not trust_mod.of(profile).profiles:
+            # boto3's chain reads this machine's AWS credentials (environment, ~/.aws): the operator's consent
+            es, en = trust_mod._allow_with()
+            raise trust_mod.TrustRefused(
+                f"No se leyeron ni se enviaron credenciales de AWS de esta máquina (purga CloudFront): un perfil no "
+                f"confiable no puede pedirlas; {es}.",
+                f"This machine's AWS credentials were neither read nor sent (CloudFront purge): an untrusted "
+                f"profile may not ask for them; {en}.", refused="secret", secret_name="AWS",
+                allow_with=trust_mod.FLAG)
         import boto3
         import botocore.exceptions
         import botocore.session
@@ -223,13 +238,18 @@ def look(adapter: PurgeAdapter, obs: PurgeObservation) -> PurgeObservation:
 class CloudFrontAdapter(PurgeAdapter):
     method, signal = "cloudfront", "status"
 
+    _cf = None
+
     def _client(self):
+        if self._cf is not None:
+            return self._cf
         import botocore.config
         session = self.creds.values["session"]
         conf = botocore.config.Config(connect_timeout=self.cfg.timeout_s, read_timeout=self.cfg.timeout_s,
                                       retries={"max_attempts": 2, "mode": "standard"})
-        return session.client("cloudfront", endpoint_url=self.api_base, config=conf,
-                              region_name=session.region_name or "us-east-1")
+        self._cf = session.client("cloudfront", endpoint_url=self.api_base, config=conf,
+                                  region_name=session.region_name or "us-east-1")
+        return self._cf
 
     def send(self, paths: Sequence[str]) -> PurgeObservation:
         import botocore.exceptions
@@ -352,7 +372,7 @@ class AkamaiAdapter(PurgeAdapter):
         auth = EdgeGridAuth(v["client_token"], v["client_secret"], v["access_token"], max_body=v["max_body"])
         t0 = time.perf_counter()
         try:
-            with requests.Session() as s:
+            with BoundedSession() as s:          # total deadline and size cap
                 s.trust_env = False
                 r = s.post(url, data=body, headers={"Content-Type": "application/json"}, auth=auth,
                            timeout=self.cfg.timeout_s, allow_redirects=False)
@@ -396,7 +416,7 @@ class AzureFrontDoorAdapter(PurgeAdapter):
             body["domains"] = list(c.domains)
         t0 = time.perf_counter()
         try:
-            with requests.Session() as s:
+            with BoundedSession() as s:          # total deadline and size cap
                 s.trust_env = False
                 r = s.post(url, data=json.dumps(body), headers=self._headers(), timeout=c.timeout_s,
                            allow_redirects=False)
@@ -419,7 +439,7 @@ class AzureFrontDoorAdapter(PurgeAdapter):
             # the token goes to Azure's API host only, whatever the answer says
             return "unknown", f"operación en otro host, no consultada / operation on another host, not polled: " \
                               f"{urlsplit(op).hostname}"
-        with requests.Session() as s:
+        with BoundedSession() as s:          # total deadline and size cap
             s.trust_env = False
             r = s.get(op, headers=self._headers(), timeout=self.cfg.timeout_s, allow_redirects=False)
         if r.status_code == 202:                    # Location-style: still running

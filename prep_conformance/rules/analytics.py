@@ -134,9 +134,12 @@ def evaluate_logs(figures: dict | None, error: str | None = None) -> CheckResult
           "files": figures.get("files"), "malformed_lines": figures.get("malformed_lines")}
     missing = [k for k, ok in items.items() if not ok]
     if missing:
+        rq = figures["requests"]
         return result("II.2.c", name, Verdict.FAIL,
-                      "Las bitácoras no permiten calcular: " + ", ".join(ITEMS[k][0] for k in missing) + ".",
-                      "The logs do not allow computing: " + ", ".join(ITEMS[k][1] for k in missing) + ".", **ev)
+                      "Las bitácoras no permiten calcular: " + ", ".join(ITEMS[k][0] for k in missing) +
+                      f" ({rq['total']} peticiones, {rq['bots']} de robots; {figures['page_views']} páginas vistas).",
+                      "The logs do not allow computing: " + ", ".join(ITEMS[k][1] for k in missing) +
+                      f" ({rq['total']} requests, {rq['bots']} by bots; {figures['page_views']} page views).", **ev)
     avg = s["avg_duration_s"]
     return result("II.2.c", name, Verdict.PASS,
                   f"Las bitácoras registran {figures['visitors']['unique_period']} visitantes, "

@@ -152,16 +152,16 @@ def evaluate(due: Due, obs: MemoriaObservation | None, watch: list[WatchIncident
     if missing or gone:
         es, en = [], []
         if missing:
-            es.append("le falta " + ", ".join(f"{k}) {PARTS[k][0]}" for k in missing))
-            en.append("missing " + ", ".join(f"{k}) {PARTS[k][1]}" for k in missing))
+            es.append("A la memoria técnica le falta " + ", ".join(f"{k}) {PARTS[k][0]}" for k in missing))
+            en.append("The memoria técnica lacks " + ", ".join(f"{k}) {PARTS[k][1]}" for k in missing))
         if gone:
             n = len(gone)
-            es.append(f"omite {n} incidencia{'s' if n != 1 else ''} que la vigilancia del instituto registró "
-                      f"({', '.join(w.started_at.astimezone(tz).strftime('%d/%m %H:%M') + ' ' + w.kind for w in gone)})")
-            en.append(f"omits {n} incident{'s' if n != 1 else ''} the institute's watch recorded "
-                      f"({', '.join(w.started_at.astimezone(tz).strftime('%d/%m %H:%M') + ' ' + w.kind for w in gone)})")
-        return result("II.4", name, Verdict.FAIL, "La memoria técnica " + "; ".join(es) + ".",
-                      "The memoria técnica " + "; ".join(en) + ".", **ev)
+            listed = ", ".join(w.started_at.astimezone(tz).strftime("%d/%m %H:%M") + " " + w.kind for w in gone)
+            es.append(("además omite" if missing else "La memoria técnica omite") +
+                      f" {n} incidencia{'s' if n != 1 else ''} que la vigilancia del instituto registró ({listed})")
+            en.append(("it also omits" if missing else "The memoria técnica omits") +
+                      f" {n} incident{'s' if n != 1 else ''} the institute's watch recorded ({listed})")
+        return result("II.4", name, Verdict.FAIL, "; ".join(es) + ".", "; ".join(en) + ".", **ev)
     note = Note("info", "Las conclusiones son texto del difusor: leerlas.",
                 "The conclusions are the difusor's own text: read them.")
     if watch is None:
