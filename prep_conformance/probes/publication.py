@@ -538,17 +538,25 @@ def named_files(doc: Any) -> list[str]:
     return out
 
 
-def find_corte(package: str | Path, secuencia: int) -> Paquete | None:
-    """The paquete of corte ``secuencia`` beside ``package`` (sibling folders or archives), if delivered."""
+def find_corte(package: str | Path, secuencia: int, when: dt.datetime | None = None) -> Paquete | None:
+    """The paquete of corte ``secuencia`` beside ``package`` (sibling folders or archives), if delivered.
+
+    Archives are opened only when their name says the corte: its secuencia (``corte-0006.zip``) or, as
+    institutes name them, its date and time (``20240602_2200_PREP_MICH.zip``, from ``when``).
+    """
     src = Path(package)
     parent = src.parent
     if not parent.is_dir():
         return None
+    stamps = [f"{secuencia:04d}"]
+    if when is not None:
+        local = when.astimezone(dt.timezone(dt.timedelta(hours=-6))) if when.utcoffset() is None else when
+        stamps.append(f"{local:%Y%m%d_%H%M}")
     for cand in sorted(parent.iterdir()):
         if cand == src:
             continue
         if not cand.is_dir() and not (cand.name.endswith((".tar.gz", ".tgz", ".zip"))
-                                      and f"{secuencia:04d}" in cand.name):
+                                      and any(st in cand.name for st in stamps)):
             continue                               # archives are extracted: only a name that says the corte
         if cand.is_dir() and not (cand / MAIN_JSON).is_file():
             continue
@@ -581,13 +589,15 @@ def observe(base_url: str, package: str | Path, session: requests.Session, *, wo
                          url=first.url)
     served = fetch_many(session, base_url, list(ref.manifest) + [MAIN_JSON], workers=workers, timeout=timeout,
                         progress=progress, verify=verify, conv=conv)
+    if served[MAIN_JSON].status is None:            # not attempted (the breaker) or lost: the pre-flight's copy
+        served[MAIN_JSON] = first
     main = served.get(MAIN_JSON)
     if MAIN_JSON not in ref.manifest:
         served.pop(MAIN_JSON, None)
     served_corte = CorteRef.from_doc(main.json() if main is not None else None)
     reference = None
     if served_corte.secuencia is not None and served_corte.secuencia != ref.corte.secuencia:
-        older = find_corte(package, served_corte.secuencia)
+        older = find_corte(package, served_corte.secuencia, served_corte.corte)
         if older is not None:
             reference = PaqueteRef.from_paquete(older)
             missing = [p for p in reference.manifest if p not in served]

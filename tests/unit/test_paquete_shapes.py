@@ -167,3 +167,13 @@ def test_image_named_by_file_name_only_and_images_the_paquete_lacks(tmp_path):
     a = rules.acta_images(_obs(ref2, files2))
     assert a.verdict is Verdict.PASS, a.summary_en
     assert a.evidence["outside_manifest_count"] == 1 and any("not in the paquete" in n.text_en for n in a.notes)
+
+
+def test_older_corte_found_by_the_date_in_its_archive_name(tmp_path):
+    from prep_conformance.probes.publication import find_corte
+    newest = paquete.generate_corte(tmp_path / "entregas", 7, variant="ine")
+    older = paquete.generate_corte(tmp_path / "tmp", 6, variant="ine")
+    paquete.pack(older, tmp_path / "entregas" / "20240602_2140_PREP_MICH.zip")
+    found = find_corte(newest, 6, paquete.corte_time(6))
+    assert found is not None and found.secuencia == 6
+    assert find_corte(newest, 6) is None            # without the date the name says nothing
