@@ -171,3 +171,88 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------------------------------------- lab component
+
+
+class HostileComponent(Component):
+    """One hostile server per scenario that asks for it with ``options={"hostile": {...}}``:
+
+    * ``{"web": MODE}``: the scenario's public site is the hostile server (``silent``, ``drip``,
+      ``chunked``); no origin, no purge, and its HTTPS port is a loopback port nothing listens on;
+    * ``{"ssh": MODE, "cut_after": N}``: its ``ssh:`` section points at the hostile server (``silent``,
+      ``junk``) or at a relay to the lab's sshd that drops the connection after ``N`` client bytes
+      (``cut``); the credentials and known_hosts are the lab's ``ssh-compliant`` ones.
+    """
+
+    name = "hostile"
+    order = 70          # after sshd (60): the ``cut`` relay forwards to it
+
+    @staticmethod
+    def spec(sc) -> dict[str, Any]:
+        return dict(sc.options.get("hostile") or {}) if "hostile" in sc.requires else {}
+
+    def plan(self, ctx: Context) -> None:
+        for sc in ctx.scenarios:
+            spec = self.spec(sc)
+            if spec:
+                ctx.port(sc.id, "hostile")
+                if "web" in spec:
+                    ctx.port(sc.id, "hostile_no_https")      # allocated, never listened on
+
+    def start(self, ctx: Context) -> None:
+        import sys
+        for sc in ctx.scenarios:
+            spec = self.spec(sc)
+            if not spec:
+                continue
+            port = ctx.port(sc.id, "hostile")
+            mode = spec.get("web") or spec.get("ssh")
+            argv = [sys.executable, "-m", "prep_conformance.lab.hostile", "--mode", mode, "--port", str(port)]
+            if mode == "cut":
+                argv += ["--upstream", f"127.0.0.1:{ctx.port('lab', 'sshd')}",
+                         "--cut-after", str(int(spec.get("cut_after", 2_000_000)))]
+            if "drip_s" in spec:
+                argv += ["--drip-s", str(spec["drip_s"])]
+            ctx.spawn(self.name, f"hostile-{sc.id}", argv, ports=[port])
+
+    def profile_for(self, scenario, ctx: Context) -> dict[str, Any]:
+        spec = self.spec(scenario)
+        if not spec:
+            return {}
+        port = ctx.port(scenario.id, "hostile")
+        host = ctx.host(scenario.id)
+        if "web" in spec:
+            site = f"http://{host}:{port}/"
+            return {"sites": {"test": site, "official": site},
+                    "http": {"resolve": {host: "127.0.0.1"}, "origin": None, "http_port": port,
+                             "https_port": ctx.port(scenario.id, "hostile_no_https")},
+                    "cdn": {"purge": None}}
+        from .scenarios.ssh import ssh_section
+        from .sshd import SshdLab
+        lab = SshdLab(ctx.state / "sshd", port=ctx.port("lab", "sshd"))
+        sec = ssh_section(lab, "ssh-compliant")
+        sec.update(host="127.0.0.1", port=port, timeout_s=float(spec.get("timeout_s", 5)),
+                   scratch_dir=f"{sec['upload_dir']}/.conformance-{scenario.id}",
+                   known_hosts=self._known_hosts(ctx, scenario.id, sec["known_hosts"], port))
+        for k in ("probe_mb", "rounds", "upload_engine"):
+            if k in spec:
+                sec[k] = spec[k]
+        return {"ssh": sec}
+
+
+    @staticmethod
+    def _known_hosts(ctx: Context, sid: str, lab_file: str, port: int) -> str:
+        """The lab sshd's host keys under the relay's name ``[127.0.0.1]:port`` (the relay forwards to it)."""
+        from pathlib import Path
+        out = ctx.state / "hostile" / f"{sid}.known_hosts"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        src = Path(lab_file)
+        lines = src.read_text().splitlines() if src.exists() else []
+        keys = sorted({" ".join(ln.split()[1:3]) for ln in lines if len(ln.split()) >= 3})
+        out.write_text("".join(f"[127.0.0.1]:{port} {k}\n" for k in keys))
+        return str(out)
+
+
+COMPONENT = HostileComponent()

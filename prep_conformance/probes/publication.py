@@ -589,6 +589,8 @@ def observe(base_url: str, package: str | Path, session: requests.Session, *, wo
                          url=first.url)
     served = fetch_many(session, base_url, list(ref.manifest) + [MAIN_JSON], workers=workers, timeout=timeout,
                         progress=progress, verify=verify, conv=conv)
+    if served[MAIN_JSON].status is None:            # not attempted (the breaker) or lost: the pre-flight's copy
+        served[MAIN_JSON] = first
     main = served.get(MAIN_JSON)
     if MAIN_JSON not in ref.manifest:
         served.pop(MAIN_JSON, None)

@@ -35,6 +35,7 @@ import paramiko
 from ..errors import CheckError
 from ..profile import Ssh
 from . import ssh as ssh_probe
+from . import sshfault
 
 PROBE_PREFIX = "prep-probe-"
 CHUNK = 1024 * 1024
@@ -53,6 +54,7 @@ class UploadRound:
     mb_s: float | None
     ok: bool
     error: str | None = None
+    error_es: str | None = None     # the same in Spanish when the probe could say it (``probes.sshfault``)
 
 
 @dataclass(frozen=True)
@@ -392,8 +394,15 @@ def _openssh_rounds(cfg: Ssh, remote_paths: list[str], nbytes: int, track: Calla
                 secs = t_end - t_start
                 res.rounds.append(UploadRound(k + 1, nbytes, round(secs, 4), round(nbytes / secs / MB, 2), True))
             else:   # the last command echoed was this put and sftp stopped: it failed
-                msg = "; ".join(errors)[:500] or f"sftp exit {proc.returncode}"
-                res.rounds.append(UploadRound(k + 1, nbytes, None, None, False, msg))
+                msg = "; ".join(errors)[:400] or f"sftp exit {proc.returncode}"
+                low = msg.lower()
+                if any(w in low for w in ("closed", "broken pipe", "reset", "disconnect", "lost connection")):
+                    es, en = sshfault.reason(EOFError())
+                    msg_es = f"SSH {cfg.host}:{cfg.port}, carga: {es} durante la ronda ({msg})"
+                    msg = f"SSH {cfg.host}:{cfg.port}, upload: {en} during the round ({msg})"
+                else:
+                    msg_es, msg = f"SSH {cfg.host}:{cfg.port}, carga: {msg}", f"SSH {cfg.host}:{cfg.port}, upload: {msg}"
+                res.rounds.append(UploadRound(k + 1, nbytes, None, None, False, msg, msg_es))
         if proc.returncode != 0 and all(r.ok for r in res.rounds) and len(res.rounds) < len(remote_paths):
             res.rounds.append(UploadRound(len(res.rounds) + 1, nbytes, None, None, False,
                                           ("; ".join(errors) or f"sftp exit {proc.returncode}")[:500]))
@@ -415,6 +424,7 @@ def _paramiko_rounds(session: ssh_probe.SshSession, remote_paths: list[str], nby
     block = memoryview(os.urandom(CHUNK))
     sftp = session.new_sftp()
     res = _EngineResult([], session.transport.local_cipher, login_s=0.0)
+    sent_at_fail = [0]              # bytes handed to the channel in the round that failed
     cpu0, w0 = time.process_time(), time.perf_counter()
     try:
         for k, rp in enumerate(remote_paths):
@@ -425,10 +435,12 @@ def _paramiko_rounds(session: ssh_probe.SshSession, remote_paths: list[str], nby
                     fh.MAX_REQUEST_SIZE = MAX_REQUEST_SIZE
                     fh.set_pipelined(True)
                     left = nbytes
+                    sent_at_fail[0] = 0
                     while left > 0:
                         n = min(left, CHUNK)
                         fh.write(block[:n])
                         left -= n
+                        sent_at_fail[0] = nbytes - left
                         if round_budget_s is not None and time.perf_counter() - t0 > round_budget_s:
                             raise _TooSlow(time.perf_counter() - t0)
                     fh.flush()
@@ -451,7 +463,13 @@ def _paramiko_rounds(session: ssh_probe.SshSession, remote_paths: list[str], nby
                 res.too_slow = (secs, nbytes / secs / MB)   # upper bound: not all bytes were even sent
                 break
             except (IOError, OSError, paramiko.SSHException, EOFError) as exc:
-                res.rounds.append(UploadRound(k + 1, nbytes, None, None, False, f"{type(exc).__name__}: {exc}"[:500]))
+                if session.transport.is_active() and isinstance(exc, IOError) and str(exc).strip():
+                    res.rounds.append(UploadRound(k + 1, nbytes, None, None, False,
+                                                  f"{type(exc).__name__}: {exc}"[:500]))
+                else:       # the connection itself went: say where, after how much, and why
+                    cfg = session.cfg
+                    es, en = sshfault.upload_error(cfg.host, cfg.port, exc, sent_at_fail[0], nbytes, cfg.timeout_s)
+                    res.rounds.append(UploadRound(k + 1, nbytes, None, None, False, en[:500], es[:500]))
                 res.free_at_failure = _free_bytes(session, rp.rsplit("/", 1)[0] or "/")
                 break
             finally:
@@ -499,7 +517,7 @@ def _cleanup(session: ssh_probe.SshSession, cfg: Ssh, scratch: str, paths: list[
     s = session
     if not session.transport.is_active():
         try:
-            s = ssh_probe.connect(cfg)
+            s = ssh_probe.connect(cfg, who=getattr(session, "who", None))
         except CheckError as exc:
             return {"removed": [], "verified": False, "leftover": paths + [run_dir or scratch],
                     "error": exc.summary_en}

@@ -23,8 +23,10 @@ from typing import Any
 import paramiko
 from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 
+from .. import trust as trust_mod
 from ..errors import CheckError
 from ..profile import Ssh
+from . import sshfault
 
 # AES-GCM first: with AES-NI it is the fastest cipher both ends usually have (issue 5 measurements).
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr",
@@ -152,6 +154,7 @@ class SshSession:
         self.info = info
         self._sftp: paramiko.SFTPClient | None = None
         self._lock = threading.Lock()
+        self.who: Any = None
 
     # -- SFTP ------------------------------------------------------------------------------------
     def sftp(self) -> paramiko.SFTPClient:
@@ -162,8 +165,8 @@ class SshSession:
                     self._sftp = paramiko.SFTPClient.from_transport(
                         self.transport, window_size=WINDOW_SIZE, max_packet_size=MAX_PACKET_SIZE)
                 except Exception as exc:
-                    raise CheckError(f"No se pudo abrir el subsistema SFTP: {exc}",
-                                     f"Could not open the SFTP subsystem: {exc}") from exc
+                    es, en = sshfault.reason(exc, self.cfg.timeout_s)
+                    raise sshfault.fault(self.cfg.host, self.cfg.port, "sftp", es, en) from exc
                 self._sftp.get_channel().settimeout(self.cfg.timeout_s)
             return self._sftp
 
@@ -302,20 +305,15 @@ def verify_host_key(cfg: Ssh, key: paramiko.PKey) -> str:
         host_key_status="unknown")
 
 
-def _secret(name: str | None, what_es: str, what_en: str) -> str | None:
-    if not name:
-        return None
-    value = os.environ.get(name)
-    if value is None:
-        raise CheckError(f"La variable de entorno {name} ({what_es}) no está definida.",
-                         f"Environment variable {name} ({what_en}) is not set.", env=name)
-    return value
+def _secret(cfg: Ssh, who: Any, name: str | None, what_es: str, what_en: str) -> str | None:
+    """A password or key passphrase, through ``trust.secret``: only for ``cfg.host``, only with consent."""
+    return trust_mod.secret(who, name, cfg.host, f"{what_es} / {what_en}", kind="password")
 
 
-def load_client_key(cfg: Ssh) -> paramiko.PKey | None:
+def load_client_key(cfg: Ssh, who: Any = None) -> paramiko.PKey | None:
     if not cfg.key_file:
         return None
-    passphrase = _secret(cfg.key_passphrase_env, "frase de la clave", "key passphrase")
+    passphrase = _secret(cfg, who, cfg.key_passphrase_env, "frase de la clave", "key passphrase")
     try:
         return paramiko.PKey.from_path(cfg.key_file, passphrase.encode() if passphrase is not None else None)
     except paramiko.PasswordRequiredException:
@@ -335,23 +333,29 @@ def load_client_key(cfg: Ssh) -> paramiko.PKey | None:
                          f"Could not load key {cfg.key_file}: {type(exc).__name__}") from None
 
 
-def connect(cfg: Ssh, sock: Any = None) -> SshSession:
+def connect(cfg: Ssh, sock: Any = None, who: Any = None) -> SshSession:
     """Connect, verify the host key, authenticate; every failure is a ``CheckError`` (ERROR).
 
     ``sock`` (a socket-like object, e.g. ``paramiko.ProxyCommand``) replaces the TCP connection.
+    ``who`` (the profile, or a ``trust.Trust``) is whose consent a password or key passphrase needs
+    (``trust.secret``): without it none is read, and nothing is sent (``TrustRefused``).
     """
     where = f"{cfg.username}@{cfg.host}:{cfg.port}"
-    key = load_client_key(cfg)
-    password = _secret(cfg.password_env, "contraseña SSH", "SSH password") if not key else None
+    key = load_client_key(cfg, who)
+    password = _secret(cfg, who, cfg.password_env, "contraseña SSH", "SSH password") if not key else None
     started = time.perf_counter()
     if sock is None:
         try:
             sock = socket.create_connection((cfg.host, cfg.port), timeout=cfg.timeout_s)
         except OSError as exc:
-            raise CheckError(f"No se pudo conectar a {cfg.host}:{cfg.port}: {exc}",
-                             f"Could not connect to {cfg.host}:{cfg.port}: {exc}",
-                             host=cfg.host, port=cfg.port) from None
+            es, en = sshfault.reason(exc, cfg.timeout_s)
+            raise sshfault.fault(cfg.host, cfg.port, "tcp", es, en) from None
         sock.settimeout(cfg.timeout_s)
+        try:
+            sshfault.check_banner(sock, cfg.host, cfg.port, cfg.timeout_s)   # silent or not SSH: said so
+        except CheckError:
+            sock.close()
+            raise
     t = paramiko.Transport(sock, default_window_size=WINDOW_SIZE, default_max_packet_size=MAX_PACKET_SIZE)
     ok = False
     try:
@@ -364,9 +368,11 @@ def connect(cfg: Ssh, sock: Any = None) -> SshSession:
         try:
             t.start_client(timeout=cfg.timeout_s)
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise CheckError(f"Falló la negociación SSH con {cfg.host}:{cfg.port}: {exc}",
-                             f"SSH negotiation with {cfg.host}:{cfg.port} failed: {exc}",
-                             host=cfg.host, port=cfg.port) from None
+            phase = "kex" if t.remote_version else "banner"
+            es, en = sshfault.reason(exc, cfg.timeout_s)
+            if "banner" in str(exc).lower() and phase == "banner":
+                es, en = (f"banner inválido o ausente ({exc})", f"invalid or missing banner ({exc})")
+            raise sshfault.fault(cfg.host, cfg.port, phase, es, en, server_banner=t.remote_version or None) from None
         server_key = t.get_remote_server_key()
         status = verify_host_key(cfg, server_key)          # before any credential leaves this machine
         try:
@@ -384,8 +390,8 @@ def connect(cfg: Ssh, sock: Any = None) -> SshSession:
                              f"{where} refused authentication ({how_en}).",
                              user=cfg.username, host=cfg.host, port=cfg.port, allowed_methods=allowed) from None
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise CheckError(f"Error durante la autenticación en {where}: {exc}",
-                             f"Error during authentication at {where}: {exc}") from None
+            es, en = sshfault.reason(exc, cfg.timeout_s)
+            raise sshfault.fault(cfg.host, cfg.port, "auth", es, en, user=cfg.username) from None
         if not t.is_authenticated():
             raise CheckError(f"{where}: autenticación incompleta (¿se requiere otro factor?).",
                              f"{where}: authentication incomplete (another factor required?).")
@@ -393,7 +399,9 @@ def connect(cfg: Ssh, sock: Any = None) -> SshSession:
                        fingerprint(server_key), status, t.local_cipher, auth,
                        round(time.perf_counter() - started, 3))
         ok = True
-        return SshSession(cfg, t, info)
+        sess = SshSession(cfg, t, info)
+        sess.who = who                   # a reconnect (cleanup) asks with the same consent
+        return sess
     finally:
         if not ok:
             t.close()
@@ -404,7 +412,7 @@ def session_for(difusor) -> SshSession:
     cfg = difusor.profile.ssh
 
     def make() -> SshSession:
-        s = connect(cfg)
+        s = connect(cfg, who=difusor.profile)
         difusor.on_close(s.close)
         return s
     return difusor.once("ssh", make)

@@ -94,8 +94,9 @@ def evaluate(obs: UploadObservation, conv: Convocatoria) -> CheckResult:
                       f"Disk full during the probe in {sd}: {failed[0].error if failed else ''}", **ev)
     if failed or obs.median_mb_s is None:
         err = failed[0].error if failed else "no round completed"
+        err_es = (failed[0].error_es or err) if failed else "ninguna ronda terminó"
         return result(REQ, CHECK, Verdict.ERROR,
-                      f"Falló la ronda {failed[0].index if failed else '?'} de carga SFTP: {err}",
+                      f"Falló la ronda {failed[0].index if failed else '?'} de carga SFTP: {err_es}",
                       f"SFTP upload round {failed[0].index if failed else '?'} failed: {err}", **ev)
     m = obs.median_mb_s
     secs = ", ".join(f"{r.seconds:.2f}" for r in obs.rounds)
