@@ -162,7 +162,7 @@ def test_outcomes_map_to_verdicts_and_secrets_never_reach_output(pytester):
     secret = "s3cr3t-hunter2-value"
     pytester._monkeypatch.setenv("LAB_SECRET_PW", secret)
     res = pytester.runpytest_subprocess("-p", "no:locust", "--prep-profile", "p.yaml", "--prep-out", "out",
-                                        "--junitxml", "out/junit.xml", "--html", "out/pytest.html",
+                                        "--prep-trust-profile", "--junitxml", "out/junit.xml", "--html", "out/pytest.html",
                                         "--self-contained-html", "-o", "junit_family=xunit1")
     assert res.ret == 1
     doc = json.loads((pytester.path / "out" / "results.json").read_text())
