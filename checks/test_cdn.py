@@ -54,6 +54,9 @@ def test_cdn_present(difusor, record_check):
 @pytest.mark.requirement("II.2.b")
 def test_cdn_purge(difusor, record_check):
     prof, conv = difusor.profile, difusor.convocatoria
+    # before anything changes: may its command run, may its token be read and go where it points?
+    # (an untrusted profile: TrustRefused -> ERROR saying what was not done and the flag that allows it)
+    token = purge_probe.authorize(prof) if prof.cdn.purge is not None else None
     http.site(difusor)           # the pre-flight: a silent site is ERROR (blocked) at once
     det = _detection(difusor)
     why = why_no_drill(prof)
@@ -76,7 +79,7 @@ def test_cdn_purge(difusor, record_check):
         return
     with pub.session_for(prof, pool=4) as s:
         effect = purge_probe.purge_effect(
-            s, prof.target_url, "", lambda paths: purge_probe.purge_for_profile(prof, paths, session=s),
+            s, prof.target_url, "", lambda paths: purge_probe.purge_for_profile(prof, paths, session=s, token=token),
             prof.http.timeout_s, interval_s=conv.purge.poll_interval_s,
             # asynchronous providers are watched up to the convocatoria's bound; PURGE/BAN/Fastly answer done
             wait_s=conv.purge.fresh_within_s if prof.cdn.purge.method in purge_probe.ASYNC_METHODS else 0.0,

@@ -517,7 +517,7 @@ def _cleanup(session: ssh_probe.SshSession, cfg: Ssh, scratch: str, paths: list[
     s = session
     if not session.transport.is_active():
         try:
-            s = ssh_probe.connect(cfg)
+            s = ssh_probe.connect(cfg, who=getattr(session, "who", None))
         except CheckError as exc:
             return {"removed": [], "verified": False, "leftover": paths + [run_dir or scratch],
                     "error": exc.summary_en}

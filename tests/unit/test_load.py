@@ -176,7 +176,15 @@ def test_plan_for_uses_profile_and_site():
     assert plan.host == "https://prep.example:8443" and plan.page == "/prep/"
     assert plan.workers == 2 and plan.main_json == CONV.main_json.path and plan.data_files == ("/prep/json/x.csv",)
     remote = rules.plan_for(prof, CONV, _settings(workers=3, remote_workers=True), site)
-    assert remote.workers == 0 and remote.expect_workers == 3 and remote.master_bind_host == "0.0.0.0"
+    # the master binds loopback unless told otherwise; a profile's public address needs --trust-profile
+    assert remote.workers == 0 and remote.expect_workers == 3 and remote.master_bind_host == "127.0.0.1"
+    from prep_conformance import trust
+    with pytest.raises(trust.TrustRefused, match="--trust-profile"):
+        rules.plan_for(prof, CONV, _settings(workers=3, remote_workers=True, master_bind_host="0.0.0.0"), site)
+    prof2 = SimpleNamespace(**vars(prof))
+    prof2._trust = trust.TRUSTED
+    assert rules.plan_for(prof2, CONV, _settings(workers=3, remote_workers=True, master_bind_host="0.0.0.0"),
+                          site).master_bind_host == "0.0.0.0"
 
 
 # ---------------------------------------------------------------- thresholds
