@@ -265,7 +265,8 @@ def cmd_memoria(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     profile = profiles[0]
     try:
-        doc = memoria_doc(profile, convocatoria_of(profile), [Path(p) for p in args.access_log],
+        logs = args.access_log or (profile.analytics.access_logs if profile.analytics else [])
+        doc = memoria_doc(profile, convocatoria_of(profile), [Path(p) for p in logs],
                           Path(args.watch_db) if args.watch_db else None, notes,
                           idle_timeout_s=args.idle_timeout * 60, fmt=args.log_format)
     except (LogError, WatchDbError) as exc:
@@ -359,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     mem.add_argument("--profile", required=True, metavar="FILE", help="the difusor's profile")
     mem.add_argument("--access-log", nargs="*", action="extend", default=[], metavar="FILE",
                      help="access logs: nginx/Apache combined or common, CloudFront, JSON lines; plain or .gz; "
-                          "rotations in any order (repeatable)")
+                          "rotations in any order (repeatable; default: the profile's analytics.access_logs)")
     mem.add_argument("--log-format", choices=("clf", "cloudfront", "jsonl"), default=None,
                      help="force the logs' format (default: detected per file)")
     mem.add_argument("--watch-db", metavar="FILE", help="the institute's watch db (prep-conformance watch --db)")

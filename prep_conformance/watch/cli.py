@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--metrics-port", type=int, metavar="P", help="serve Prometheus metrics on this port")
     ap.add_argument("--bind", default="127.0.0.1", metavar="ADDR", help="address of the board and metrics (default 127.0.0.1)")
     ap.add_argument("--lang", choices=("es", "en"), default="es", help="board and log language (default es)")
+    ap.add_argument("--board-refresh", type=int, metavar="S",
+                    help="seconds between the board page's own reloads (default: the interval, 1 to 10 s)")
     ap.add_argument("--concurrency", type=int, default=32, metavar="N", help="polls in flight at most (default 32)")
     ap.add_argument("--deadline", type=float, metavar="S", help="total deadline of one poll (default: 80 %% of the interval, at most 10 s)")
     ap.add_argument("--hysteresis", type=int, default=2, metavar="N",
@@ -138,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"métricas / metrics: http://{args.bind}:{args.metrics_port}/metrics")
         if args.board_port is not None:
             from .board import serve_board
-            servers.append(serve_board(live, args.bind, args.board_port, args.lang))
+            servers.append(serve_board(live, args.bind, args.board_port, args.lang, args.board_refresh))
             log(f"tablero / board: http://{args.bind}:{args.board_port}/")
     except OSError as exc:
         for s in servers:
