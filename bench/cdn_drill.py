@@ -32,6 +32,7 @@ from prep_conformance.probes import publication as pub  # noqa: E402
 from prep_conformance.probes import purge as purge_probe  # noqa: E402
 from prep_conformance.probes import ssh as ssh_probe  # noqa: E402
 from prep_conformance.profile import PurgeConfig, load_profile  # noqa: E402
+from prep_conformance.trust import TRUSTED  # noqa: E402
 from tests.support.cloudflare_standin import CloudflareStandIn, forward_ban  # noqa: E402
 
 
@@ -99,7 +100,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     from prep_conformance.lab import Lab
-    prof = load_profile(Lab().profile_path(a.scenario))
+    prof = load_profile(Lab().profile_path(a.scenario), trust=TRUSTED)   # the lab's own profile
     if prof.ssh is None:
         print("the scenario's profile has no ssh: (start the lab with sshd)", file=sys.stderr)
         return 2

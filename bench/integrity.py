@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from prep_conformance import paquete  # noqa: E402
 from prep_conformance.probes import publication as pub  # noqa: E402
 from prep_conformance.profile import load_profile  # noqa: E402
+from prep_conformance.trust import TRUSTED  # noqa: E402
 
 
 def _curl_resolve(prof) -> list[str]:
@@ -117,7 +118,7 @@ def main(argv=None) -> int:
     else:
         from prep_conformance.lab import Lab
         path = Lab().profile_path(a.scenario)
-    prof = load_profile(path)
+    prof = load_profile(path, trust=TRUSTED)   # an operator-chosen or lab profile
     pq = paquete.load_paquete(prof.package)
     manifest = dict(pq.manifest)
     urls = [(rel, pub.file_url(prof.target_url, rel)) for rel in sorted(manifest)]

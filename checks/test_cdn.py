@@ -43,12 +43,19 @@ def test_cdn_present(difusor, record_check):
             qk = purge_probe.query_cache_key(s, prof.target_url, "", prof.http.timeout_s)
         except Exception as exc:  # noqa: BLE001 - evidence only: its failure never changes the verdict
             qk = {"key": "unknown", "error": f"{type(exc).__name__}: {exc}"}
-    record_check(cdn.presence(_detection(difusor), qk))
+    try:
+        mj = http.edge_main_json(difusor, "GET").headers
+    except Exception:  # noqa: BLE001 - evidence only; the web checks report their own failure
+        mj = None
+    record_check(cdn.presence(_detection(difusor), qk, mj))
 
 
 @pytest.mark.requirement("II.2.b")
 def test_cdn_purge(difusor, record_check):
     prof, conv = difusor.profile, difusor.convocatoria
+    # before anything changes: may its command run, may its token be read and go where it points?
+    # (an untrusted profile: TrustRefused -> ERROR saying what was not done and the flag that allows it)
+    token = purge_probe.authorize(prof) if prof.cdn.purge is not None else None
     http.site(difusor)           # the pre-flight: a silent site is ERROR (blocked) at once
     det = _detection(difusor)
     why = why_no_drill(prof)
@@ -71,7 +78,7 @@ def test_cdn_purge(difusor, record_check):
         return
     with pub.session_for(prof, pool=4) as s:
         effect = purge_probe.purge_effect(
-            s, prof.target_url, "", lambda paths: purge_probe.purge_for_profile(prof, paths, session=s),
+            s, prof.target_url, "", lambda paths: purge_probe.purge_for_profile(prof, paths, session=s, token=token),
             prof.http.timeout_s, interval_s=conv.purge.poll_interval_s,
             # asynchronous providers are watched up to the convocatoria's bound; PURGE/BAN/Fastly answer done
             wait_s=conv.purge.fresh_within_s if prof.cdn.purge.method in purge_probe.ASYNC_METHODS else 0.0,

@@ -22,7 +22,7 @@ def test_analytics_detected(difusor, record_check):
     a = difusor.profile.analytics
     declared = analytics.Declared(a.provider, a.evidence and a.evidence.rsplit("/", 1)[-1]) if a else None
     from prep_conformance.probes import http
-    logs = bool(a and a.access_logs)
+    logs = bool(a and a.access_logs) or _memoria_stats(difusor) is not None
     try:
         ep = http.site(difusor)      # the reachability pre-flight: an unreachable site is ERROR (blocked) at once
         page = difusor.once("page:analytics", lambda: _landing_page(ep))
@@ -37,13 +37,28 @@ def test_analytics_detected(difusor, record_check):
     record_check(analytics.as_signal(r) if logs else r)
 
 
+def _memoria_stats(difusor):
+    """The figures inside the delivered memoria when this tool made it (its PDF carries them), else None."""
+    path = difusor.profile.documents.memoria
+    if not path:
+        return None
+    from prep_conformance.probes.memoria import observe_memoria
+    obs = difusor.once("memoria:document", lambda: observe_memoria(path))
+    return (obs.data or {}).get("stats") or None
+
+
 @pytest.mark.requirement("II.2.c")
 def test_access_log_statistics(difusor, record_check):
     """II.2.c with evidence: the four items computed from the difusor's own access logs."""
     a = difusor.profile.analytics
     if not (a and a.access_logs):
-        pytest.skip("El perfil no indica bitácoras de acceso (analytics.access_logs). / "
-                    "No access logs in the profile (analytics.access_logs).")
+        stats = _memoria_stats(difusor)
+        if stats is None:
+            pytest.skip("El perfil no indica bitácoras de acceso (analytics.access_logs) ni una memoria de esta "
+                        "herramienta. / No access logs (analytics.access_logs) nor a memoria made by this tool.")
+        r = analytics.evaluate_logs(stats)
+        record_check(r.with_(evidence={**r.evidence, "source": "documents.memoria"}))
+        return
     from pathlib import Path
 
     from prep_conformance.memoria.build import log_stats

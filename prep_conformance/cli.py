@@ -37,11 +37,35 @@ def _print_source_errors(exc) -> None:
         print(f"  {e}", file=sys.stderr)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def load_for_run(args: argparse.Namespace, check_files: bool = True):
+    """Profiles loaded as the operator's flags say (``--trust-profile``, ``--trust-file``, ``--convocatoria``);
+    raises ``SourceErrors``. Reusable by every command that loads profiles (run, validate, watch, memoria)."""
+    from . import trust
+    from .convocatoria import pin
     from .profile import load_profiles
+    t = trust.from_options(getattr(args, "trust_profile", False), getattr(args, "trust_file", None))
+    paths = getattr(args, "profile", None) or getattr(args, "files", [])
+    return load_profiles([paths] if isinstance(paths, (str, Path)) else list(paths), check_files=check_files,
+                         trust=t, convocatoria=pin(getattr(args, "convocatoria", None)))
+
+
+def add_trust_options(p: argparse.ArgumentParser, convocatoria: bool = True) -> None:
+    """``--trust-profile``, ``--trust-file``, ``--convocatoria`` (docs/security.md), for run, validate, watch..."""
+    p.add_argument("--trust-profile", action="store_true",
+                   help="you vouch for the profiles: they may run their purge command, name secrets (environment "
+                        "variables, files) and paths outside their folder (default: untrusted)")
+    p.add_argument("--trust-file", metavar="FILE",
+                   help="your trust file: the secret names profiles may ask for, mapped to variables or files")
+    if convocatoria:
+        p.add_argument("--convocatoria", metavar="ID|FILE",
+                       help="pin the institute's convocatoria (bundled id or file); a profile naming another "
+                            "one is a profile error")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     from .yamlsource import SourceErrors
     try:
-        profiles = load_profiles(args.profile)
+        profiles = load_for_run(args)
     except SourceErrors as exc:
         _print_source_errors(exc)
         return EXIT_USAGE
@@ -64,6 +88,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         pargs += ["--only", rid]
     if args.allow_remote_load:
         pargs.append("--prep-allow-remote-load")
+    if args.trust_profile:
+        pargs.append("--prep-trust-profile")
+    if args.trust_file:
+        pargs += ["--prep-trust-file", str(Path(args.trust_file).absolute())]
+    if args.convocatoria:
+        conv = args.convocatoria
+        pargs += ["--prep-convocatoria", str(Path(conv).absolute()) if Path(conv).exists() else conv]
     if args.decisions:
         pargs += ["--prep-decisions", str(args.decisions)]
     if args.pdf:
@@ -106,12 +137,11 @@ def _scrub_pytest_outputs(out: Path, profiles) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .profile import load_profiles
     from .rules.documents import application_findings
     from .verdict import Verdict
     from .yamlsource import SourceErrors
     try:
-        profiles = load_profiles(args.files)
+        profiles = load_for_run(args)
     except SourceErrors as exc:
         _print_source_errors(exc)
         return EXIT_USAGE
@@ -168,6 +198,21 @@ def cmd_report(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             print(f"{p}: cannot read results.json: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    if args.convocatoria:
+        from .convocatoria import pin
+        from .yamlsource import SourceErrors
+        try:
+            pinned = pin(args.convocatoria)
+        except SourceErrors as exc:
+            _print_source_errors(exc)
+            return EXIT_USAGE
+        bad = pinned_mismatches(docs, args.dirs, pinned)
+        if bad:
+            print("convocatoria distinta de la fijada / convocatoria differs from the pinned one "
+                  f"({pinned.id}, SHA-256 {pinned.sha256}):", file=sys.stderr)
+            for line in bad:
+                print(f"  {line}", file=sys.stderr)
+            return EXIT_USAGE
     if not docs and not args.watch_db:
         print("report: give result folders and/or --watch-db FILE", file=sys.stderr)
         return EXIT_USAGE
@@ -213,14 +258,15 @@ def cmd_memoria(args: argparse.Namespace) -> int:
     from .profile import convocatoria_of, load_profiles
     from .yamlsource import SourceErrors
     try:
-        profiles = load_profiles([args.profile], check_files=False)
+        profiles = load_for_run(args, check_files=False)
         notes = load_notes(args.incidents) if args.incidents else None
     except SourceErrors as exc:
         _print_source_errors(exc)
         return EXIT_USAGE
     profile = profiles[0]
     try:
-        doc = memoria_doc(profile, convocatoria_of(profile), [Path(p) for p in args.access_log],
+        logs = args.access_log or (profile.analytics.access_logs if profile.analytics else [])
+        doc = memoria_doc(profile, convocatoria_of(profile), [Path(p) for p in logs],
                           Path(args.watch_db) if args.watch_db else None, notes,
                           idle_timeout_s=args.idle_timeout * 60, fmt=args.log_format)
     except (LogError, WatchDbError) as exc:
@@ -231,6 +277,19 @@ def cmd_memoria(args: argparse.Namespace) -> int:
         if kind in paths:
             print(f"{kind}: {paths[kind].resolve()}")
     return EXIT_OK
+
+
+def pinned_mismatches(docs: list[dict], names: list[str], pinned) -> list[str]:
+    """Runs (or difusores) of ``docs`` judged against another convocatoria than ``pinned`` (by SHA-256)."""
+    bad = []
+    for name, doc in zip(names, docs):
+        for d in doc.get("difusores", []):
+            conv = d.get("convocatoria") or {}
+            sha = conv.get("sha256") if isinstance(conv, dict) else None
+            if sha != pinned.sha256:
+                bad.append(f"{name}: {d.get('id')}: {conv.get('id') if isinstance(conv, dict) else doc.get('convocatoria')} "
+                           f"(SHA-256 {sha or 'desconocido / unknown'})")
+    return bad
 
 
 def _delegate(module: str, argv: list[str]) -> int:
@@ -264,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="judge deadlines (II.4) as of this date instead of today (also $PREP_AS_OF)")
     run.add_argument("--allow-remote-load", action="store_true",
                      help="allow the load test against a non-loopback target (the profile must authorise it too)")
+    add_trust_options(run)
     run.add_argument("--decisions", metavar="FILE", default=None,
                      help="reviewers' decisions (YAML); a requirement becomes PASS/FAIL only through one")
     run.add_argument("--pdf", action="store_true", help="also write <id>.pdf per dictamen and index.pdf (WeasyPrint)")
@@ -274,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="validate profiles; list profile errors and what would fail")
     val.add_argument("files", nargs="+", metavar="FILE|DIR")
     val.add_argument("--lang", choices=("es", "en"), default="es")
+    add_trust_options(val)
     val.set_defaults(func=cmd_validate)
 
     ini = sub.add_parser("init", help="write a commented example profile (Spanish comments)")
@@ -288,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "I.9/II.2.e and each difusor's incidents and timeline")
     rep.add_argument("--out", required=True, metavar="DIR")
     rep.add_argument("--lang", choices=("es", "en"), default="es")
+    rep.add_argument("--convocatoria", metavar="ID|FILE",
+                     help="pin the institute's convocatoria: a run judged against another one is refused")
     rep.add_argument("--decisions", metavar="FILE", default=None,
                      help="reviewers' decisions (YAML): shown beside the tool's verdict; final verdicts follow them")
     rep.add_argument("--pdf", action="store_true", help="also write <id>.pdf per dictamen and index.pdf (WeasyPrint)")
@@ -297,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     mem.add_argument("--profile", required=True, metavar="FILE", help="the difusor's profile")
     mem.add_argument("--access-log", nargs="*", action="extend", default=[], metavar="FILE",
                      help="access logs: nginx/Apache combined or common, CloudFront, JSON lines; plain or .gz; "
-                          "rotations in any order (repeatable)")
+                          "rotations in any order (repeatable; default: the profile's analytics.access_logs)")
     mem.add_argument("--log-format", choices=("clf", "cloudfront", "jsonl"), default=None,
                      help="force the logs' format (default: detected per file)")
     mem.add_argument("--watch-db", metavar="FILE", help="the institute's watch db (prep-conformance watch --db)")
@@ -308,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     mem.add_argument("--out", required=True, metavar="DIR", help="writes memoria.html, memoria.pdf, memoria.json")
     mem.add_argument("--lang", choices=("es", "en"), default="es")
     mem.add_argument("--no-pdf", action="store_true", help="HTML and JSON only")
+    add_trust_options(mem)
     mem.set_defaults(func=cmd_memoria)
 
     for name, help_ in (("monitor", "poll main.json at an interval and log availability samples (II.2.e)"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from .yamlsource import load_yaml, validate, SourceErrors, SourceError
 
@@ -138,6 +139,17 @@ class Convocatoria(_Strict):
     calendar: dict[str, dt.date] = {}
     # the call's literal sentence per section ("II.1.e": "Se deberá incluir ..."): the dictamen quotes it
     sections: dict[str, str] = {}
+    _sha256: str = PrivateAttr("")      # of the file's bytes, set by the loader (never from the YAML)
+    _bundled: bool = PrivateAttr(False)
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the file it was loaded from: two convocatorias are the same only if these match."""
+        return self._sha256
+
+    def identity(self) -> dict[str, object]:
+        """What every report shows: the id, the file's SHA-256 and whether it is a bundled one."""
+        return {"id": self.id, "sha256": self._sha256, "bundled": self._bundled}
 
 
 def bundled_dir():
@@ -148,16 +160,32 @@ def bundled_ids() -> list[str]:
     return sorted(p.name[:-5] for p in bundled_dir().iterdir() if p.name.endswith(".yaml"))
 
 
+def _load_file(path: Path, bundled: bool) -> Convocatoria:
+    conv = validate(load_yaml(path), Convocatoria)
+    conv._sha256 = hashlib.sha256(path.read_bytes()).hexdigest()  # type: ignore[attr-defined]
+    conv._bundled = bundled  # type: ignore[attr-defined]
+    return conv  # type: ignore[return-value]
+
+
 def load_convocatoria(ref: str | Path, base: Path | None = None) -> Convocatoria:
     """Load a convocatoria by bundled id (``iem-michoacan-2024``) or by path (relative to ``base``)."""
     ref_s = str(ref)
     if ref_s in bundled_ids():
         with resources.as_file(bundled_dir().joinpath(ref_s + ".yaml")) as p:
-            return validate(load_yaml(p), Convocatoria)  # type: ignore[return-value]
+            return _load_file(Path(p), True)
     path = Path(ref_s).expanduser()
     if not path.is_absolute() and base is not None:
         path = base / path
     if not path.exists():
         raise SourceErrors([SourceError(ref_s, None, "convocatoria",
                                         f"not a bundled id ({', '.join(bundled_ids())}) nor an existing file")])
-    return validate(load_yaml(path), Convocatoria)  # type: ignore[return-value]
+    return _load_file(path, False)
+
+
+def pin(ref: str | Path | None) -> Convocatoria | None:
+    """The convocatoria the operator pins with ``--convocatoria ID|FILE`` (a path is relative to the current
+    folder); None when not pinned. ``SourceErrors`` when it cannot be loaded. Used by run, report and watch:
+    load profiles with ``load_profiles(..., convocatoria=pin(ref))``."""
+    if ref is None or str(ref) == "":
+        return None
+    return load_convocatoria(ref, Path.cwd())

@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 from . import catalog
+from . import trust as trust_mod
 from .convocatoria import Convocatoria
+from .convocatoria import pin as pin_convocatoria
 from .difusor import Difusor
 from .errors import CheckError
 from .profile import Profile, convocatoria_of, load_profiles
@@ -37,6 +39,8 @@ class RunState:
     lang: str
     only: set[str] | None
     started_at: str
+    trust: Any = None
+    pinned: Convocatoria | None = None
     difusores: dict[str, Difusor] = field(default_factory=dict)
     results: dict[str, list[CheckResult]] = field(default_factory=dict)
     doc: dict[str, Any] | None = None
@@ -80,6 +84,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="allow the load test against a non-loopback target (the profile must also authorise it)")
     g.addoption("--prep-no-html", action="store_true", default=False,
                 help="write results.json only, no HTML reports")
+    g.addoption("--prep-trust-profile", action="store_true", default=False,
+                help="the operator vouches for the profiles: they may run a purge command, name secrets and "
+                     "paths outside their folder (default: untrusted; see docs/security.md)")
+    g.addoption("--prep-trust-file", default=None, metavar="FILE",
+                help="the operator's trust file: secret names profiles may ask for (docs/security.md)")
+    g.addoption("--prep-convocatoria", default=None, metavar="ID|FILE",
+                help="pin the institute's convocatoria; a profile naming another one is a profile error")
     g.addoption("--prep-decisions", default=None, metavar="FILE",
                 help="reviewers' decisions (YAML): a requirement becomes PASS/FAIL only through one")
     g.addoption("--prep-pdf", action="store_true", default=False,
@@ -112,9 +123,12 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--only: unknown requirement ID(s) {', '.join(unknown)}; "
                                     f"known: {', '.join(catalog.requirement_ids())}")
     profiles: list[Profile] = []
+    trust, pinned = trust_mod.UNTRUSTED, None
     if paths:
         try:
-            profiles = load_profiles(paths)
+            trust = trust_mod.from_options(config.getoption("prep_trust_profile"), config.getoption("prep_trust_file"))
+            pinned = pin_convocatoria(config.getoption("prep_convocatoria"))
+            profiles = load_profiles(paths, trust=trust, convocatoria=pinned)
         except SourceErrors as exc:
             lines = "\n".join(f"  {e}" for e in exc.errors)
             raise pytest.UsageError(f"profile errors (nothing was checked):\n{lines}") from None
@@ -130,7 +144,7 @@ def pytest_configure(config: pytest.Config) -> None:
             lines = "\n".join(f"  {e}" for e in exc.errors)
             raise pytest.UsageError(f"decisions file errors (nothing was checked):\n{lines}") from None
     config.stash[RUN] = RunState(profiles, convs, out_dir, config.getoption("prep_lang"), only,
-                                 dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                                 dt.datetime.now().astimezone().isoformat(timespec="seconds"), trust, pinned,
                                  decisions=decisions)
 
 
@@ -353,7 +367,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     conv_ids = ", ".join(sorted({c.id for c in state.convocatorias.values()}))
     doc = results_mod.build(state.profiles, state.results, state.started_at, selected=state.only,
                             lang=state.lang, convocatoria=conv_ids, out_dir=state.out_dir,
-                            conv=next(iter(state.convocatorias.values()), None))
+                            conv=state.pinned or next(iter(state.convocatorias.values()), None),
+                            convocatorias=state.convocatorias, trust=state.trust.describe(), pinned=state.pinned)
     if state.decisions is not None:
         from .decisions import apply_decisions
         doc = apply_decisions(doc, state.decisions)

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
-from .convocatoria import Convocatoria, load_convocatoria
+from . import trust as trust_mod
+from .convocatoria import Convocatoria, bundled_ids, load_convocatoria
 from .yamlsource import SourceError, SourceErrors, load_yaml, validate
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -35,7 +36,10 @@ def _resolve_file(value: str | None, info: ValidationInfo, must_exist: bool = Tr
     if value is None:
         return None
     base = (info.context or {}).get("base_dir")
-    path = Path(os.path.expanduser(str(value)))
+    if base is not None and not (info.context or {}).get("trusted", False):
+        path = trust_mod.confined(base, str(value))   # untrusted: inside the profile's folder only
+    else:
+        path = Path(os.path.expanduser(str(value)))
     if not path.is_absolute() and base is not None:
         path = Path(base) / path
     if must_exist and (info.context or {}).get("check_files", True) and not path.exists():
@@ -154,6 +158,14 @@ class Ssh(_Strict):
         return _resolve_file(v, info, must_exist=must)
 
     _envs = field_validator("key_passphrase_env", "password_env")(lambda cls, v: _env_name(v))
+
+    @field_validator("host", "username")
+    @classmethod
+    def _no_option(cls, v: str) -> str:
+        # these reach OpenSSH's argv: never an option ("-oProxyCommand=..."), never whitespace
+        if not v or v.startswith("-") or any(c.isspace() or ord(c) < 32 for c in v):
+            raise ValueError(f"must not start with '-' nor hold spaces or control characters, got {v!r}")
+        return v
 
     @model_validator(mode="after")
     def _credentials(self):
@@ -335,6 +347,8 @@ class Profile(BaseModel):
     base_dir: str = Field("", exclude=True)
     digest: str = Field("", exclude=True)
     id_line: int = Field(0, exclude=True)   # where ``id`` is written (a duplicate id names both places)
+    _trust: Any = PrivateAttr(None)           # trust.Trust: the operator's consent (never from the YAML)
+    _convocatoria: Any = PrivateAttr(None)    # the Convocatoria it is judged against (pinned or its own)
 
     @field_validator("id")
     @classmethod
@@ -358,9 +372,11 @@ class Profile(BaseModel):
     def target_url(self) -> str:
         return getattr(self.sites, self.target)
 
-    def env_secret(self, name: str | None) -> str | None:
-        """Read a secret from the environment variable ``name`` (never stored on the profile)."""
-        return os.environ.get(name) if name else None
+    def env_secret(self, name: str | None, destination: str | None = None, purpose: str = "secreto / secret"
+                   ) -> str | None:
+        """Deprecated: use ``trust.secret(profile, name, destination, purpose)``, which this calls (an untrusted
+        profile gets ``TrustRefused``; the value is never stored on the profile)."""
+        return trust_mod.secret(self, name, destination, purpose)
 
 
 def _profile_files(path: Path) -> list[Path]:
@@ -369,24 +385,85 @@ def _profile_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_profile(path: str | Path, check_files: bool = True) -> Profile:
-    """Load one profile; raises ``SourceErrors`` with every problem found."""
+def load_profile(path: str | Path, check_files: bool = True, trust: trust_mod.Trust | None = None,
+                 convocatoria: Convocatoria | None = None) -> Profile:
+    """Load one profile; raises ``SourceErrors`` with every problem found.
+
+    ``trust`` is the operator's consent (default: untrusted, paths confined to the profile's folder, unless
+    the operator's environment says ``PREP_TRUST_PROFILE=1``);
+    ``convocatoria`` the one the operator pinned (``--convocatoria``): a profile naming another is an error.
+    """
     path = Path(path)
+    trust = trust if trust is not None else trust_mod.from_options()   # untrusted unless PREP_TRUST_PROFILE=1
     doc = load_yaml(path)
     base = path.resolve().parent
-    profile = validate(doc, Profile, context={"base_dir": base, "check_files": check_files})
-    conv_ref = profile.convocatoria
+    profile = validate(doc, Profile, context={"base_dir": base, "check_files": check_files,
+                                              "trusted": trust.profiles})
+    line = doc.line_of(("convocatoria",))
     try:
-        load_convocatoria(conv_ref, base)
+        conv = resolve_convocatoria(profile.convocatoria, base, explicit="convocatoria" in profile.model_fields_set,
+                                    pinned=convocatoria, trusted=trust.profiles)
     except SourceErrors as exc:
-        line = doc.line_of(("convocatoria",))
-        raise SourceErrors([SourceError(str(path), line, "convocatoria", str(e)) for e in exc.errors]) from None
+        raise SourceErrors([SourceError(str(path), line, "convocatoria",
+                                        e.message if (e.key, e.line) == ("convocatoria", None) else str(e))
+                            for e in exc.errors]) from None
+    if profile.package and not trust.profiles and Path(profile.package).is_dir():
+        out = trust_mod.links_out(base, profile.package)
+        if out:
+            raise SourceErrors([SourceError(str(path), doc.line_of(("package",)), "package",
+                                            f"{out}: un enlace simbólico sale de la carpeta del perfil; permítalo con "
+                                            f"{trust_mod.FLAG} / a symbolic link leads out of the profile's folder; "
+                                            f"allow it with {trust_mod.FLAG}")])
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return profile.model_copy(update={"source": str(path), "base_dir": str(base), "digest": digest,
-                                      "id_line": doc.line_of(("id",)) or 1})
+    out_p = profile.model_copy(update={"source": str(path), "base_dir": str(base), "digest": digest,
+                                       "id_line": doc.line_of(("id",)) or 1})
+    out_p._trust = trust
+    out_p._convocatoria = conv
+    return out_p
 
 
-def load_profiles(paths: list[str | Path], check_files: bool = True) -> list[Profile]:
+def resolve_convocatoria(ref: str, base: Path | None, *, explicit: bool = True, pinned: Convocatoria | None = None,
+                         trusted: bool = False) -> Convocatoria:
+    """The convocatoria a profile is judged against (``SourceErrors`` when refused).
+
+    With a pin: the pinned one, and a profile naming another (other id or other bytes) is an error.
+    Untrusted: a bundled id only; a file named by the profile is refused unless it is byte for byte the
+    operator's pinned one (an applicant never picks its own thresholds).
+    """
+    if pinned is not None and not explicit:
+        return pinned
+    if not trusted and str(ref) not in bundled_ids():
+        ok = False
+        if pinned is not None and base is not None:
+            try:
+                p = trust_mod.confined(base, str(ref))
+                ok = p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == pinned.sha256
+            except (ValueError, OSError):
+                ok = False
+        if not ok and pinned is not None:
+            raise SourceErrors([SourceError(str(ref), None, "convocatoria",
+                f"el perfil nombra el archivo {ref}, que no es la convocatoria fijada por el operador con "
+                f"--convocatoria ({pinned.id}, SHA-256 {pinned.sha256[:12]}…) / the profile names the file {ref}, "
+                f"which is not the convocatoria the operator pinned with --convocatoria ({pinned.id}, "
+                f"SHA-256 {pinned.sha256[:12]}…)")])
+        if not ok:
+            raise SourceErrors([SourceError(str(ref), None, "convocatoria",
+                f"un perfil no confiable solo puede nombrar una convocatoria incluida ({', '.join(bundled_ids())}); "
+                f"el operador fija un archivo con --convocatoria ARCHIVO, o responde por el perfil con "
+                f"{trust_mod.FLAG} / an untrusted profile may only name a bundled convocatoria; the operator pins "
+                f"a file with --convocatoria FILE, or vouches for the profile with {trust_mod.FLAG}")])
+    conv = load_convocatoria(ref, base)
+    if pinned is not None and conv.sha256 != pinned.sha256:
+        raise SourceErrors([SourceError(str(ref), None, "convocatoria",
+            f"el perfil nombra la convocatoria {conv.id} (SHA-256 {conv.sha256[:12]}…) pero el operador fijó "
+            f"{pinned.id} (SHA-256 {pinned.sha256[:12]}…) con --convocatoria / the profile names convocatoria "
+            f"{conv.id} (SHA-256 {conv.sha256[:12]}…) but the operator pinned {pinned.id} "
+            f"(SHA-256 {pinned.sha256[:12]}…) with --convocatoria")])
+    return pinned if pinned is not None else conv
+
+
+def load_profiles(paths: list[str | Path], check_files: bool = True, trust: trust_mod.Trust | None = None,
+                  convocatoria: Convocatoria | None = None) -> list[Profile]:
     """Load every profile (folders expanded); all errors of all files are raised together."""
     profiles: list[Profile] = []
     errors: list[SourceError] = []
@@ -400,7 +477,7 @@ def load_profiles(paths: list[str | Path], check_files: bool = True) -> list[Pro
             errors.append(SourceError(str(p), None, "", "folder holds no .yaml profile"))
         for f in files:
             try:
-                profiles.append(load_profile(f, check_files))
+                profiles.append(load_profile(f, check_files, trust, convocatoria))
             except SourceErrors as exc:
                 errors.extend(exc.errors)
     seen: dict[str, Profile] = {}
@@ -416,4 +493,6 @@ def load_profiles(paths: list[str | Path], check_files: bool = True) -> list[Pro
 
 
 def convocatoria_of(profile: Profile) -> Convocatoria:
+    if profile._convocatoria is not None:       # loaded (or pinned) when the profile was loaded
+        return profile._convocatoria
     return load_convocatoria(profile.convocatoria, Path(profile.base_dir) if profile.base_dir else None)

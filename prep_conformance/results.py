@@ -28,8 +28,8 @@ def secret_values(profiles: Iterable[Profile]) -> list[str]:
             names.update(n for n in (p.ssh.key_passphrase_env, p.ssh.password_env) if n)
         if p.cdn.purge and p.cdn.purge.token_env:
             names.add(p.cdn.purge.token_env)
-    return sorted({os.environ[n] for n in names if os.environ.get(n) and len(os.environ[n]) >= 4}, key=len,
-                  reverse=True)
+    from .trust import secret_values as granted      # a trust-file grant may map a name to another variable
+    return sorted({v for v in granted(profiles, sorted(names)) if len(v) >= 4}, key=len, reverse=True)
 
 
 def local_paths(profiles: Iterable[Profile], out_dir: str | Path | None = None) -> list[tuple[str, str]]:
@@ -96,7 +96,8 @@ def _order(r: CheckResult) -> tuple:
     return (ids.index(r.requirement) if r.requirement in ids else len(ids), r.check)
 
 
-def difusor_entry(profile: Profile, results: list[CheckResult], selected: set[str] | None) -> dict[str, Any]:
+def difusor_entry(profile: Profile, results: list[CheckResult], selected: set[str] | None,
+                  convocatoria: Any = None) -> dict[str, Any]:
     ids = catalog.requirement_ids()
     absent = {rid: Verdict.SKIP for rid in ids if selected is not None and rid not in selected}
     reqs = aggregate_requirements(results, ids, absent)
@@ -118,6 +119,7 @@ def difusor_entry(profile: Profile, results: list[CheckResult], selected: set[st
         "name": profile.name or profile.id,
         "target": profile.target_url,
         "profile": {"file": os.path.basename(profile.source), "sha256": profile.digest},
+        **({"convocatoria": convocatoria.identity()} if convocatoria is not None else {}),
         "overall": overall(reqs).value,
         "requirements": {k: v.value for k, v in reqs.items()},
         "checks": checks,
@@ -139,22 +141,32 @@ def convocatoria_info(conv: Any) -> dict[str, Any]:
     off = conv.publication.start.utcoffset()
     return {"id": conv.id, "institute": conv.institute, "agreement": conv.agreement,
             "utc_offset_min": int(off.total_seconds() // 60) if off is not None else None,
-            "sections": dict(getattr(conv, "sections", {}) or {})}
+            "sections": dict(getattr(conv, "sections", {}) or {}),
+            **({"sha256": conv.sha256} if getattr(conv, "sha256", "") else {})}
 
 
 def build(profiles: list[Profile], results: Mapping[str, list[CheckResult]], started_at: str,
           finished_at: str | None = None, selected: Iterable[str] | None = None,
           convocatoria: str | None = None, lang: str = "es", out_dir: str | Path | None = None,
-          conv: Any = None) -> dict[str, Any]:
+          conv: Any = None, convocatorias: Mapping[str, Any] | None = None,
+          trust: Mapping[str, Any] | None = None, pinned: Any = None) -> dict[str, Any]:
+    """``conv``: the convocatoria whose texts the reports quote; ``convocatorias``: each difusor's (its id
+    and SHA-256 go into the document); ``pinned``: the operator's ``--convocatoria``; ``trust``:
+    ``Trust.describe()``."""
     sel = set(selected) if selected else None
+    convs = dict(convocatorias or {})
+    idents = sorted({(c.id, c.sha256) for c in convs.values()})
     doc = {
         "schema": SCHEMA,
         "tool": {"name": "prep-conformance", "version": __version__},
         "started_at": started_at,
         "finished_at": finished_at or _now(),
         "convocatoria": convocatoria or (profiles[0].convocatoria if profiles else ""),
+        **({"convocatoria_sha256": ", ".join(h for _, h in idents)} if idents else {}),
+        **({"convocatoria_pinned": pinned.identity()} if pinned is not None else {}),
+        **({"trust": dict(trust)} if trust is not None else {}),
         "lang": lang,
-        "difusores": [difusor_entry(p, list(results.get(p.id, [])), sel) for p in profiles],
+        "difusores": [difusor_entry(p, list(results.get(p.id, [])), sel, convs.get(p.id)) for p in profiles],
     }
     doc["context"] = measurement_context()
     if conv is not None:

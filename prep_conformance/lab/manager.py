@@ -311,6 +311,7 @@ class Lab:
 
     def _profiles(self, ctx: Context, comps: list[Component]) -> None:
         from ..profile import load_profile
+        from ..trust import TRUSTED
         from ..yamlsource import SourceErrors
         bad_dir = self.state / "profiles-invalid"
         for d in (self.profiles_dir, bad_dir):
@@ -327,7 +328,7 @@ class Lab:
             path.write_text(f"# Lab scenario {sc.id} ({sc.family}): {sc.title_en}\n"
                             + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
             try:
-                load_profile(path)
+                load_profile(path, trust=TRUSTED)     # the lab wrote it: the project vouches for it
             except SourceErrors as exc:
                 bad_dir.mkdir(exist_ok=True)
                 shutil.move(str(path), bad_dir / path.name)

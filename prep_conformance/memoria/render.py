@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,7 @@ def traffic_chart(series: dict, incidents: list[dict], lang: str, width: int = 7
     if not pts:
         return {"width": width, "height": height, "empty": True}
     ymax = max(p["requests"] for p in pts) or 1
-    nice = _nice(ymax)
+    nice = max(math.ceil(_nice(ymax / 4)), 1) * 4          # four steps of a round, whole number of requests
     n = len(pts)
     bw = pw / n
     t0 = dt.datetime.fromisoformat(pts[0]["at"])
@@ -180,11 +181,10 @@ def timeline_chart(incidents: list[dict], start: dt.datetime, end: dt.datetime, 
 
 
 def _nice(v: float) -> float:
-    import math
     if v <= 0:
         return 1
     e = 10 ** math.floor(math.log10(v))
-    for m in (1, 2, 2.5, 5, 10):
+    for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if v <= m * e:
             return m * e
     return 10 * e

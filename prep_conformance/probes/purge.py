@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from .. import trust as trust_mod
 from ..profile import PurgeConfig
 from .bounded import BoundedSession
 
@@ -205,8 +206,11 @@ def cloudflare_purge(cfg: PurgeConfig, session: requests.Session, site_url: str,
 
 
 def command_purge(cfg: PurgeConfig, site_url: str, paths: Sequence[str] = (),
-                  token: str | None = None) -> PurgeObservation:
-    """Run the configured command (no shell); the paths go in ``PREP_PURGE_PATHS``/``PREP_PURGE_URLS``."""
+                  token: str | None = None, trust: trust_mod.Trust | None = None) -> PurgeObservation:
+    """Run the configured command (no shell); the paths go in ``PREP_PURGE_PATHS``/``PREP_PURGE_URLS``.
+
+    Only with the operator's consent (``trust``, ``--trust-profile``): else ``TrustRefused``, nothing run.
+    """
     base = site_url if site_url.endswith("/") else site_url + "/"
     env = {**os.environ, "PREP_SITE_URL": site_url,
            "PREP_PURGE_PATHS": "\n".join("/" + p.lstrip("/") for p in paths),
@@ -214,7 +218,8 @@ def command_purge(cfg: PurgeConfig, site_url: str, paths: Sequence[str] = (),
     argv = list(cfg.command or [])
     t0 = time.perf_counter()
     try:
-        cp = subprocess.run(argv, env=env, capture_output=True, timeout=cfg.timeout_s, check=False)
+        cp = trust_mod.run(trust, argv, "purga / purge", env=env, capture_output=True, timeout=cfg.timeout_s,
+                           check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return PurgeObservation("command", tuple(argv), False, (None,), "",
                                 error=_scrub(f"{type(exc).__name__}: {exc}", [token]),
@@ -225,13 +230,16 @@ def command_purge(cfg: PurgeConfig, site_url: str, paths: Sequence[str] = (),
 
 
 def purge(cfg: PurgeConfig, site_url: str, paths: Sequence[str] = (), *, session: requests.Session | None = None,
-          token: str | None = None) -> PurgeObservation:
-    """Purge ``paths`` (site-relative; empty = everything) through the configured adapter."""
+          token: str | None = None, trust: trust_mod.Trust | None = None) -> PurgeObservation:
+    """Purge ``paths`` (site-relative; empty = everything) through the configured adapter.
+
+    ``token`` must come from ``trust.secret`` (``authorize`` does it for a profile); a ``command`` runs
+    only with ``trust`` granting it."""
     from . import purge_providers as pp
     if cfg.method in pp.ADAPTERS:
         return pp.provider_purge(None, paths, cfg, site_url)[0]
     if cfg.method == "command":
-        return command_purge(cfg, site_url, paths, token)
+        return command_purge(cfg, site_url, paths, token, trust)
     own = session is None
     s = session or BoundedSession()
     if own:
@@ -245,21 +253,51 @@ def purge(cfg: PurgeConfig, site_url: str, paths: Sequence[str] = (), *, session
             s.close()
 
 
-def purge_for_profile(profile, paths: Sequence[str] = (), session: requests.Session | None = None
-                      ) -> PurgeObservation:
-    """Purge with the profile's ``cdn.purge`` (its token read from the environment variable it names)."""
+def destination(cfg: PurgeConfig) -> str | None:
+    """Where the purge request (and its token) goes: the API or purge URL; None for a local command."""
+    if cfg.method == "cloudflare":
+        return cfg.api_base or CLOUDFLARE_API
+    if cfg.method == "fastly":
+        return cfg.api_base or "https://api.fastly.com"
+    if cfg.method == "azure":
+        return cfg.api_base or "https://management.azure.com"
+    if cfg.method in ("PURGE", "BAN"):
+        return cfg.url
+    return None
+
+
+def authorize(profile) -> str | None:
+    """Pre-flight of the profile's purge, before anything changes: its command may run and its token may be
+    read and sent to its destination (``trust``); returns the token. ``TrustRefused`` otherwise."""
     cfg = profile.cdn.purge
     if cfg is None:
         raise ValueError("profile has no cdn.purge")
     from . import purge_providers as pp
-    if cfg.method in pp.ADAPTERS:           # the provider's own API (credentials read there, once)
+    if cfg.method in pp.ADAPTERS:           # the provider's own API: its credentials through trust, pre-flight
+        pp.credentials(profile, cfg)
+        return None
+    if cfg.method == "command" and not trust_mod.may_run(profile):
+        trust_mod.run(profile, list(cfg.command or []), "purga / purge")     # raises TrustRefused, runs nothing
+    return trust_mod.secret(profile, cfg.token_env, destination(cfg), "token de purga / purge token",
+                            method=cfg.method)
+
+
+def purge_for_profile(profile, paths: Sequence[str] = (), session: requests.Session | None = None,
+                      token: str | None = None) -> PurgeObservation:
+    """Purge with the profile's ``cdn.purge``; its token obtained through ``trust.secret`` (``authorize``)."""
+    cfg = profile.cdn.purge
+    if cfg is None:
+        raise ValueError("profile has no cdn.purge")
+    from . import purge_providers as pp
+    if cfg.method in pp.ADAPTERS:           # the provider's own API (credentials read there, through trust)
         return pp.provider_purge(profile, paths)[0]
-    token = profile.env_secret(cfg.token_env)
+    token = token if token is not None else authorize(profile)
+    t = trust_mod.of(profile)
     if session is None and cfg.method != "command":
         from .publication import session_for
         with session_for(profile, pool=4) as s:
-            return purge(cfg, profile.target_url, paths, session=s, token=token)
-    return purge(cfg, profile.target_url, paths, session=session, token=token)
+            return purge(cfg, profile.target_url, paths, session=s, token=token, trust=t)
+    return purge(cfg, profile.target_url, paths, session=session, token=token, trust=t)
 
 
 def purge_refusal(profile) -> str | None:

@@ -36,6 +36,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
+from .. import trust as trust_mod
 from ..profile import PurgeConfig
 from .bounded import BoundedSession
 from .purge import CompletionPoll, PurgeObservation, _scrub
@@ -64,7 +65,7 @@ def api_base_allowed(profile=None) -> bool:
     environment. A profile alone never can."""
     if os.environ.get(ALLOW_API_BASE_ENV) == "1":
         return True
-    return bool(getattr(profile, "trusted", False))
+    return trust_mod.of(profile).profiles
 
 
 def host_allowed(method: str, url: str, api_base: str | None = None) -> bool:
@@ -103,7 +104,11 @@ def credentials(profile, cfg: PurgeConfig) -> Credentials:
             if not token:
                 return Credentials({}, (), "token_file está vacío / token_file is empty")
             return Credentials({"token": token}, (token,))
-        token = profile.env_secret(cfg.token_env) if profile is not None else os.environ.get(cfg.token_env or "")
+        # a profile's token only through trust.secret (consent, and only to this provider's API host);
+        # ``profile=None`` is code configuring an adapter itself (tests, bench)
+        dest = cfg.api_base or (FASTLY_API if m == "fastly" else AZURE_API)
+        token = (trust_mod.secret(profile, cfg.token_env, dest, "token de purga / purge token", method=m)
+                 if profile is not None else os.environ.get(cfg.token_env or ""))
         if not token:
             return Credentials({}, (), f"la variable de entorno {cfg.token_env} no está definida / "
                                        f"environment variable {cfg.token_env} is not set")
@@ -119,6 +124,17 @@ def credentials(profile, cfg: PurgeConfig) -> Credentials:
         return Credentials(vals, tuple(v for k, v in vals.items() if k in ("client_token", "client_secret",
                                                                           "access_token") and v))
     if m == "cloudfront":
+        if profile is not None and not trust_mod.of(profile).profiles and cfg.aws_credentials_file:
+            return _aws_file_only(cfg)        # the applicant's own file (confined to its folder), nothing else
+        if profile is not None and not trust_mod.of(profile).profiles:
+            # boto3's chain reads this machine's AWS credentials (environment, ~/.aws): the operator's consent
+            es, en = trust_mod._allow_with()
+            raise trust_mod.TrustRefused(
+                f"No se leyeron ni se enviaron credenciales de AWS de esta máquina (purga CloudFront): un perfil no "
+                f"confiable no puede pedirlas; {es}.",
+                f"This machine's AWS credentials were neither read nor sent (CloudFront purge): an untrusted "
+                f"profile may not ask for them; {en}.", refused="secret", secret_name="AWS",
+                allow_with=trust_mod.FLAG)
         import boto3
         import botocore.exceptions
         import botocore.session
@@ -140,6 +156,26 @@ def credentials(profile, cfg: PurgeConfig) -> Credentials:
         return Credentials({"session": session}, tuple(s for s in (frozen.secret_key, frozen.token,
                                                                     frozen.access_key) if s))
     return Credentials({})
+
+
+def _aws_file_only(cfg: PurgeConfig) -> Credentials:
+    """AWS keys from ``aws_credentials_file`` alone (section ``aws_profile`` or ``default``): boto3's own chain
+    would prefer this machine's ``AWS_*`` variables, which an untrusted profile may not have sent."""
+    import configparser
+
+    import boto3
+    section = cfg.aws_profile or "default"
+    cp = configparser.RawConfigParser()
+    try:
+        with open(cfg.aws_credentials_file, encoding="utf-8") as f:
+            cp.read_file(f)
+        key, secret = cp.get(section, "aws_access_key_id"), cp.get(section, "aws_secret_access_key")
+        token = cp.get(section, "aws_session_token", fallback=None)
+    except (OSError, configparser.Error) as exc:
+        return Credentials({}, (), f"aws_credentials_file [{section}]: {type(exc).__name__}")
+    session = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
+                                    region_name="us-east-1")
+    return Credentials({"session": session}, tuple(s for s in (secret, token, key) if s))
 
 
 # ---------------------------------------------------------------------------------------------- interface

@@ -23,6 +23,7 @@ from typing import Any
 import paramiko
 from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 
+from .. import trust as trust_mod
 from ..errors import CheckError
 from ..profile import Ssh
 from . import sshfault
@@ -153,6 +154,7 @@ class SshSession:
         self.info = info
         self._sftp: paramiko.SFTPClient | None = None
         self._lock = threading.Lock()
+        self.who: Any = None
 
     # -- SFTP ------------------------------------------------------------------------------------
     def sftp(self) -> paramiko.SFTPClient:
@@ -303,20 +305,15 @@ def verify_host_key(cfg: Ssh, key: paramiko.PKey) -> str:
         host_key_status="unknown")
 
 
-def _secret(name: str | None, what_es: str, what_en: str) -> str | None:
-    if not name:
-        return None
-    value = os.environ.get(name)
-    if value is None:
-        raise CheckError(f"La variable de entorno {name} ({what_es}) no está definida.",
-                         f"Environment variable {name} ({what_en}) is not set.", env=name)
-    return value
+def _secret(cfg: Ssh, who: Any, name: str | None, what_es: str, what_en: str) -> str | None:
+    """A password or key passphrase, through ``trust.secret``: only for ``cfg.host``, only with consent."""
+    return trust_mod.secret(who, name, cfg.host, f"{what_es} / {what_en}", kind="password")
 
 
-def load_client_key(cfg: Ssh) -> paramiko.PKey | None:
+def load_client_key(cfg: Ssh, who: Any = None) -> paramiko.PKey | None:
     if not cfg.key_file:
         return None
-    passphrase = _secret(cfg.key_passphrase_env, "frase de la clave", "key passphrase")
+    passphrase = _secret(cfg, who, cfg.key_passphrase_env, "frase de la clave", "key passphrase")
     try:
         return paramiko.PKey.from_path(cfg.key_file, passphrase.encode() if passphrase is not None else None)
     except paramiko.PasswordRequiredException:
@@ -336,14 +333,16 @@ def load_client_key(cfg: Ssh) -> paramiko.PKey | None:
                          f"Could not load key {cfg.key_file}: {type(exc).__name__}") from None
 
 
-def connect(cfg: Ssh, sock: Any = None) -> SshSession:
+def connect(cfg: Ssh, sock: Any = None, who: Any = None) -> SshSession:
     """Connect, verify the host key, authenticate; every failure is a ``CheckError`` (ERROR).
 
     ``sock`` (a socket-like object, e.g. ``paramiko.ProxyCommand``) replaces the TCP connection.
+    ``who`` (the profile, or a ``trust.Trust``) is whose consent a password or key passphrase needs
+    (``trust.secret``): without it none is read, and nothing is sent (``TrustRefused``).
     """
     where = f"{cfg.username}@{cfg.host}:{cfg.port}"
-    key = load_client_key(cfg)
-    password = _secret(cfg.password_env, "contraseña SSH", "SSH password") if not key else None
+    key = load_client_key(cfg, who)
+    password = _secret(cfg, who, cfg.password_env, "contraseña SSH", "SSH password") if not key else None
     started = time.perf_counter()
     if sock is None:
         try:
@@ -400,7 +399,9 @@ def connect(cfg: Ssh, sock: Any = None) -> SshSession:
                        fingerprint(server_key), status, t.local_cipher, auth,
                        round(time.perf_counter() - started, 3))
         ok = True
-        return SshSession(cfg, t, info)
+        sess = SshSession(cfg, t, info)
+        sess.who = who                   # a reconnect (cleanup) asks with the same consent
+        return sess
     finally:
         if not ok:
             t.close()
@@ -411,7 +412,7 @@ def session_for(difusor) -> SshSession:
     cfg = difusor.profile.ssh
 
     def make() -> SshSession:
-        s = connect(cfg)
+        s = connect(cfg, who=difusor.profile)
         difusor.on_close(s.close)
         return s
     return difusor.once("ssh", make)

@@ -20,6 +20,8 @@ def merge_runs(docs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         for dif in d["difusores"]:
             by_id[dif["id"]] = dif
     convs = sorted({d.get("convocatoria", "") for d in docs})
+    shas = sorted({(dif.get("convocatoria") or {}).get("sha256", "") for dif in by_id.values()
+                   if isinstance(dif.get("convocatoria"), Mapping)} - {""})
     latest = sorted(docs, key=lambda d: d.get("finished_at", ""))[-1]
     # measurement context and the convocatoria's data (quotes, offset, digest) of the latest run
     carried = {k: latest[k] for k in ("context", "convocatoria_info", "convocatoria_sha256") if k in latest}
@@ -29,6 +31,7 @@ def merge_runs(docs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "started_at": min(d.get("started_at", "") for d in docs),
         "finished_at": max(d.get("finished_at", "") for d in docs),
         "convocatoria": ", ".join(c for c in convs if c),
+        **({"convocatoria_sha256": ", ".join(shas)} if shas else {}),
         "lang": docs[-1].get("lang", "es"),
         "merged_from": len(docs),
         "difusores": [by_id[k] for k in sorted(by_id)],

@@ -86,11 +86,21 @@ def conv_info(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _sha(doc: Mapping[str, Any]) -> str | None:
-    for key in ("convocatoria_sha256",):
-        if doc.get(key):
-            return str(doc[key])
-    c = doc.get("convocatoria_info") or {}
-    return c.get("sha256")
+    """The convocatoria file's SHA-256 when results.json carries it (``convocatoria_sha256``, or a
+    ``sha256`` inside any ``convocatoria*`` object)."""
+    import re as _re
+    hexa = _re.compile(r"^[0-9a-f]{64}$")
+    for key, value in doc.items():
+        if not str(key).startswith("convocatoria"):
+            continue
+        if isinstance(value, str) and hexa.match(value):
+            return value
+        if isinstance(value, Mapping):
+            for k in ("sha256", "digest"):
+                v = value.get(k)
+                if isinstance(v, str) and hexa.match(v.split(":")[-1]):
+                    return v.split(":")[-1]
+    return None
 
 
 def _context(doc: Mapping[str, Any], lang: str, print_mode: bool = False) -> dict[str, Any]:

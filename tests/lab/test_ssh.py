@@ -22,6 +22,7 @@ from prep_conformance.lab.scenarios.ssh import SCENARIOS, ssh_section
 from prep_conformance.lab.sshd import LAB_PASSPHRASE, LAB_PASSWORD, PASSPHRASE_ENV, PASSWORD_ENV, SshdLab
 from prep_conformance.probes import ssh as ssh_probe
 from prep_conformance.profile import Ssh
+from prep_conformance.trust import TRUSTED
 
 ROOT = Path(__file__).resolve().parents[2]
 SSH_REQS = ("II.1.a", "II.1.c", "II.1.d")
@@ -117,11 +118,11 @@ def test_changed_host_key_never_passes_and_sends_no_credential(sshlab):
 def test_wrong_password_is_error_and_not_echoed(sshlab, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, "not the password")
     with pytest.raises(ssh_probe.CheckError) as exc:
-        ssh_probe.connect(Ssh(**ssh_section(sshlab, "ssh-password")))
+        ssh_probe.connect(Ssh(**ssh_section(sshlab, "ssh-password")), who=TRUSTED)
     assert "refused" in exc.value.summary_en and "not the password" not in str(exc.value.evidence)
     monkeypatch.delenv(PASSWORD_ENV)
     with pytest.raises(ssh_probe.CheckError) as exc:
-        ssh_probe.connect(Ssh(**ssh_section(sshlab, "ssh-password")))
+        ssh_probe.connect(Ssh(**ssh_section(sshlab, "ssh-password")), who=TRUSTED)
     assert PASSWORD_ENV in exc.value.summary_en
 
 

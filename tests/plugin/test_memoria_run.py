@@ -111,3 +111,15 @@ def test_a_hand_made_pdf_is_read_as_text(tmp_path):
     c = results(out)["checks"]["memoria_tecnica"]
     assert c["verdict"] == "FAIL" and c["evidence"]["compared_by"].startswith("text")
     assert [o["watch_id"] for o in c["evidence"]["omitted"]] == [2]       # 22:40 is not in the text
+
+
+def test_ii2c_from_the_tools_memoria_when_no_logs_are_named(site, tmp_path):
+    prof = site / "perfil-sin-bitacoras.yaml"
+    prof.write_text("id: medio-ejemplo\nsites: {official: http://127.0.0.1:9/}\ntarget: official\n"
+                    "documents: {memoria: docs/memoria.pdf}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run_cli("run", "--profile", prof, "--out", out, "--only", "II.2.c")
+    r = results(out)
+    c = r["checks"]["access_log_statistics"]
+    assert r["req"]["II.2.c"] == "PASS" and c["evidence"]["source"] == "documents.memoria"
+    assert c["evidence"]["page_views"] == 9

@@ -162,7 +162,7 @@ def test_outcomes_map_to_verdicts_and_secrets_never_reach_output(pytester):
     secret = "s3cr3t-hunter2-value"
     pytester._monkeypatch.setenv("LAB_SECRET_PW", secret)
     res = pytester.runpytest_subprocess("-p", "no:locust", "--prep-profile", "p.yaml", "--prep-out", "out",
-                                        "--junitxml", "out/junit.xml", "--html", "out/pytest.html",
+                                        "--prep-trust-profile", "--junitxml", "out/junit.xml", "--html", "out/pytest.html",
                                         "--self-contained-html", "-o", "junit_family=xunit1")
     assert res.ret == 1
     doc = json.loads((pytester.path / "out" / "results.json").read_text())
@@ -237,3 +237,41 @@ def test_skipped(difusor, record_check):
     doc = json.loads((pytester.path / "o" / "results.json").read_text())
     names = sorted(c["check"] for c in doc["difusores"][0]["checks"] if c["requirement"] in ("II.1.e", "II.2.a"))
     assert names == ["named[edge-GET]", "named[origin-HEAD]", "skipped"]
+
+
+def test_report_with_decisions_turns_manual_into_pass_with_the_reviewers_name(tmp_path):
+    """`report --decisions`: the final verdict follows the decision, the tool's stays beside it; a bad file
+    is a usage error with file:line."""
+    src = Path(__file__).resolve().parents[1] / "data" / "report" / "lab-results.json"
+    runs = tmp_path / "run"
+    runs.mkdir()
+    (runs / "results.json").write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    dec = tmp_path / "decisiones.yaml"
+    dec.write_text("decisions:\n  - difusor: compliant\n    requirement: II.2.e\n    decision: cumple\n"
+                   "    by: Mtra. Lucía Ortega (DEOE)\n    at: 2024-05-20T12:00:00-06:00\n"
+                   "    justification: SLA del proveedor con 99.95 % mensual.\n"
+                   "    evidence: [SLA firmado (PDF)]\n", encoding="utf-8")
+    p = run_cli("report", runs, "--out", tmp_path / "out", "--decisions", dec)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    d = next(x for x in doc["difusores"] if x["id"] == "compliant")
+    assert d["tool_requirements"]["II.2.e"] == "MANUAL" and d["requirements"]["II.2.e"] == "PASS"
+    html = (tmp_path / "out" / "compliant.html").read_text()
+    assert "Mtra. Lucía Ortega (DEOE)" in html and "Decisión del revisor" in html
+    assert "✎" in (tmp_path / "out" / "index.html").read_text()
+    dec.write_text(dec.read_text().replace("decision: cumple", "decision: tal vez"), encoding="utf-8")
+    p = run_cli("report", runs, "--out", tmp_path / "out2", "--decisions", dec)
+    assert p.returncode == 2 and f"{dec}:4: decisions.0.decision" in p.stderr
+
+
+def test_run_pdf_writes_one_pdf_per_difusor_and_the_matrix(tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    out = tmp_path / "out"
+    p = run_cli("run", "--profile", DATA / "docs_ok.yaml", "--out", out, "--pdf", *docs_only("--only", "II.2.a"))
+    assert p.returncode in (0, 1), p.stdout + p.stderr
+    assert (out / "index.pdf").exists()
+    text = "\n".join(pg.extract_text() or "" for pg in pypdf.PdfReader(str(out / "medio-ejemplo.pdf")).pages)
+    assert "Informe técnico de verificación" in text
+    # II.2.a: the load test without authorisation is "No verificado", never "No aplica"
+    html = (out / "medio-ejemplo.html").read_text()
+    assert "No verificado" in html

@@ -9,6 +9,7 @@ import pytest
 
 from prep_conformance.probes import purge
 from prep_conformance.profile import PurgeConfig
+from prep_conformance.trust import TRUSTED
 from tests.support.cloudflare_standin import CloudflareStandIn
 
 TOKEN = "cf-test-token-3b1f"          # a test value, not a real credential
@@ -79,7 +80,7 @@ def test_command_ok_and_paths_in_env(tmp_path):
     out = tmp_path / "paths"
     cfg = PurgeConfig(method="command", command=[sys.executable, "-c",
                       f"import os; open({str(out)!r}, 'w').write(os.environ['PREP_PURGE_PATHS'])"])
-    obs = purge.purge(cfg, SITE, ["json/main.json", "index.html"])
+    obs = purge.purge(cfg, SITE, ["json/main.json", "index.html"], trust=TRUSTED)
     assert obs.accepted and obs.statuses == (0,)
     assert out.read_text().splitlines() == ["/json/main.json", "/index.html"]
 
@@ -87,11 +88,11 @@ def test_command_ok_and_paths_in_env(tmp_path):
 def test_command_failure_scrubs_token():
     cfg = PurgeConfig(method="command", command=[sys.executable, "-c",
                       f"import sys; sys.stderr.write('denied for {TOKEN}'); sys.exit(3)"])
-    obs = purge.purge(cfg, SITE, token=TOKEN)
+    obs = purge.purge(cfg, SITE, token=TOKEN, trust=TRUSTED)
     assert not obs.accepted and obs.statuses == (3,) and TOKEN not in obs.detail and "***" in obs.detail
 
 
 def test_command_timeout():
     cfg = PurgeConfig(method="command", command=[sys.executable, "-c", "import time; time.sleep(5)"], timeout_s=0.5)
-    obs = purge.purge(cfg, SITE)
+    obs = purge.purge(cfg, SITE, trust=TRUSTED)
     assert not obs.accepted and "TimeoutExpired" in obs.error

@@ -176,7 +176,15 @@ def test_plan_for_uses_profile_and_site():
     assert plan.host == "https://prep.example:8443" and plan.page == "/prep/"
     assert plan.workers == 2 and plan.main_json == CONV.main_json.path and plan.data_files == ("/prep/json/x.csv",)
     remote = rules.plan_for(prof, CONV, _settings(workers=3, remote_workers=True), site)
-    assert remote.workers == 0 and remote.expect_workers == 3 and remote.master_bind_host == "0.0.0.0"
+    # the master binds loopback unless told otherwise; a profile's public address needs --trust-profile
+    assert remote.workers == 0 and remote.expect_workers == 3 and remote.master_bind_host == "127.0.0.1"
+    from prep_conformance import trust
+    with pytest.raises(trust.TrustRefused, match="--trust-profile"):
+        rules.plan_for(prof, CONV, _settings(workers=3, remote_workers=True, master_bind_host="0.0.0.0"), site)
+    prof2 = SimpleNamespace(**vars(prof))
+    prof2._trust = trust.TRUSTED
+    assert rules.plan_for(prof2, CONV, _settings(workers=3, remote_workers=True, master_bind_host="0.0.0.0"),
+                          site).master_bind_host == "0.0.0.0"
 
 
 # ---------------------------------------------------------------- thresholds
@@ -324,3 +332,17 @@ def test_chart_escapes_text():
     svg = load_chart.render(pts, lang="es")
     ET.fromstring(svg)
     assert "peticiones por segundo" in svg
+
+
+def test_throughput_relative_to_the_users_that_ran():
+    """A site that stalls its visitors serves far fewer requests than they would send to a site answering
+    within p95: FAIL on throughput (the users Locust ran, second by second, set the demand)."""
+    s = _s10({"users": 30, "poll_min_s": 0.5, "poll_max_s": 1.5})
+    series = tuple(SeriesPoint(t, min(30, 10 * (t + 1)), 0.0, 0.0, None, None, None) for t in range(11))
+    demand = rules.expected_attempts(_obs(series=series), s)
+    assert demand == pytest.approx((10 + 20 + 30 * 8) * 1.0 / (1.0 + 1.0 * 1.0))   # per task 1, cycle 2 s
+    ok = rules.thresholds(_obs(series=series, requests=300, rps=30.0), s)
+    assert ok.verdict is Verdict.PASS and ok.evidence["expected_min_attempts"] == pytest.approx(demand, abs=0.1)
+    stalled = rules.thresholds(_obs(series=series, requests=40, rps=4.0), s)
+    assert stalled.verdict is Verdict.FAIL and "served 40 of 135" in stalled.summary_en
+    assert "sirvió 40 de 135 peticiones esperadas" in stalled.summary

@@ -198,3 +198,19 @@ def test_memoria_command_user_errors(tmp_path, capsys):
     assert main(["memoria", "--profile", str(_profile(tmp_path)), "--access-log", str(log), "--incidents",
                  str(bad), "--out", str(out)]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_clf_variants_escaped_quotes_vhost_and_extra_fields(tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text(
+        # Apache escapes a quote in the user agent as \" ; vhost_combined puts the host first;
+        # nginx "main" adds X-Forwarded-For after the user agent
+        '1.2.3.4 - - [02/Jun/2024:20:00:00 -0600] "GET /a.html HTTP/1.1" 200 10 "-" "Mozilla \\"x\\" y"\n'
+        'prep.medio.example:443 1.2.3.5 - - [02/Jun/2024:20:00:01 -0600] "GET /?q=1 HTTP/2.0" 304 - "-" "Mozilla"\n'
+        '1.2.3.6 - - [02/Jun/2024:20:00:02 -0600] "GET /b/ HTTP/1.1" 200 10 "-" "Mozilla" "10.0.0.1"\n'
+        '1.2.3.7 - - [02/Jun/2024:20:00:03 -0600] "\\x16\\x03\\x01" 400 150 "-" "-"\n')
+    hits = list(read_logs([log]))
+    assert [(h.ip, h.path, h.status, h.ua) for h in hits] == [
+        ("1.2.3.4", "/a.html", 200, 'Mozilla "x" y'), ("1.2.3.5", "/", 304, "Mozilla"),
+        ("1.2.3.6", "/b/", 200, "Mozilla"), ("1.2.3.7", "-", 400, "-")]
+    assert hits[0].ts == dt.datetime(2024, 6, 2, 20, tzinfo=synth.TZ).timestamp()
