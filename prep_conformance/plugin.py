@@ -134,6 +134,8 @@ def pytest_configure(config: pytest.Config) -> None:
             lines = "\n".join(f"  {e}" for e in exc.errors)
             raise pytest.UsageError(f"profile errors (nothing was checked):\n{lines}") from None
     convs = {p.id: convocatoria_of(p) for p in profiles}
+    from .thresholds import pin_reference
+    pin_reference(pinned)          # the operator's convocatoria is the reference every threshold is compared with
     out = config.getoption("prep_out")
     out_dir = Path(out) if out else (Path("reports") if profiles else None)
     decisions = None
