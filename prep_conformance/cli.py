@@ -254,10 +254,14 @@ def cmd_memoria(args: argparse.Namespace) -> int:
     from .memoria.incidents import WatchDbError, load_notes
     from .memoria.logs import LogError
     from .memoria.render import write
+    from . import trust
+    from .convocatoria import pin
     from .profile import convocatoria_of, load_profiles
     from .yamlsource import SourceErrors
     try:
-        profiles = load_profiles([args.profile], check_files=False)
+        profiles = load_profiles([args.profile], check_files=False,
+                                 trust=trust.from_options(args.trust_profile, args.trust_file),
+                                 convocatoria=pin(args.convocatoria))
         notes = load_notes(args.incidents) if args.incidents else None
     except SourceErrors as exc:
         _print_source_errors(exc)
@@ -370,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     mem.add_argument("--out", required=True, metavar="DIR", help="writes memoria.html, memoria.pdf, memoria.json")
     mem.add_argument("--lang", choices=("es", "en"), default="es")
     mem.add_argument("--no-pdf", action="store_true", help="HTML and JSON only")
+    add_trust_options(mem)
     mem.set_defaults(func=cmd_memoria)
 
     for name, help_ in (("monitor", "poll main.json at an interval and log availability samples (II.2.e)"),
