@@ -43,7 +43,11 @@ def test_cdn_present(difusor, record_check):
             qk = purge_probe.query_cache_key(s, prof.target_url, "", prof.http.timeout_s)
         except Exception as exc:  # noqa: BLE001 - evidence only: its failure never changes the verdict
             qk = {"key": "unknown", "error": f"{type(exc).__name__}: {exc}"}
-    record_check(cdn.presence(_detection(difusor), qk))
+    try:
+        mj = http.edge_main_json(difusor, "GET").headers
+    except Exception:  # noqa: BLE001 - evidence only; the web checks report their own failure
+        mj = None
+    record_check(cdn.presence(_detection(difusor), qk, mj))
 
 
 @pytest.mark.requirement("II.2.b")

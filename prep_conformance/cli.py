@@ -37,15 +37,16 @@ def _print_source_errors(exc) -> None:
         print(f"  {e}", file=sys.stderr)
 
 
-def load_for_run(args: argparse.Namespace):
+def load_for_run(args: argparse.Namespace, check_files: bool = True):
     """Profiles loaded as the operator's flags say (``--trust-profile``, ``--trust-file``, ``--convocatoria``);
-    raises ``SourceErrors``. Reusable by every command that checks profiles (run, validate, watch)."""
+    raises ``SourceErrors``. Reusable by every command that loads profiles (run, validate, watch, memoria)."""
     from . import trust
     from .convocatoria import pin
     from .profile import load_profiles
     t = trust.from_options(getattr(args, "trust_profile", False), getattr(args, "trust_file", None))
-    return load_profiles(getattr(args, "profile", None) or getattr(args, "files", []), trust=t,
-                         convocatoria=pin(getattr(args, "convocatoria", None)))
+    paths = getattr(args, "profile", None) or getattr(args, "files", [])
+    return load_profiles([paths] if isinstance(paths, (str, Path)) else list(paths), check_files=check_files,
+                         trust=t, convocatoria=pin(getattr(args, "convocatoria", None)))
 
 
 def add_trust_options(p: argparse.ArgumentParser, convocatoria: bool = True) -> None:
@@ -254,14 +255,10 @@ def cmd_memoria(args: argparse.Namespace) -> int:
     from .memoria.incidents import WatchDbError, load_notes
     from .memoria.logs import LogError
     from .memoria.render import write
-    from . import trust
-    from .convocatoria import pin
-    from .profile import convocatoria_of, load_profiles
+    from .profile import convocatoria_of
     from .yamlsource import SourceErrors
     try:
-        profiles = load_profiles([args.profile], check_files=False,
-                                 trust=trust.from_options(args.trust_profile, args.trust_file),
-                                 convocatoria=pin(args.convocatoria))
+        profiles = load_for_run(args, check_files=False)
         notes = load_notes(args.incidents) if args.incidents else None
     except SourceErrors as exc:
         _print_source_errors(exc)

@@ -38,13 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interval", type=float, default=60.0, help="seconds between samples (default 60)")
     ap.add_argument("--count", type=int, default=None, help="stop after N samples")
     ap.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+    ap.add_argument("--trust-profile", action="store_true",
+                    help="you vouch for the profile (paths outside its folder; docs/security.md)")
     args = ap.parse_args(argv)
     if args.count is None and args.duration is None:
         ap.error("give --count or --duration: the monitor always stops by itself")
     if args.interval <= 0:
         ap.error("--interval must be positive")
     try:
-        profile = load_profile(args.profile)
+        from .trust import from_options
+        profile = load_profile(args.profile, trust=from_options(args.trust_profile))
     except SourceErrors as exc:
         for e in exc.errors:
             print(f"  {e}", file=sys.stderr)

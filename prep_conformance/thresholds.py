@@ -103,8 +103,22 @@ def _bundled(conv_id: str):
         return None
 
 
+_PINNED: dict[str, Any] = {}
+
+
+def pin_reference(conv: Any | None) -> None:
+    """The operator's convocatoria (``--convocatoria ID|FILE``) as the institute's reference for every
+    profile, whatever file a profile names; None unpins."""
+    _PINNED.clear()
+    if conv is not None:
+        _PINNED["conv"] = conv
+
+
 def reference_of(conv: Any) -> Any:
-    """The institute's convocatoria for ``conv``: the bundled one of the same id, else ``conv`` itself."""
+    """The institute's convocatoria for ``conv``: the pinned one (``pin_reference``), else the bundled one
+    of the same id, else ``conv`` itself."""
+    if "conv" in _PINNED:
+        return _PINNED["conv"]
     cid = getattr(conv, "id", None)
     return (_bundled(cid) if isinstance(cid, str) else None) or conv
 

@@ -291,6 +291,22 @@ def may_run(who: Any) -> bool:
     return of(who).profiles
 
 
+OWN_PROGRAMS = frozenset({"sftp", "ssh-keygen", "sshd"})   # plus this Python (Locust runs in it)
+
+
+def own_command(argv: Sequence[str]) -> list[str]:
+    """The argv of one of the tool's own programs (OpenSSH's ``sftp``/``ssh-keygen``, this Python running
+    Locust), checked before it is started: never a program a profile names (that is ``run``), never an
+    argument holding NUL or a line break. A ``ValueError`` here is a bug, not a user error."""
+    import sys
+    args = [str(a) for a in argv]
+    if not args or not (os.path.basename(args[0]) in OWN_PROGRAMS or args[0] == sys.executable):
+        raise ValueError(f"not one of the tool's own programs: {args[:1]}")
+    if any("\0" in a or "\n" in a for a in args):
+        raise ValueError("an argument holds NUL or a line break")
+    return args
+
+
 # --------------------------------------------------------------------------------------------- listening
 
 

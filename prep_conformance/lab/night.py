@@ -68,7 +68,7 @@ def default_plan(every_s: float = 3.0, offset_s: float = 0.0) -> list[NightDifus
     e, o = every_s, offset_s
     return [NightDifusor("sigue-uno"), NightDifusor("sigue-dos", delay_s=0.6),
             NightDifusor("rezagado", "lag", start_s=o + 2.5 * e, end_s=o + 9.5 * e),
-            NightDifusor("se-cae", "down", start_s=o + 3.5 * e, end_s=o + 6.5 * e),
+            NightDifusor("se-cae", "down", start_s=o + 3.5 * e, end_s=o + 8 * e),
             NightDifusor("altera", "altered", start_s=o + 2 * e, end_s=o + 5 * e),
             NightDifusor("sin-cache", "no_cache_control"),
             NightDifusor("error-404", "error", start_s=o + 3 * e, end_s=o + 5 * e),
@@ -374,9 +374,13 @@ http {{
                         self._event(d.id, "lag_end", secuencia=self.secuencia)
             due = [p for p in pending if p[0] <= time.time()]
             pending = [p for p in pending if p[0] > time.time()]
+            done: set[str] = set()
             for _, d, kk in due:
-                if kk != self.secuencia and kk < self.secuencia:
-                    continue                         # a newer corte is already out
+                if kk < self.secuencia:              # a newer corte is already out: a follower takes that one
+                    kk = self.secuencia
+                if d.id in done:
+                    continue
+                done.add(d.id)
                 if d.behaviour in ("lag", "error") and lag_state.get(d.id) in ("lagging", "error"):
                     continue
                 if d.behaviour == "down" and down_state.get(d.id) == "down":

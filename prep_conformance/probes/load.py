@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from .. import trust
 from ..errors import CheckError
 from ..loadfiles import PREP_VISITOR
 
@@ -523,7 +524,8 @@ def _spawn(cmd: list[str], log: Path, cwd: Path) -> subprocess.Popen:
     fh = open(log, "wb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
     env["PYTHONUNBUFFERED"] = "1"
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, cwd=str(cwd),
+    proc = subprocess.Popen(trust.own_command(cmd), stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                            cwd=str(cwd),
                             env=env, preexec_fn=_child_setup, close_fds=True)
     fh.close()
     _LIVE.add(proc.pid)

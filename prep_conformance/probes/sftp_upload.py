@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 import paramiko
 
+from .. import trust
 from ..errors import CheckError
 from ..profile import Ssh
 from . import ssh as ssh_probe
@@ -207,7 +208,8 @@ def self_test(engine: str, megabytes: int = 64) -> dict[str, Any]:
         if os.geteuid() == 0 and not os.path.isdir("/run/sshd"):
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
         for name in ("host", "client"):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/{name}"], check=True,
+            subprocess.run(trust.own_command(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/{name}"]),
+                           check=True,
                            capture_output=True, timeout=30)
         shutil.copy(f"{tmp}/client.pub", f"{tmp}/ak")
         with open(f"{tmp}/sshd.conf", "w") as fh:
@@ -334,7 +336,8 @@ def _openssh_rounds(cfg: Ssh, remote_paths: list[str], nbytes: int, track: Calla
         argv = _openssh_argv(cfg, batch)
         argv[1:1] = list(extra)
         t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        proc = subprocess.Popen(trust.own_command(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE,
                                 start_new_session=True)        # a terminal Ctrl-C reaches us, we stop it
         track(proc)
         err_chunks: list[bytes] = []

@@ -432,7 +432,9 @@ KEY_LABELS_ES = {
     "host_key_status": "estado de la llave del servidor", "not_found": "no encontrado",
     "not_found_body_head": "inicio del cuerpo no encontrado", "threshold_bytes": "umbral (bytes)",
     "round_budget_s": "tiempo máximo por ronda (s)", "rounds_ok": "rondas correctas", "target_count": "objetivos",
-    "headers_before": "encabezados antes", "page": "página", "series_columns": "columnas", "remote_worker_command": "comando del trabajador remoto",
+    "headers_before": "encabezados antes", "page": "página", "threshold": "umbral", "declared_sla": "SLA declarado",
+    "test": "prueba", "official": "oficial", "sites": "sitios", "registration_ip": "IP de registro",
+    "work_phone": "teléfono de trabajo", "extension": "extensión", "contact": "contacto", "entidad": "entidad", "series_columns": "columnas", "remote_worker_command": "comando del trabajador remoto",
     # issue 16: purges through the CDNs' APIs, their two timelines, edges that rewrite pages
     "timeline": "cronología", "upload_to_purge_accepted_s": "de la carga a la purga aceptada (s)",
     "purge_accepted": "purga aceptada", "completion_signal": "señal de término del proveedor",

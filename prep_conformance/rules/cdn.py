@@ -41,22 +41,49 @@ def _query_key_notes(qk: dict[str, Any] | None) -> list[Note]:
     return []
 
 
-def presence(det: CdnDetection | None, query_key: dict[str, Any] | None = None) -> CheckResult:
+EDGE_DIRECTIVE_HEADERS = ("cdn-cache-control", "cloudflare-cdn-cache-control", "surrogate-control", "edge-control")
+
+
+def edge_directive_notes(main_json_headers) -> list[Note]:
+    """main.json told to the CDN as cacheable (``CDN-Cache-Control``/``Surrogate-Control: max-age=60``) while
+    browsers read ``no-store``: the edge obeys the former (RFC 9213), so visitors may get an old corte."""
+    from .caching import parse_cache_control
+    pairs = main_json_headers.items() if hasattr(main_json_headers, "items") else (main_json_headers or ())
+    lines = [(str(k), str(v)) for k, v in pairs if str(k).lower() in EDGE_DIRECTIVE_HEADERS]
+    granting = []
+    for k, v in lines:
+        for d in parse_cache_control(v):
+            age = d.value if d.name in ("max-age", "s-maxage") else None
+            if (age is not None and age.isdigit() and int(age) > 0) or d.name in ("public", "stale-while-revalidate",
+                                                                                  "stale-if-error"):
+                granting.append(f"{k}: {v}")
+                break
+    if not granting:
+        return []
+    return [Note("warn", f"main.json lleva instrucciones de caché para el CDN ({'; '.join(granting)}): el borde las "
+                 "obedece aunque Cache-Control diga no-store a los navegadores; los visitantes pueden recibir un corte "
+                 "viejo.", f"main.json carries caching instructions for the CDN ({'; '.join(granting)}): the edge obeys "
+                 "them even though Cache-Control says no-store to browsers; visitors may get an old corte.")]
+
+
+def presence(det: CdnDetection | None, query_key: dict[str, Any] | None = None,
+             main_json_headers=None) -> CheckResult:
     """A CDN or cache is seen in front of the site (headers, CNAME chain); absence of signals is not proof.
     ``query_key`` (``purge.query_cache_key``) adds what a cache-busting visitor gets, as a note."""
     ev: dict[str, Any] = {"detection": _det_ev(det)}
     if query_key is not None:
         ev["query_cache_key"] = query_key
+    extra = _query_key_notes(query_key) + edge_directive_notes(main_json_headers)
     if det is None or not det.detected:
         return result(REQ, "cdn_present", Verdict.MANUAL,
                       "No se detectó CDN ni caché por cabeceras o CNAME; solicite el contrato o la consola del CDN.",
                       "No CDN or cache detected from headers or CNAME; ask for the CDN contract or console.",
-                      notes=_query_key_notes(query_key), **ev)
+                      notes=extra, **ev)
     kind_es = "servicio CDN" if det.is_cdn_service else "caché propia"
     kind_en = "CDN service" if det.is_cdn_service else "self-run cache"
     notes = ([] if det.is_cdn_service else [Note(
         "warn", "Una caché propia no da por sí sola la distribución geográfica de un servicio CDN.",
-        "A self-run cache alone does not give a CDN service's geographic distribution.")]) + _query_key_notes(query_key)
+        "A self-run cache alone does not give a CDN service's geographic distribution.")]) + extra
     return result(REQ, "cdn_present", Verdict.PASS,
                   f"Delante del sitio: {det.name} ({kind_es}); {len(det.signals)} señal(es).",
                   f"In front of the site: {det.name} ({kind_en}); {len(det.signals)} signal(s).",

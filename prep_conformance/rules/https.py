@@ -225,8 +225,41 @@ def mozilla_notes(obs: TlsObservation) -> list[Note]:
         return []
     if not obs.mozilla_issues:
         return [Note("info", "Cumple el perfil Mozilla «intermediate».", "Meets Mozilla's 'intermediate' profile.")]
-    return [Note("warn", f"Mozilla intermediate — {k}: {v}", f"Mozilla intermediate — {k}: {v}")
-            for k, v in obs.mozilla_issues]
+    return [Note("warn", *_mozilla_issue_texts(k, v)) for k, v in obs.mozilla_issues]
+
+
+_MOZ_WHAT = {"TLS curves": ("curvas TLS", "TLS curves"), "TLS versions": ("versiones de TLS", "TLS versions"),
+             "TLS 1.3 cipher suites": ("suites de cifrado de TLS 1.3", "TLS 1.3 cipher suites"),
+             "Cipher suites": ("suites de cifrado", "cipher suites")}
+_MOZ_VULN_ES = {"tls_vulnerability_compression": "el servidor es vulnerable a ataques por compresión TLS",
+                "tls_vulnerability_ccs_injection": "el servidor es vulnerable a la inyección CCS de OpenSSL",
+                "tls_vulnerability_fallback_scsv": "el servidor no admite TLS_FALLBACK_SCSV (degradación de versión)",
+                "tls_vulnerability_heartbleed": "el servidor es vulnerable a Heartbleed de OpenSSL",
+                "tls_vulnerability_robot": "el servidor es vulnerable al ataque ROBOT",
+                "tls_vulnerability_renegotiation": "el servidor es vulnerable a la renegociación insegura",
+                "tls_vulnerability_extended_master_secret": "el servidor no admite Extended Master Secret"}
+
+
+def _mozilla_issue_texts(key: str, text: str) -> tuple[str, str]:
+    """sslyze's Mozilla checker writes English sentences with Python sets in them: a reader gets the
+    names as a list, in the report's language."""
+    import re as _re
+    m = _re.match(r"^(TLS curves|TLS versions|TLS 1\.3 cipher suites|Cipher suites) \{(.*)\} are supported, "
+                  r"but should be rejected\.?$", text or "")
+    if m:
+        names = ", ".join(sorted(n.strip().strip("'\"") for n in m.group(2).split(",") if n.strip()))
+        what_es, what_en = _MOZ_WHAT[m.group(1)]
+        return (f"Perfil Mozilla intermedio: {what_es} aceptadas que el perfil rechaza: {names}.",
+                f"Mozilla intermediate: {what_en} supported that the profile rejects: {names}.")
+    m = _re.match(r"^(ECDH|DH) parameter size is (\d+), should be superior or equal to (\d+)\.?$", text or "")
+    if m:
+        return (f"Perfil Mozilla intermedio: parámetro {m.group(1)} de {m.group(2)} bits; se esperan al menos "
+                f"{m.group(3)}.", f"Mozilla intermediate: {m.group(1)} parameter of {m.group(2)} bits; at least "
+                f"{m.group(3)} expected.")
+    if key in _MOZ_VULN_ES:
+        return f"Perfil Mozilla intermedio: {_MOZ_VULN_ES[key]}.", f"Mozilla intermediate — {key}: {text}"
+    return (f"Perfil Mozilla intermedio: desviación «{key}» (detalle en la evidencia).",
+            f"Mozilla intermediate — {key}: {text}")
 
 
 def vulnerabilities(obs: TlsObservation, check: str = "https_vulnerabilities") -> CheckResult:

@@ -36,12 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--metrics-port", type=int, metavar="P", help="serve Prometheus metrics on this port")
     ap.add_argument("--bind", default="127.0.0.1", metavar="ADDR", help="address of the board and metrics (default 127.0.0.1)")
     ap.add_argument("--lang", choices=("es", "en"), default="es", help="board and log language (default es)")
+    ap.add_argument("--board-refresh", type=int, metavar="S",
+                    help="seconds between the board page's own reloads (default: the interval, 1 to 10 s)")
     ap.add_argument("--concurrency", type=int, default=32, metavar="N", help="polls in flight at most (default 32)")
     ap.add_argument("--deadline", type=float, metavar="S", help="total deadline of one poll (default: 80 %% of the interval, at most 10 s)")
     ap.add_argument("--hysteresis", type=int, default=2, metavar="N",
                     help="consecutive samples that open or close an incident (default 2)")
     ap.add_argument("--jitter", type=float, default=0.1, metavar="F", help="interval jitter, fraction (default 0.1)")
-    ap.add_argument("--convocatoria", metavar="ID|FILE", help="the institute's convocatoria (default: the profiles')")
+    ap.add_argument("--convocatoria", metavar="ID|FILE",
+                    help="pin the institute's convocatoria (default: the profiles'); a profile naming another one "
+                         "is a profile error")
+    from ..cli import add_trust_options
+    add_trust_options(ap, convocatoria=False)          # --trust-profile, --trust-file (docs/security.md)
     ap.add_argument("-q", "--quiet", action="store_true", help="no log lines, only the final summary")
     return ap
 
@@ -56,8 +62,7 @@ def _parse_until(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
-    from ..convocatoria import load_convocatoria
-    from ..profile import convocatoria_of, load_profiles
+    from ..profile import convocatoria_of
     from ..yamlsource import SourceErrors
     if args.interval <= 0:
         ap.error("--interval must be positive")
@@ -66,11 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.hysteresis < 1 or args.concurrency < 1:
         ap.error("--hysteresis and --concurrency must be at least 1")
     try:
-        profiles = load_profiles(args.profile)
-        if args.convocatoria:
-            convs = [load_convocatoria(args.convocatoria, Path.cwd())]
-        else:
-            convs = [convocatoria_of(p) for p in profiles]
+        from ..cli import load_for_run
+        profiles = load_for_run(args)      # untrusted unless --trust-profile; --convocatoria pinned for all
+        convs = [convocatoria_of(p) for p in profiles]
     except SourceErrors as exc:
         print("Errores de perfil (no se vigiló nada) / profile errors (nothing was watched):", file=sys.stderr)
         for e in exc.errors:
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"métricas / metrics: http://{args.bind}:{args.metrics_port}/metrics")
         if args.board_port is not None:
             from .board import serve_board
-            servers.append(serve_board(live, args.bind, args.board_port, args.lang))
+            servers.append(serve_board(live, args.bind, args.board_port, args.lang, args.board_refresh))
             log(f"tablero / board: http://{args.bind}:{args.board_port}/")
     except OSError as exc:
         for s in servers:

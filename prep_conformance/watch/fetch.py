@@ -3,9 +3,9 @@
 Each difusor keeps one client: a keep-alive urllib3 pool built by the publication probe's
 ``ResolvingAdapter`` (``http.resolve`` pins, SNI and certificate checks on the site's name, trust =
 system CAs + ``http.ca_bundle``), so a poll of a healthy difusor costs one request on an open
-connection. The body is read with ``read1`` (one socket read at a time) and the deadline is checked
-between reads, so a server that drips a byte a second or streams an endless chunked body costs the
-deadline, not more. A certificate that does not verify is observed (``tls_error``) and the content
+connection. Every request runs under ``probes.bounded`` (a total wall-clock deadline enforced by its
+watchdog, the body read as it arrives and cut at a cap), so a server that never answers, drips a byte a
+second or streams an endless chunked body costs the deadline, not more. A certificate that does not verify is observed (``tls_error``) and the content
 fetched again without verification, as the publication checks do.
 """
 
@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import urllib3
 from urllib3.exceptions import InsecureRequestWarning
 
+from ..probes import bounded
 from ..probes import publication as pub
 
 USER_AGENT = "prep-conformance/watch"
@@ -83,70 +84,56 @@ class Client:
         return g
 
     def _get(self, url: str, deadline_s: float, cap: int, keep_body: bool, verify: bool) -> Got:
+        """One GET under ``probes.bounded``: a watchdog shuts the socket when the deadline passes, whatever
+        phase the request is in; the body is read as it arrives and cut at the cap."""
         t0 = time.monotonic()
-        end = t0 + deadline_s
         p = urlsplit(url)
         target = p.path + (f"?{p.query}" if p.query else "")
-        try:
-            pool = self._pool(verify)
-            r = pool.urlopen("GET", target, headers={"Host": self._host, "User-Agent": USER_AGENT,
-                                                     "Accept-Encoding": "identity", "Cache-Control": "no-cache"},
-                             preload_content=False, redirect=False, retries=False,
-                             timeout=urllib3.Timeout(total=deadline_s, connect=min(3.0, deadline_s)))
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            return Got(url, None, elapsed_s=time.monotonic() - t0, error=_short(exc), error_kind=_kind(exc))
-        h = hashlib.sha256()
-        size, chunks, cut = 0, [], None
-        try:
-            while True:
-                left = end - time.monotonic()
-                if left <= 0:
-                    cut = "deadline"
-                    break
-                _settimeout(r, left)
-                chunk = r.read1(65536)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > cap:
-                    cut = "too_large"
-                    break
-                h.update(chunk)
-                if keep_body:
-                    chunks.append(chunk)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            r.close()
-            return Got(url, r.status, tuple(r.headers.items()), size=size, elapsed_s=time.monotonic() - t0,
-                       error=_short(exc), error_kind=_kind(exc))
-        headers = tuple(r.headers.items())
-        if cut:
-            r.close()                       # never reuse a connection with a body still in flight
-            what = (f"{size} bytes after {deadline_s:g} s, still sending" if cut == "deadline"
-                    else f"more than {cap} bytes")
-            return Got(url, r.status, headers, size=size, elapsed_s=time.monotonic() - t0, error=what,
-                       error_kind=cut)
-        r.release_conn()
-        return Got(url, r.status, headers, b"".join(chunks) if keep_body else None, h.hexdigest(), size,
-                   time.monotonic() - t0)
-
-
-def _settimeout(r, seconds: float) -> None:
-    """Bound the next socket read by what is left of the deadline."""
-    sock = getattr(getattr(r, "connection", None), "sock", None)
-    if sock is not None:
-        try:
-            sock.settimeout(max(0.05, seconds))
-        except OSError:
-            pass
+        label = p.path.rsplit("/", 1)[-1] or "/"
+        with bounded.watching(bounded.Limits(deadline_s, cap, label, min(3.0, deadline_s))) as w:
+            try:
+                pool = self._pool(verify)
+                connect, read = w.timeout()
+                r = pool.urlopen("GET", target, headers={"Host": self._host, "User-Agent": USER_AGENT,
+                                                         "Accept-Encoding": "identity", "Cache-Control": "no-cache"},
+                                 preload_content=False, redirect=False, retries=False,
+                                 timeout=urllib3.Timeout(connect=connect, read=read))
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                if w.expired:
+                    return Got(url, None, elapsed_s=time.monotonic() - t0, error=w.no_answer().text_en,
+                               error_kind="timeout")
+                return Got(url, None, elapsed_s=time.monotonic() - t0, error=_short(exc), error_kind=_kind(exc))
+            h = hashlib.sha256()
+            chunks = []
+            try:
+                for chunk in bounded.body(r, w):
+                    h.update(chunk)
+                    if keep_body:
+                        chunks.append(chunk)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                r.close()
+                return Got(url, r.status, tuple(r.headers.items()), size=w.bytes, elapsed_s=time.monotonic() - t0,
+                           error=_short(exc), error_kind=_kind(exc))
+            headers = tuple(r.headers.items())
+            if w.cut is not None:
+                r.close()                   # never reuse a connection with a body still in flight
+                return Got(url, r.status, headers, size=w.bytes, elapsed_s=time.monotonic() - t0,
+                           error=w.cut.text_en, error_kind="deadline" if w.cut.reason == "deadline" else "too_large")
+            r.release_conn()
+            return Got(url, r.status, headers, b"".join(chunks) if keep_body else None, h.hexdigest(), w.bytes,
+                       time.monotonic() - t0)
 
 
 def _kind(exc: BaseException) -> str:
     text = repr(exc)
     if isinstance(exc, (urllib3.exceptions.SSLError, ssl.SSLError)) or "CERTIFICATE" in text.upper():
         return "tls"
+    # urllib3's NewConnectionError is a ConnectTimeoutError by inheritance: look at refusals first
+    if isinstance(exc, ConnectionRefusedError) or "refused" in text:
+        return "connect"
     if isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)) or "timed out" in text:
         return "timeout"
-    if isinstance(exc, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)) or "refused" in text:
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
         return "connect"
     return "protocol"
 

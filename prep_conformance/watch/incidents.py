@@ -155,12 +155,28 @@ def fmt_duration(s: float | None, lang: str = "es") -> str:
     return " ".join(parts)
 
 
+ERROR_KINDS = {"connect": ("conexión rechazada", "connection refused"),
+               "timeout": ("sin respuesta a tiempo", "no answer in time"),
+               "deadline": ("main.json no terminó de llegar a tiempo", "main.json did not finish arriving in time"),
+               "tls": ("falla de TLS", "TLS failure"), "protocol": ("respuesta HTTP inválida", "invalid HTTP answer"),
+               "too_large": ("main.json excede el tamaño máximo", "main.json exceeds the size limit")}
+
+
+def _tls_es(reason: str) -> str:
+    from ..report.evidence import SSL_REASONS_ES
+    for en, es in SSL_REASONS_ES.items():
+        reason = reason.replace(en, es)
+    return reason
+
+
 def _detail(kind: str, ev: Mapping[str, Any], lang: str) -> str:
     es = lang == "es"
     if kind == "down":
-        return ev.get("error") or ""
+        words = ERROR_KINDS.get(ev.get("error_kind") or "")
+        return words[0 if es else 1] if words else ("sin respuesta" if es else "no answer")
     if kind == "http_error":
-        return f"HTTP {ev.get('status')}"
+        words = ERROR_KINDS.get(ev.get("error_kind") or "")
+        return f"HTTP {ev.get('status')}" + (f", {words[0 if es else 1]}" if words else "")
     if kind == "stale":
         return (f"sirve el corte {ev.get('secuencia')} cuando el más reciente es el {ev.get('ref_secuencia')}"
                 if es else f"serves corte {ev.get('secuencia')} while the newest is {ev.get('ref_secuencia')}")
@@ -172,7 +188,8 @@ def _detail(kind: str, ev: Mapping[str, Any], lang: str) -> str:
         v = ev.get("cache_control")
         return (f"Cache-Control: {v}" if v else ("sin encabezado Cache-Control" if es else "no Cache-Control header"))
     if kind == "tls":
-        return ev.get("tls_error") or ""
+        reason = ev.get("tls_error") or ""
+        return _tls_es(reason) if es else reason
     return ""
 
 

@@ -70,6 +70,7 @@ class Sample:
                               "latency_s": None if self.latency_s is None else round(self.latency_s, 4)}
         if self.error:
             ev["error"] = self.error
+            ev["error_kind"] = self.error_kind
         if kind in (None, "cache_control"):
             ev["cache_control"] = self.cache_control
         if kind in (None, "stale", "altered", "missing"):
@@ -125,8 +126,9 @@ def _poll(target: Target, ref: Reference, cache_control: str, tolerance_s: float
     g = target.client.get(target.main_json, deadline_s=deadline_s, cap=MAIN_JSON_CAP, keep_body=True)
     ref_seq = newest.secuencia if newest else None
     if g.status is None or g.error_kind in ("deadline", "protocol"):
+        flags = {"down": True, "tls": True} if g.error_kind == "tls" else {"down": True}
         return Sample(target.id, t, False, g.status, g.elapsed_s, g.error, g.error_kind, ref_secuencia=ref_seq,
-                      flags={"down": True})
+                      tls_error=g.error if g.error_kind == "tls" else None, flags=flags)
     flags: dict[str, bool | None] = {"down": False, "http_error": g.status != 200 or g.error_kind is not None}
     flags["tls"] = bool(g.tls_error) if target.url.startswith("https:") else None
     judged = caching.judge_headers(_header_obs(g, t), cache_control)

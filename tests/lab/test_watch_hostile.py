@@ -42,6 +42,12 @@ class Hostile:
                 while not self.stop.is_set():
                     conn.sendall(b"{")
                     time.sleep(0.05)
+            elif self.mode == "drip_headers":
+                for b in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10000:
+                    if self.stop.is_set():
+                        break
+                    conn.sendall(bytes([b]))
+                    time.sleep(0.05)
             elif self.mode == "endless":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
                 chunk = b"x" * 65536
@@ -57,7 +63,8 @@ class Hostile:
         self.sock.close()
 
 
-@pytest.mark.parametrize("mode,kind", [("silent", "timeout"), ("drip", "deadline"), ("endless", "too_large")])
+@pytest.mark.parametrize("mode,kind", [("silent", "timeout"), ("drip", "deadline"), ("drip_headers", "deadline"),
+                                       ("endless", "too_large")])
 def test_each_poll_costs_at_most_its_deadline(mode, kind):
     srv = Hostile(mode)
     client = Client(f"http://127.0.0.1:{srv.port}/")

@@ -45,7 +45,8 @@ def night():
     if os.geteuid() != 0 or not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         pytest.skip("the night lab needs root and nginx")
     from prep_conformance.lab.night import ElectionNight, default_plan
-    n = ElectionNight(_state(), _port_base(), default_plan(EVERY, OFFSET), every_s=EVERY, window_s=120)
+    n = ElectionNight(_state(), _port_base(), default_plan(EVERY, OFFSET), every_s=EVERY, window_s=120,
+                      tolerance_s=2 * EVERY)
     n.start()
     yield n
     n.stop()
@@ -99,7 +100,8 @@ def night_run(night, tmp_path_factory):
     db = d / "noche.db"
     board, metrics = _port_base() + 50, _port_base() + 51
     t0 = time.time()
-    p = watch(night, db, "--board-port", str(board), "--metrics-port", str(metrics), duration=27, wait=False)
+    p = watch(night, db, "--board-port", str(board), "--metrics-port", str(metrics), "--board-refresh", "60",
+              duration=27, wait=False)
     seen = {}
 
     def at(t_rel):
@@ -110,7 +112,7 @@ def night_run(night, tmp_path_factory):
         seen["metrics_before"] = get(f"http://127.0.0.1:{metrics}/metrics")
         seen["state_before"] = get(f"http://127.0.0.1:{board}/state.json")
         chromium(f"http://127.0.0.1:{board}/", f"--screenshot={d / 'antes.png'}")
-        at(OFFSET + 10.5)                           # rezagado stale (9 to 19 s), se-cae down (7 to 13 s)
+        at(OFFSET + 12.5)                           # rezagado stale (~10 to 19 s), se-cae down (7 to 16 s)
         seen["metrics_during"] = get(f"http://127.0.0.1:{metrics}/metrics")
         with ThreadPoolExecutor(2) as pool:      # both while rezagado is stale: in parallel
             shot = pool.submit(chromium, f"http://127.0.0.1:{board}/", f"--screenshot={d / 'durante.png'}")
@@ -160,6 +162,8 @@ def test_down_and_back(night, night_db):
     assert abs(inc["duration_s"] - (up - down)) <= LATE + 0.4
     assert "Connection refused" in inc["first_evidence"]["error"]
     assert inc["summary_es"].startswith("Sin respuesta desde ") and "durante" in inc["summary_es"]
+    assert "(conexión rechazada)" in inc["summary_es"] and "Connection" not in inc["summary_es"]
+    assert "(connection refused)" in inc["summary_en"]
     acc = accounting(night_db, "se-cae")
     assert abs(acc.down_s - (up - down)) <= LATE + 0.4
     assert acc.ratio < 0.999                        # an outage of seconds in a window of seconds
@@ -301,5 +305,6 @@ def test_certificates_over_https(night_db):
     assert night_db.incidents.get("seguro", []) == []
     inc = one(night_db, "autofirmado", "tls")
     assert inc["ended_at"] is None and "self-signed" in inc["first_evidence"]["tls_error"]
+    assert "autofirmado" in inc["summary_es"] and "self-signed" not in inc["summary_es"]
     assert [i["kind"] for i in night_db.incidents["autofirmado"]] == ["tls"]   # content judged all the same
     assert accounting(night_db, "autofirmado").down_s == 0

@@ -304,3 +304,40 @@ def test_symlink_out_of_the_folder(tmp_path):
     assert p.returncode == 2 and "documents.logo" in p.stderr and "symbolic link" in p.stderr
     p = run_cli("validate", prof, "--trust-profile")
     assert p.returncode == 0, p.stderr
+
+
+def test_watch_and_memoria_take_the_same_pin_and_trust(tmp_path):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    _substitute(folder)
+    prof = folder / "perfil.yaml"
+    prof.write_text("id: medio\nsites: {test: 'https://prep.medio.example/'}\nconvocatoria: convocatoria.yaml\n")
+    p = run_cli("watch", "--profile", prof, "--db", tmp_path / "w.db", "--duration", "1",
+                "--convocatoria", "iem-michoacan-2024", "--trust-profile")
+    assert p.returncode == 2 and "perfil.yaml:3: convocatoria:" in p.stderr and not (tmp_path / "w.db").exists()
+    p = run_cli("memoria", "--profile", prof, "--access-log", tmp_path / "none.log", "--out", tmp_path / "m")
+    assert p.returncode == 2 and "--trust-profile" in p.stderr
+
+
+# ----------------------------------------------------------------------------------------- CDN providers
+
+def test_provider_purges_read_no_credential_of_this_machine_untrusted(tmp_path, monkeypatch):
+    from prep_conformance import trust
+    from prep_conformance.probes import purge as purge_probe
+    from prep_conformance.profile import load_profile
+    monkeypatch.delenv("PREP_TRUST_PROFILE", raising=False)
+    monkeypatch.delenv("PREP_ALLOW_API_BASE", raising=False)
+    monkeypatch.setenv("FASTLY_TOKEN", SECRET)
+    site = "sites: {test: 'https://prep.medio.example/'}\n"
+    cases = {"fastly": "cdn: {purge: {method: fastly, service_id: S, token_env: FASTLY_TOKEN}}\n",
+             "cloudfront": "cdn: {purge: {method: cloudfront, distribution_id: E123}}\n"}
+    for method, extra in cases.items():
+        p = tmp_path / f"{method}.yaml"
+        p.write_text(f"id: {method}\n" + site + extra)
+        with pytest.raises(trust.TrustRefused) as exc:
+            purge_probe.authorize(load_profile(p))
+        assert "--trust-profile" in exc.value.summary_en and SECRET not in str(exc.value)
+    # consent: the token is read, for the provider's own API host only
+    prof = load_profile(tmp_path / "fastly.yaml", trust=trust.TRUSTED)
+    assert trust.secret(prof, "FASTLY_TOKEN", "https://api.fastly.com/", "t", method="fastly") == SECRET
+    assert not trust.allowed_destination(prof, "http://127.0.0.2:9/", method="fastly")

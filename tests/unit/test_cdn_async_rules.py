@@ -111,3 +111,13 @@ def test_query_cache_key_notes():
     assert any("reaches the origin" in n.text_en for n in r.notes)
     assert r.evidence["query_cache_key"]["key"] == "includes-query"
     assert not cdn.presence(CF, {"key": "unknown"}).notes
+
+
+def test_edge_directives_on_main_json_warned():
+    r = cdn.presence(CF, None, {"Cache-Control": "no-cache, no-store, must-revalidate",
+                                "CDN-Cache-Control": "max-age=60"})
+    assert any("CDN-Cache-Control: max-age=60" in n.text_en and n.level == "warn" for n in r.notes)
+    assert not cdn.presence(CF, None, {"Surrogate-Control": "no-store", "Cache-Control": "no-store"}).notes
+    assert any("Surrogate-Control" in n.text for n in cdn.presence(CF, None, {"Surrogate-Control": "max-age=300"}).notes)
+    pairs = (("Cache-Control", "no-store"), ("CDN-Cache-Control", "max-age=30"))      # HttpObservation.headers
+    assert cdn.presence(CF, None, pairs).notes

@@ -332,3 +332,17 @@ def test_chart_escapes_text():
     svg = load_chart.render(pts, lang="es")
     ET.fromstring(svg)
     assert "peticiones por segundo" in svg
+
+
+def test_throughput_relative_to_the_users_that_ran():
+    """A site that stalls its visitors serves far fewer requests than they would send to a site answering
+    within p95: FAIL on throughput (the users Locust ran, second by second, set the demand)."""
+    s = _s10({"users": 30, "poll_min_s": 0.5, "poll_max_s": 1.5})
+    series = tuple(SeriesPoint(t, min(30, 10 * (t + 1)), 0.0, 0.0, None, None, None) for t in range(11))
+    demand = rules.expected_attempts(_obs(series=series), s)
+    assert demand == pytest.approx((10 + 20 + 30 * 8) * 1.0 / (1.0 + 1.0 * 1.0))   # per task 1, cycle 2 s
+    ok = rules.thresholds(_obs(series=series, requests=300, rps=30.0), s)
+    assert ok.verdict is Verdict.PASS and ok.evidence["expected_min_attempts"] == pytest.approx(demand, abs=0.1)
+    stalled = rules.thresholds(_obs(series=series, requests=40, rps=4.0), s)
+    assert stalled.verdict is Verdict.FAIL and "served 40 of 135" in stalled.summary_en
+    assert "sirvió 40 de 135 peticiones esperadas" in stalled.summary

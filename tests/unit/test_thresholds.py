@@ -119,3 +119,15 @@ def test_entries_are_json_ready():
     assert json.loads(json.dumps(e))["value"].startswith("2030-06-03T20:00:00")
     assert e["source"] == "perfil" and not e["relaxed"]          # recorded, never a "relaxation"
     assert th.threshold(_copy("publication", hold_after_close_h=1), "hold_after_close_h")["relaxed"]
+
+
+def test_pinned_reference_wins_over_a_profiles_own_id():
+    mine = CONV.model_copy(update={"id": "mi-propia-convocatoria",
+                                   "thresholds": CONV.thresholds.model_copy(update={"disk_free_gb": 5})})
+    assert not th.threshold(mine, "disk_free_gb")["relaxed"]          # unpinned: its own reference
+    th.pin_reference(CONV)
+    try:
+        e = th.threshold(mine, "disk_free_gb")
+        assert e["relaxed"] and e["convocatoria_value"] == 20
+    finally:
+        th.pin_reference(None)

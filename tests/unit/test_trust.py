@@ -230,3 +230,12 @@ def test_pinned_file_accepts_a_profile_copy_byte_for_byte(tmp_path):
     assert pinned.identity() == {"id": "iem-michoacan-2024", "sha256": pinned.sha256, "bundled": False}
     assert pin("iem-michoacan-2024").identity()["bundled"] is True
     assert pin(None) is None
+
+
+def test_own_commands_only():
+    import sys
+    assert trust.own_command(["sftp", "-b", "x"])[0] == "sftp"
+    assert trust.own_command([sys.executable, "-m", "locust"])[0] == sys.executable
+    for argv in (["touch", "/tmp/x"], ["/bin/sh", "-c", "id"], [], ["sftp", "a\nb"]):
+        with pytest.raises(ValueError):
+            trust.own_command(argv)

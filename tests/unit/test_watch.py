@@ -97,7 +97,7 @@ def test_texts_spanish_and_english_apart():
     inc = derive([s(1717380000 + t, down=True) for t in range(3)] + [s(1717380125, down=False),
                                                                       s(1717380126, down=False)])[0]
     es, en = summaries(inc, TZ)
-    assert es.startswith("Sin respuesta desde 2 de junio de 2024, 20:00:00 h (UTC−6), durante 2 min 5 s")
+    assert es.startswith("Sin respuesta desde 2 de junio de 2024, 20:00:00 h (UTC−6), durante 2 min 5 s (sin respuesta)")
     assert en.startswith("Down (no answer) from 2 June 2024, 20:00:00 (UTC−6), for 2 min 5 s")
     assert "durante" not in en and "from" not in es
     assert fmt_duration(3725) == "1 h 2 min 5 s" and fmt_duration(None, "en") == "ongoing"
