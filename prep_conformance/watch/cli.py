@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     from .reference import PaquetesDir, Reference, ReferenceUrl
     if args.reference:
         p0 = profiles[0]
-        source = ReferenceUrl(args.reference, p0.http.resolve, p0.http.ca_bundle)
+        # the institute's own publication: a difusor's (untrusted) profile never pins where it is fetched from
+        from ..trust import of as trust_of
+        mine = trust_of(p0).profiles
+        source = ReferenceUrl(args.reference, p0.http.resolve if mine else {}, p0.http.ca_bundle if mine else None)
     elif args.paquetes:
         if not Path(args.paquetes).is_dir():
             ap.error(f"--paquetes: not a folder: {args.paquetes}")
