@@ -38,11 +38,16 @@ def why_no_drill(profile) -> str | None:
 @pytest.mark.requirement("II.2.b")
 def test_cdn_present(difusor, record_check):
     prof = difusor.profile
-    with pub.session_for(prof, pool=2) as s:
-        try:
-            qk = purge_probe.query_cache_key(s, prof.target_url, "", prof.http.timeout_s)
-        except Exception as exc:  # noqa: BLE001 - evidence only: its failure never changes the verdict
-            qk = {"key": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+    try:
+        http.site(difusor)       # the pre-flight first: a silent site costs no more requests here
+    except Exception as exc:  # noqa: BLE001 - evidence only (the web checks report the fault)
+        qk = {"key": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+    else:
+        with pub.session_for(prof, pool=2) as s:
+            try:
+                qk = purge_probe.query_cache_key(s, prof.target_url, "", prof.http.timeout_s)
+            except Exception as exc:  # noqa: BLE001 - evidence only: its failure never changes the verdict
+                qk = {"key": "unknown", "error": f"{type(exc).__name__}: {exc}"}
     try:
         mj = http.edge_main_json(difusor, "GET").headers
     except Exception:  # noqa: BLE001 - evidence only; the web checks report their own failure

@@ -7,7 +7,9 @@ here through ``difusor.once``); the rules judge it. Without ``package:`` nothing
 import pytest
 
 from prep_conformance.probes import http
+from prep_conformance.probes import edge_rewrite as edge_probe
 from prep_conformance.probes import publication as pub
+from prep_conformance.rules import edge_rewrite
 from prep_conformance.rules import publication as rules
 from prep_conformance.errors import not_verified
 
@@ -73,3 +75,11 @@ def test_page_shows_corte(difusor, record_check, request):
     obs = _observation(difusor, request)
     page, scripts = _page(difusor)
     record_check(rules.page_shows_corte(obs, page, scripts))
+
+
+@pytest.mark.requirement("I.6")
+def test_edge_rewrites_html(difusor, record_check, request):
+    """The paquete's HTML pages reach the public unmodified (no CDN-injected scripts)."""
+    obs = _observation(difusor, request)
+    pages, origin_known = edge_probe.observe_profile(difusor.profile, obs)
+    record_check(edge_rewrite.evaluate(pages, origin_known))

@@ -108,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     pargs += (["-q", "--tb=no"] if not args.verbose else ["-v"]) + ["-rN", *args.pytest_args]
     import pytest
     code = int(pytest.main(pargs))
-    if code == EXIT_USAGE or code == 4:   # pytest usage error (e.g. a profile error found late)
+    if code == 4:   # pytest usage error (e.g. a profile error found late); 2 is pytest's "interrupted"
         return EXIT_USAGE
     _scrub_pytest_outputs(out, profiles)
     results = out / "results.json"

@@ -45,6 +45,7 @@ class RunState:
     results: dict[str, list[CheckResult]] = field(default_factory=dict)
     doc: dict[str, Any] | None = None
     redactions: list[tuple[str, str]] | None = None
+    collected: dict[str, set[str]] = field(default_factory=dict)   # difusor id -> requirements with a check
     decisions: list | None = None
 
 
@@ -133,6 +134,8 @@ def pytest_configure(config: pytest.Config) -> None:
             lines = "\n".join(f"  {e}" for e in exc.errors)
             raise pytest.UsageError(f"profile errors (nothing was checked):\n{lines}") from None
     convs = {p.id: convocatoria_of(p) for p in profiles}
+    from .thresholds import pin_reference
+    pin_reference(pinned)          # the operator's convocatoria is the reference every threshold is compared with
     out = config.getoption("prep_out")
     out_dir = Path(out) if out else (Path("reports") if profiles else None)
     decisions = None
@@ -213,6 +216,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    for item in keep:
+        did = _difusor_id(item)
+        if did is not None:
+            config.stash[RUN].collected.setdefault(str(did), set()).update(requirement_of(item))
 
 
 def _check_name(item: pytest.Item) -> str:
@@ -357,6 +364,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _STATE["run"] = session.config.stash[RUN]
 
 
+def _mark_interrupted(state: RunState) -> None:
+    """Ctrl-C / SIGTERM: a requirement whose checks never ran is ERROR (not evaluated), never MANUAL or PASS."""
+    for did, reqs in state.collected.items():
+        done = {r.requirement for r in state.results.get(did, [])}
+        for rid in sorted(reqs - done):
+            state.results.setdefault(did, []).append(CheckResult(
+                rid, "interrupted", Verdict.ERROR, "No evaluado: la ejecución se interrumpió.",
+                "Not evaluated: the run was interrupted."))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = config.stash[RUN]
@@ -364,6 +381,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _is_worker(config) or not state.profiles:
         return
     from . import results as results_mod
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        _mark_interrupted(state)
     conv_ids = ", ".join(sorted({c.id for c in state.convocatorias.values()}))
     doc = results_mod.build(state.profiles, state.results, state.started_at, selected=state.only,
                             lang=state.lang, convocatoria=conv_ids, out_dir=state.out_dir,
@@ -379,8 +398,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             from .report import render_run
             render_run(doc, state.out_dir, state.lang)
             if config.getoption("prep_pdf"):
+                from .report.pdf import PdfUnavailable
                 from .report.render import render_pdfs
-                render_pdfs(doc, state.out_dir, state.lang)
+                try:
+                    render_pdfs(doc, state.out_dir, state.lang)
+                except PdfUnavailable as exc:   # the HTML reports stand; say why there is no PDF
+                    import sys
+                    print(f"sin PDF / no PDF: {exc}", file=sys.stderr)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = results_mod.exit_code(doc)
 

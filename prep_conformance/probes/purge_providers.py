@@ -124,6 +124,8 @@ def credentials(profile, cfg: PurgeConfig) -> Credentials:
         return Credentials(vals, tuple(v for k, v in vals.items() if k in ("client_token", "client_secret",
                                                                           "access_token") and v))
     if m == "cloudfront":
+        if profile is not None and not trust_mod.of(profile).profiles and cfg.aws_credentials_file:
+            return _aws_file_only(cfg)        # the applicant's own file (confined to its folder), nothing else
         if profile is not None and not trust_mod.of(profile).profiles:
             # boto3's chain reads this machine's AWS credentials (environment, ~/.aws): the operator's consent
             es, en = trust_mod._allow_with()
@@ -154,6 +156,26 @@ def credentials(profile, cfg: PurgeConfig) -> Credentials:
         return Credentials({"session": session}, tuple(s for s in (frozen.secret_key, frozen.token,
                                                                     frozen.access_key) if s))
     return Credentials({})
+
+
+def _aws_file_only(cfg: PurgeConfig) -> Credentials:
+    """AWS keys from ``aws_credentials_file`` alone (section ``aws_profile`` or ``default``): boto3's own chain
+    would prefer this machine's ``AWS_*`` variables, which an untrusted profile may not have sent."""
+    import configparser
+
+    import boto3
+    section = cfg.aws_profile or "default"
+    cp = configparser.RawConfigParser()
+    try:
+        with open(cfg.aws_credentials_file, encoding="utf-8") as f:
+            cp.read_file(f)
+        key, secret = cp.get(section, "aws_access_key_id"), cp.get(section, "aws_secret_access_key")
+        token = cp.get(section, "aws_session_token", fallback=None)
+    except (OSError, configparser.Error) as exc:
+        return Credentials({}, (), f"aws_credentials_file [{section}]: {type(exc).__name__}")
+    session = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
+                                    region_name="us-east-1")
+    return Credentials({"session": session}, tuple(s for s in (secret, token, key) if s))
 
 
 # ---------------------------------------------------------------------------------------------- interface

@@ -151,3 +151,20 @@ def test_credentials_files_token_and_aws(tmp_path, monkeypatch):
     c = pp.credentials(None, PurgeConfig(method="cloudfront", distribution_id="E1", aws_profile="purge",
                                          aws_credentials_file=str(aws)))
     assert c.missing is None and "file-secret-value" in c.secrets
+
+
+def test_untrusted_cloudfront_uses_only_its_own_credentials_file(tmp_path, monkeypatch):
+    """boto3's chain prefers AWS_* variables: for an untrusted profile only the file it brings is read."""
+    from types import SimpleNamespace
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAMACHINEKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "machine-secret-never-sent")
+    aws = tmp_path / "aws-credentials"
+    aws.write_text("[lab]\naws_access_key_id = AKIAFROMFILE01\naws_secret_access_key = from-file-secret\n")
+    cfg = PurgeConfig(method="cloudfront", distribution_id="E1", aws_profile="lab", aws_credentials_file=str(aws))
+    untrusted = SimpleNamespace(target_url=SITE)
+    c = pp.credentials(untrusted, cfg)
+    frozen = c.values["session"].get_credentials().get_frozen_credentials()
+    assert frozen.access_key == "AKIAFROMFILE01" and "machine-secret-never-sent" not in c.secrets
+    from prep_conformance import trust
+    with pytest.raises(trust.TrustRefused):      # without a file of its own: this machine's chain needs consent
+        pp.credentials(untrusted, PurgeConfig(method="cloudfront", distribution_id="E1"))
