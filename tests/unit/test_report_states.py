@@ -49,3 +49,25 @@ def test_changed_csv_fields_are_named_by_the_header():
     diff = [{"op": " ", "line": 1, "text": "CLAVE,PAZ,PVL"}, {"op": "-", "line": 2, "text": "A1,74,3"},
             {"op": "+", "line": 2, "text": "A1,75,3"}]
     assert field_changes(diff) == [{"line": 2, "column": "PAZ", "expected": "74", "served": "75"}]
+
+
+def test_every_evidence_shape_of_the_lab_renders_in_both_languages_and_older_shapes_too():
+    """Re-rendering older results (report DIR) must not fail on evidence a later version enriched."""
+    import copy
+    import json
+    from pathlib import Path
+    from prep_conformance.report.render import render_dictamen, render_index
+    doc = json.loads((Path(__file__).resolve().parents[1] / "data" / "report" / "lab-results.json")
+                     .read_text(encoding="utf-8"))
+    old = copy.deepcopy(doc)
+    for d in old["difusores"]:
+        for c in d["checks"]:
+            for key in ("timeline", "thresholds", "started_at", "finished_at"):
+                (c.get("evidence") or {}).pop(key, None)
+                c.pop(key, None)
+    old.pop("convocatoria_info", None), old.pop("context", None)
+    for variant in (doc, old):
+        for lang in ("es", "en"):
+            assert "Matriz" in render_index(variant, "es") or lang == "en"
+            for d in variant["difusores"]:
+                assert d["id"] in render_dictamen(variant, d, lang)
