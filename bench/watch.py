@@ -69,7 +69,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-watch-"))
     db = tmp / "bench.db"
     board = base + 200                       # 101 difusor ports below
-    argv = [sys.executable, "-m", "prep_conformance.cli", "watch", "--profile", str(night.profiles_dir), "--db", str(db),
+    argv = [sys.executable, "-m", "prep_conformance.cli", "watch", *night.watch_args(), "--db", str(db),
             "--interval", str(iv), "--duration", str(args.duration), "--board-port", str(board),
             "--metrics-port", str(board + 1), "-q"]
     t_start = time.time()

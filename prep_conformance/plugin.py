@@ -398,8 +398,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             from .report import render_run
             render_run(doc, state.out_dir, state.lang)
             if config.getoption("prep_pdf"):
+                from .report.pdf import PdfUnavailable
                 from .report.render import render_pdfs
-                render_pdfs(doc, state.out_dir, state.lang)
+                try:
+                    render_pdfs(doc, state.out_dir, state.lang)
+                except PdfUnavailable as exc:   # the HTML reports stand; say why there is no PDF
+                    import sys
+                    print(f"sin PDF / no PDF: {exc}", file=sys.stderr)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = results_mod.exit_code(doc)
 

@@ -18,7 +18,9 @@ difusor behaving as its plan says:
 
 ``truth`` records when each thing really happened (epoch seconds), for the tests to compare with what
 the watch found. The convocatoria written for the night has the window, the corte interval and the
-freshness tolerance at the same compressed pace. Nothing is sent anywhere but 127.0.0.1.
+freshness tolerance at the same compressed pace; the profiles name it by path, so a watcher pins it
+(``--convocatoria``, ``watch_args``) and is told where the paquetes arrive (``--paquetes``): profiles are
+untrusted input and may not point outside their folder. Nothing is sent anywhere but 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -132,9 +134,16 @@ class ElectionNight:
         scheme = "https" if d is not None and d.behaviour in TLS_BEHAVIOURS else "http"
         return f"{scheme}://{self.host(did) if self.host_names else '127.0.0.1'}:{self.ports[did]}/"
 
+    def watch_args(self) -> list[str]:
+        """What ``prep-conformance watch`` needs for this night: the profiles, the pinned convocatoria, the
+        folder where the paquetes arrive."""
+        return ["--profile", str(self.profiles_dir), "--convocatoria", str(self.convocatoria_path),
+                "--paquetes", str(self.paquetes_dir)]
+
     @property
     def reference_url(self) -> str:
-        return self.url("instituto")
+        """The institute's own site, by address (the operator's URL resolves as any URL does)."""
+        return f"http://127.0.0.1:{self.ports['instituto']}/"
 
     # ------------------------------------------------------------------ set-up
     def start(self) -> "ElectionNight":
@@ -189,10 +198,10 @@ class ElectionNight:
                    "kind": "medio",
                    "entidad": "Michoacán", "convocatoria": str(self.convocatoria_path),
                    "sites": {"test": url, "official": url}, "target": "official",
-                   "http": {"resolve": {self.host(d.id): "127.0.0.1"}, "timeout_s": 3} if self.host_names else {"timeout_s": 3},
-                   "package": str(self.paquetes_dir / paquete.corte_dirname(1))}
-            if d.behaviour == "https":
-                doc["http"]["ca_bundle"] = str(self.state / "pki" / "ca.pem")
+                   "http": {"resolve": {self.host(d.id): "127.0.0.1"}, "timeout_s": 3} if self.host_names else {"timeout_s": 3}}
+            if d.behaviour == "https":            # inside the profile's folder: an untrusted profile reads no other
+                shutil.copyfile(self.state / "pki" / "ca.pem", self.profiles_dir / "ca-laboratorio.pem")
+                doc["http"]["ca_bundle"] = "ca-laboratorio.pem"
             (self.profiles_dir / f"{d.id}.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False),
                                                            encoding="utf-8")
 

@@ -352,7 +352,7 @@ def line(points: list[tuple[float, float]], limit: float | None, width: int = 52
         return {"w": width, "h": height, "points": "", "limit_y": None, "xmax": 0, "ymax": 0, "pad": pad,
                 "base": height - pad}
     xmax = max(p[0] for p in pts) or 1.0
-    ymax = max([p[1] for p in pts] + ([limit] if limit else []) + [1.0]) * 1.15
+    ymax = (max([p[1] for p in pts] + ([limit] if limit else [])) or 1.0) * 1.15
     iw, ih = width - 2 * pad, height - 2 * pad
 
     def px(x: float, y: float) -> str:
@@ -537,3 +537,41 @@ def field_changes(diff: list[Mapping[str, Any]], sep: str = ",") -> list[dict[st
                     name = header[i] if header and i < len(header) else f"#{i + 1}"
                     out.append({"line": a.get("line"), "column": name, "expected": x, "served": y})
     return out[:20]
+
+
+def error_rate_points(series: list[list], columns: list[str]) -> list[tuple[float, float]]:
+    """Failures per second over requests per second, per sample: the error rate over time (a fraction)."""
+    rps, fails = column(series, columns, "rps"), column(series, columns, "failures_s")
+    return [(t, (f / r) if r else 0.0) for (t, r), (_, f) in zip(rps, fails)]
+
+
+def load_metrics(ev: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The load charts to draw, each with its limit, the failing ones first."""
+    th = ((ev.get("settings") or {}).get("thresholds") or {})
+    cols, series = ev.get("series_columns") or [], ev.get("series") or []
+    rows = [
+        {"name": "error_rate", "limit": th.get("max_error_rate"), "unit": "", "points": error_rate_points(series, cols),
+         "failed": _gt(ev.get("error_rate"), th.get("max_error_rate"))},
+        {"name": "p95_ms", "limit": th.get("p95_ms"), "unit": "ms", "points": column(series, cols, "p95_ms"),
+         "failed": _gt(ev.get("p95_ms"), th.get("p95_ms"))},
+        {"name": "p99_ms", "limit": th.get("p99_ms"), "unit": "ms", "points": column(series, cols, "p99_ms"),
+         "failed": _gt(ev.get("p99_ms"), th.get("p99_ms"))},
+        {"name": "rps", "limit": th.get("min_rps"), "unit": "req/s", "points": column(series, cols, "rps"),
+         "failed": _gt(th.get("min_rps"), ev.get("rps"))},
+    ]
+    rows = [r for r in rows if r["points"]]
+    return sorted(rows, key=lambda r: not r["failed"])
+
+
+def _gt(a: Any, b: Any) -> bool:
+    try:
+        return a is not None and b is not None and float(a) > float(b)
+    except (TypeError, ValueError):
+        return False
+
+
+def req_section(rid: str) -> str:
+    try:
+        return catalog.get(rid).section
+    except KeyError:
+        return ""

@@ -43,12 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--hysteresis", type=int, default=2, metavar="N",
                     help="consecutive samples that open or close an incident (default 2)")
     ap.add_argument("--jitter", type=float, default=0.1, metavar="F", help="interval jitter, fraction (default 0.1)")
-    ap.add_argument("--convocatoria", metavar="ID|FILE",
-                    help="pin the institute's convocatoria (default: the profiles'); a profile naming another one "
-                         "is a profile error")
-    from ..cli import add_trust_options
-    add_trust_options(ap, convocatoria=False)          # --trust-profile, --trust-file (docs/security.md)
     ap.add_argument("-q", "--quiet", action="store_true", help="no log lines, only the final summary")
+    from ..cli import add_trust_options
+    add_trust_options(ap)            # --trust-profile, --trust-file, --convocatoria (docs/security.md)
     return ap
 
 
@@ -62,6 +59,7 @@ def _parse_until(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
+    from ..cli import load_for_run
     from ..profile import convocatoria_of
     from ..yamlsource import SourceErrors
     if args.interval <= 0:
@@ -71,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.hysteresis < 1 or args.concurrency < 1:
         ap.error("--hysteresis and --concurrency must be at least 1")
     try:
-        from ..cli import load_for_run
-        profiles = load_for_run(args)      # untrusted unless --trust-profile; --convocatoria pinned for all
+        profiles = load_for_run(args)          # untrusted by default; --convocatoria pins the call
         convs = [convocatoria_of(p) for p in profiles]
     except SourceErrors as exc:
         print("Errores de perfil (no se vigiló nada) / profile errors (nothing was watched):", file=sys.stderr)
@@ -98,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .reference import PaquetesDir, Reference, ReferenceUrl
     if args.reference:
-        p0 = profiles[0]
-        source = ReferenceUrl(args.reference, p0.http.resolve, p0.http.ca_bundle)
+        source = ReferenceUrl(args.reference)      # the operator's URL: normal resolution, system trust
     elif args.paquetes:
         if not Path(args.paquetes).is_dir():
             ap.error(f"--paquetes: not a folder: {args.paquetes}")
@@ -113,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     from .poller import Target
     from .runner import LiveState, Options, Watcher
     from .store import Store
-    deadline = args.deadline or min(10.0, 0.8 * args.interval)
+    fetch = getattr(conv, "fetch", None)
+    ceiling = float(fetch.deadline_s.main_json) if fetch is not None else 10.0
+    deadline = args.deadline or min(ceiling, 0.8 * args.interval)
     opts = Options(interval_s=args.interval, until=until, window=(ws, we), tz=tz,
                    cache_control=conv.main_json.cache_control, tolerance_s=conv.freshness.max_lag_min * 60,
                    threshold=conv.thresholds.availability, jitter=max(0.0, min(args.jitter, 0.5)),

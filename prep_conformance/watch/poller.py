@@ -96,11 +96,16 @@ class Target:
         self.bad: dict[str, dict[str, Any]] = {}
         self.cursor = 0
         self.lock = threading.Lock()
+        self.main_cap, self.file_cap = MAIN_JSON_CAP, FILE_CAP
 
     @classmethod
     def from_profile(cls, profile, conv) -> "Target":
-        return cls(profile.id, profile.name, profile.target_url, conv.main_json.path, profile.http.resolve,
-                   profile.http.ca_bundle)
+        t = cls(profile.id, profile.name, profile.target_url, conv.main_json.path, profile.http.resolve,
+                profile.http.ca_bundle)
+        fetch = getattr(conv, "fetch", None)          # the convocatoria's body caps (probes.bounded)
+        if fetch is not None:
+            t.main_cap, t.file_cap = int(fetch.max_bytes.main_json), int(fetch.max_bytes.data)
+        return t
 
     def close(self) -> None:
         self.client.close()
@@ -123,7 +128,7 @@ def _poll(target: Target, ref: Reference, cache_control: str, tolerance_s: float
     t = now()
     t0 = time.monotonic()
     newest = ref.newest
-    g = target.client.get(target.main_json, deadline_s=deadline_s, cap=MAIN_JSON_CAP, keep_body=True)
+    g = target.client.get(target.main_json, deadline_s=deadline_s, cap=target.main_cap, keep_body=True)
     ref_seq = newest.secuencia if newest else None
     if g.status is None or g.error_kind in ("deadline", "protocol"):
         flags = {"down": True, "tls": True} if g.error_kind == "tls" else {"down": True}
@@ -174,7 +179,7 @@ def _integrity(target: Target, ref: Reference, seq: int | None, main: Got, until
         left = until - time.monotonic()
         if left <= 0.05:
             break
-        g = target.client.get(p, deadline_s=left, cap=FILE_CAP)
+        g = target.client.get(p, deadline_s=left, cap=target.file_cap)
         if g.status is None or g.error_kind is not None and g.error_kind != "too_large":
             break                              # the site stopped answering: try the rest next poll
         target.pending.discard(p)

@@ -53,7 +53,7 @@ def night():
 
 
 def watch(night, db, *extra, duration=None, wait=True):
-    argv = [*CLI, "watch", "--profile", str(night.profiles_dir), "--db", str(db), "--interval", str(INTERVAL),
+    argv = [*CLI, "watch", *night.watch_args(), "--db", str(db), "--interval", str(INTERVAL),
             "--jitter", str(JITTER), "-q", *extra]
     if duration is not None:
         argv += ["--duration", str(duration)]
@@ -308,3 +308,26 @@ def test_certificates_over_https(night_db):
     assert "autofirmado" in inc["summary_es"] and "self-signed" not in inc["summary_es"]
     assert [i["kind"] for i in night_db.incidents["autofirmado"]] == ["tls"]   # content judged all the same
     assert accounting(night_db, "autofirmado").down_s == 0
+
+
+def test_untrusted_profiles_cannot_swap_the_convocatoria(night, tmp_path):
+    p = subprocess.run([*CLI, "watch", "--profile", str(night.profiles_dir), "--db", str(tmp_path / "x.db"),
+                        "--duration", "2"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "convocatoria" in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_reference_is_the_institutes_own_site(night, tmp_path):
+    db = tmp_path / "url.db"
+    argv = [*CLI, "watch", "--profile", str(night.profiles_dir), "--convocatoria", str(night.convocatoria_path),
+            "--reference", night.reference_url, "--db", str(db), "--interval", str(INTERVAL), "--duration", "5",
+            "-q"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert p.returncode in (0, 1), p.stderr
+    data = read_db(db)
+    assert len(data.reference) >= 2                      # cortes seen appearing on the institute's site
+    assert data.meta["reference"] == f"reference: {night.reference_url}"
+    lags = [lag for t, up, lag, seq, stale in data.samples["sigue-uno"] if lag is not None]
+    assert lags and max(lags) < night.tolerance_s
+    assert [i["kind"] for i in data.incidents.get("sigue-uno", [])] == []
