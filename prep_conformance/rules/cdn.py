@@ -15,6 +15,7 @@ from ..thresholds import uses
 from ..probes import http as http_probe
 from ..probes.drill import DrillObservation
 from ..probes.purge import PurgeEffect, PurgeObservation
+from ..report.i18n import plural
 from ..verdict import CheckResult, Note, Verdict, result
 from .cdn_detect import CdnDetection
 
@@ -230,11 +231,13 @@ def _provider_notes(obs: DrillObservation) -> list[Note]:
     if not n:
         return []
     return [Note("warn", f"El proveedor reportó la purga completa a los {obs.purge.reported_complete_after_s:.3f} s "
-                 f"({obs.purge.method}), pero el público siguió recibiendo contenido del corte anterior en {n} consulta(s) "
-                 "posteriores (p. ej. una purga suave que sigue sirviendo contenido caducado): el veredicto se basa "
+                 f"({obs.purge.method}), pero el público siguió recibiendo contenido del corte anterior en "
+                 f"{plural(n, 'consulta posterior', 'consultas posteriores')} "
+                 "(p. ej. una purga suave que sigue sirviendo contenido caducado): el veredicto se basa "
                  "en lo que ve el público.",
                  f"The provider reported the purge complete after {obs.purge.reported_complete_after_s:.3f} s "
-                 f"({obs.purge.method}), yet the public still got content of the previous corte in {n} later poll(s) (e.g. "
+                 f"({obs.purge.method}), yet the public still got content of the previous corte in "
+                 f"{plural(n, 'later poll', 'later polls')} (e.g. "
                  "a soft purge still serving stale content): the verdict rests on what the public sees.")]
 
 

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..report.i18n import plural
 from ..verdict import CheckResult, Note, Verdict, result
 
 REQ = "I.6"
@@ -92,8 +93,10 @@ def evaluate(pages: list[PageComparison], origin_known: bool) -> CheckResult:
     changed = [p for p in seen if p.changed_at_edge]
     if not changed:
         return result(REQ, check, Verdict.PASS,
-                      f"{len(seen)} página(s) HTML servidas tal como están en el paquete (sin scripts añadidos).",
-                      f"{len(seen)} HTML page(s) served as they are in the paquete (no script added).", **ev)
+                      f"{plural(len(seen), 'página HTML servida', 'páginas HTML servidas')} tal como están en el "
+                      "paquete (sin scripts añadidos).",
+                      f"{plural(len(seen), 'HTML page', 'HTML pages')} served as in the paquete (no script added).",
+                      **ev)
     added = tuple(s for p in changed for s in p.added_scripts)
     feats = features(added)
     at_edge = [p for p in changed if p.origin_sha256 == p.expected_sha256]
@@ -103,8 +106,10 @@ def evaluate(pages: list[PageComparison], origin_known: bool) -> CheckResult:
               else "modified (origin not compared)" if not origin_known else "modified at the origin too")
     first = changed[0]
     if added:
-        what_es = f"se le añadió {len(first.added_scripts)} script(s): {first.added_scripts[0][:160]}"
-        what_en = f"{len(first.added_scripts)} script(s) were added: {first.added_scripts[0][:160]}"
+        n = len(first.added_scripts)
+        what_es = f"se le {'añadió' if n == 1 else 'añadieron'} {plural(n, 'script', 'scripts')}: " \
+                  f"{first.added_scripts[0][:160]}"
+        what_en = f"{plural(n, 'script was', 'scripts were')} added: {first.added_scripts[0][:160]}"
     else:
         what_es = f"cambió en {first.size_delta:+d} bytes"
         what_en = f"changed by {first.size_delta:+d} bytes"
@@ -115,7 +120,8 @@ def evaluate(pages: list[PageComparison], origin_known: bool) -> CheckResult:
                       "The convocatoria requires publishing the information unmodified: a page the CDN rewrites "
                       "is no longer the paquete's, even when the origin is right."))
     return result(REQ, check, Verdict.FAIL,
-                  f"{len(changed)} de {len(seen)} página(s) HTML difieren del paquete; /{first.path}: {what_es}; "
-                  f"{who_es}.",
-                  f"{len(changed)} of {len(seen)} HTML page(s) differ from the paquete; /{first.path}: {what_en}; "
+                  f"{len(changed)} de {plural(len(seen), 'página HTML', 'páginas HTML')} "
+                  f"{'difiere' if len(changed) == 1 else 'difieren'} del paquete; /{first.path}: {what_es}; {who_es}.",
+                  f"{len(changed)} of {plural(len(seen), 'HTML page', 'HTML pages')} "
+                  f"{'differs' if len(changed) == 1 else 'differ'} from the paquete; /{first.path}: {what_en}; "
                   f"{who_en}.", notes=notes, **ev)
