@@ -255,7 +255,7 @@ def cmd_memoria(args: argparse.Namespace) -> int:
     from .memoria.incidents import WatchDbError, load_notes
     from .memoria.logs import LogError
     from .memoria.render import write
-    from .profile import convocatoria_of, load_profiles
+    from .profile import convocatoria_of
     from .yamlsource import SourceErrors
     try:
         profiles = load_for_run(args, check_files=False)

@@ -268,7 +268,7 @@ class Load(_Strict):
     poll_max_s: float | None = Field(None, ge=0)
     weights: dict[str, float] | None = None       # task weights: poll (main.json), data (JSON/CSV), page
     expect_workers_wait_s: int | None = Field(None, ge=1)
-    master_bind_host: str | None = None           # remote workers: the master's listen address (default *)
+    master_bind_host: str | None = None           # remote workers: the master's listen address (default 127.0.0.1)
     master_port: int | None = Field(None, ge=1, le=65535)
 
     @field_validator("weights")

@@ -265,6 +265,11 @@ def secret_values(profiles: Sequence[Any], names: Sequence[str]) -> list[str]:
             g = of(p).grant(name, _pid(p))
             if g is not None and g.env and os.environ.get(g.env):
                 out.append(os.environ[g.env])
+            elif g is not None and g.file:
+                try:
+                    out.append(Path(g.file).read_text(encoding="utf-8").splitlines()[0].strip())
+                except (OSError, IndexError, UnicodeDecodeError):
+                    pass
     return out
 
 
