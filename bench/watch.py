@@ -101,7 +101,13 @@ def main() -> int:
     th = threading.Thread(target=watch_board, daemon=True)
     th.start()
     time.sleep(args.warmup)
+    if proc.poll() is not None:
+        stop.set()
+        night.stop()
+        print(proc.communicate()[1], file=sys.stderr)
+        return 2
     c0, w0 = cpu_s(proc.pid), time.time()
+    c1, w1 = c0, w0
     while proc.poll() is None and time.time() < t_start + args.duration - 2:
         c1, w1 = cpu_s(proc.pid), time.time()
         time.sleep(1)

@@ -82,4 +82,4 @@ def test_edge_rewrites_html(difusor, record_check, request):
     """The paquete's HTML pages reach the public unmodified (no CDN-injected scripts)."""
     obs = _observation(difusor, request)
     pages, origin_known = edge_probe.observe_profile(difusor.profile, obs)
-    record_check(edge_rewrite.evaluate(pages, origin_known))
+    record_check(rules.with_tls_note(edge_rewrite.evaluate(pages, origin_known), obs))

@@ -121,7 +121,8 @@ class ElectionNight:
 
     @property
     def convocatoria_path(self) -> Path:
-        return self.state / "convocatoria-night.yaml"
+        """Inside the profiles' folder (a sub-folder: not read as a profile), as untrusted profiles require."""
+        return self.profiles_dir / "convocatoria" / "convocatoria-noche.yaml"
 
     def docroot(self, did: str) -> Path:
         return self.state / "www" / did
@@ -189,6 +190,7 @@ class ElectionNight:
         doc["publication"]["end"] = (start + dt.timedelta(seconds=self.window_s)).isoformat()
         doc["corte_interval_min"] = self.every_s / 60
         doc["freshness"] = {"max_lag_cortes": 0, "max_lag_min": self.tolerance_s / 60}
+        self.convocatoria_path.parent.mkdir(parents=True, exist_ok=True)
         self.convocatoria_path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
     def _write_profiles(self) -> None:
@@ -196,7 +198,8 @@ class ElectionNight:
             url = self.url(d.id)
             doc = {"id": d.id, "name": f"Noche de laboratorio: {BEHAVIOUR_ES.get(d.behaviour, d.behaviour)}",
                    "kind": "medio",
-                   "entidad": "Michoacán", "convocatoria": str(self.convocatoria_path),
+                   "entidad": "Michoacán",
+                   "convocatoria": self.convocatoria_path.relative_to(self.profiles_dir).as_posix(),
                    "sites": {"test": url, "official": url}, "target": "official",
                    "http": {"resolve": {self.host(d.id): "127.0.0.1"}, "timeout_s": 3} if self.host_names else {"timeout_s": 3}}
             if d.behaviour == "https":            # inside the profile's folder: an untrusted profile reads no other

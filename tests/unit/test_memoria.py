@@ -214,3 +214,22 @@ def test_clf_variants_escaped_quotes_vhost_and_extra_fields(tmp_path):
         ("1.2.3.4", "/a.html", 200, 'Mozilla "x" y'), ("1.2.3.5", "/", 304, "Mozilla"),
         ("1.2.3.6", "/b/", 200, "Mozilla"), ("1.2.3.7", "-", 400, "-")]
     assert hits[0].ts == dt.datetime(2024, 6, 2, 20, tzinfo=synth.TZ).timestamp()
+
+
+def test_reads_the_watch_store_as_the_watch_writes_it(tmp_path):
+    """The db written by ``watch`` itself (its Store), not only a hand-made one with the fixed schema."""
+    from prep_conformance.watch.incidents import Incident as WatchIncident
+    from prep_conformance.watch.store import Store
+    tz = synth.TZ
+    store = Store(tmp_path / "watch.db", tz)
+    t0 = dt.datetime(2024, 6, 2, 20, 18, tzinfo=tz).timestamp()
+    import dataclasses
+    inc = WatchIncident("medio-ejemplo", "down", t0)
+    inc = dataclasses.replace(inc, id=store.open_incident(inc, ("Sin respuesta", "Down")), ended_at=t0 + 420)
+    store.close_incident(inc, ("Sin respuesta 7 min", "Down 7 min"))
+    store.open_incident(WatchIncident("medio-ejemplo", "stale", t0 + 3600), ("Atrasado", "Stale"))
+    (got_closed, got_open) = read_watch_db(tmp_path / "watch.db", "medio-ejemplo")   # while the writer holds it
+    store.close()
+    assert (got_closed.kind, got_closed.duration_s, got_closed.summary_es) == ("down", 420, "Sin respuesta 7 min")
+    assert got_closed.started_at == dt.datetime(2024, 6, 2, 20, 18, tzinfo=tz)
+    assert got_open.ended_at is None and got_open.duration_s is None

@@ -107,12 +107,11 @@ def test_unreachable_site_is_one_error_not_thousands_of_timeouts(site):
     with pub.make_session({HOST: "127.0.0.1"}) as s:
         with pytest.raises(CheckError, match="does not answer"):
             pub.observe(f"http://{HOST}:9/", root, s, timeout=1)
-        t0 = time.monotonic()
         got = pub.fetch_many(s, f"http://{HOST}:9/", [f"f{i}" for i in range(500)], workers=4, timeout=1,
                              max_failures=8)
+    # behaviour, not wall-clock time: after the first failures the rest is not even attempted
     assert len(got) == 500 and all(sf.status is None for sf in got.values())
     assert sum("not attempted" in sf.error for sf in got.values()) > 400
-    assert time.monotonic() - t0 < 5
 
 
 def test_page_and_scripts(site):
