@@ -19,10 +19,7 @@ import jinja2
 SCHEMA = "prep-conformance/memoria/1"
 ATTACHMENT = "memoria.json"
 
-MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-             "noviembre", "diciembre")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-             "November", "December")
+from ..dates import MONTHS_EN, MONTHS_ES  # noqa: E402  (one list for every module)
 
 
 def _offset_label(t: dt.datetime) -> str:

@@ -117,10 +117,7 @@ LABELS = {
     },
 }
 
-MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
-             "octubre", "noviembre", "diciembre")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-             "October", "November", "December")
+from ..dates import MONTHS_EN, MONTHS_ES  # noqa: E402  (one list for every module)
 
 
 def plural(n: int | float, one: str, many: str) -> str:

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from ..dates import MONTHS_ES
 from ..verdict import CheckResult, Note, Verdict, result
 
 PARTS = {
@@ -62,9 +63,7 @@ def _fold(s: str) -> str:
 
 
 def _fmt_date_es(d: dt.date) -> str:
-    months = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-              "noviembre", "diciembre")
-    return f"{d.day} de {months[d.month - 1]} de {d.year}"
+    return f"{d.day} de {MONTHS_ES[d.month - 1]} de {d.year}"
 
 
 def _inc_ev(i: WatchIncident, tz: dt.tzinfo) -> dict:

@@ -601,8 +601,7 @@ class _PageParser(HTMLParser):
             self.text.append(data)
 
 
-MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-         "noviembre", "diciembre"]
+from ..dates import MONTHS_ES as MESES  # noqa: E402  (one list for every module)
 
 
 def _date_forms(d: dt.datetime) -> list[str]:

@@ -124,8 +124,7 @@ def derive(samples: Iterable, n_open: int = 2, n_close: int = 2) -> list[Inciden
 
 # ---------------------------------------------------------------------------------------------- text
 
-MESES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-         "noviembre", "diciembre")
+from ..dates import MONTHS_ES as MESES  # noqa: E402  (one list for every module)
 
 
 def tz_label(tz: dt.tzinfo) -> str:
