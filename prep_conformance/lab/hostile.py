@@ -229,8 +229,7 @@ class HostileComponent(Component):
                     "http": {"resolve": {host: "127.0.0.1"}, "origin": None, "http_port": port,
                              "https_port": ctx.port(scenario.id, "hostile_no_https")},
                     "cdn": {"purge": None}}
-        from .scenarios.ssh import ssh_section
-        from .sshd import SshdLab
+        from .sshd import SshdLab, ssh_section
         lab = SshdLab(ctx.state / "sshd", port=ctx.port("lab", "sshd"))
         sec = ssh_section(lab, "ssh-compliant")
         sec.update(host="127.0.0.1", port=port, timeout_s=float(spec.get("timeout_s", 5)),

@@ -408,8 +408,48 @@ Match User {self.sftp_user}
 
     # -- what scenarios put in a profile's ssh: section ----------------------------------------------
     def profile_ssh(self, scenario: str) -> dict[str, Any]:
-        from .scenarios.ssh import ssh_section
         return ssh_section(self, scenario)
+
+
+# The ssh: section each SSH scenario's profile gets (``lab/scenarios/ssh.py`` lists the scenarios; this
+# component knows its own keys, folders and links, so the layout lives here and the import goes one way).
+SECTIONS = ("ssh-compliant", "ssh-shaped-20", "ssh-shaped-60", "ssh-small-disk", "ssh-sftp-only",
+            "ssh-wrong-host-key", "ssh-refused-key", "ssh-missing-upload-dir", "ssh-readonly-upload-dir",
+            "ssh-passphrase-key", "ssh-password")
+
+
+def ssh_section(lab: SshdLab, scenario: str) -> dict[str, Any]:
+    """The ``ssh:`` mapping of the scenario's profile (absolute paths into the lab's state folder)."""
+    if scenario not in SECTIONS:
+        raise KeyError(f"unknown SSH scenario {scenario!r}; known: {', '.join(sorted(SECTIONS))}")
+    base = {"host": "127.0.0.1", "port": lab.port, "username": lab.shell_user,
+            "key_file": lab.p("keys", "shell_ed25519"), "known_hosts": lab.p("known_hosts"), "shell": True,
+            "upload_dir": f"{lab.big_dir}/prep", "timeout_s": 10, "probe_mb": 64, "rounds": 3}
+    links = list(lab.links.values())
+    if scenario == "ssh-shaped-20":
+        base.update(host=links[0].ns_ip, port=22, probe_mb=24, rounds=3)
+    elif scenario == "ssh-shaped-60":
+        base.update(host=links[1].ns_ip, port=22, probe_mb=72, rounds=3)
+    elif scenario == "ssh-small-disk":
+        base.update(upload_dir=f"{lab.small_dir}/prep")
+    elif scenario == "ssh-sftp-only":
+        base.update(username=lab.sftp_user, key_file=lab.p("keys", "sftp_ed25519"), shell=False,
+                    upload_dir="/upload")
+    elif scenario == "ssh-passphrase-key":
+        base.update(key_file=lab.p("keys", "passphrase_ed25519"), key_passphrase_env=PASSPHRASE_ENV)
+    elif scenario == "ssh-password":
+        base.pop("key_file")
+        base.update(username=lab.password_user, password_env=PASSWORD_ENV, upload_dir=f"{lab.big_dir}/prep-password")
+    elif scenario == "ssh-wrong-host-key":
+        base.update(known_hosts=lab.p("known_hosts_wrong"))
+    elif scenario == "ssh-refused-key":
+        base.update(key_file=lab.p("keys", "refused_ed25519"))
+    elif scenario == "ssh-missing-upload-dir":
+        base.update(upload_dir=f"{lab.big_dir}/no-such-dir")
+    elif scenario == "ssh-readonly-upload-dir":
+        base.update(upload_dir=f"{lab.big_dir}/readonly")
+    base.setdefault("scratch_dir", f"{base['upload_dir']}/.conformance-{scenario}")   # parallel runs apart
+    return base
 
 
 # -- the lab core's component interface (lab/component.py) ------------------------------------------------
@@ -474,7 +514,6 @@ class SshdComponent(Component):
     def profile_for(self, scenario, ctx: Context) -> dict[str, Any]:
         if not self.serves(scenario):
             return {}
-        from .scenarios.ssh import ssh_section
         lab = SshdLab(ctx.state / "sshd", port=ctx.port("lab", "sshd"))
         return {"ssh": ssh_section(lab, "ssh-compliant" if scenario.id == "compliant" else scenario.id)}
 

@@ -1,18 +1,15 @@
 """The SSH/SFTP lab scenarios (II.1.a, II.1.c, II.1.d): each fails or errs on the right requirement only.
 
 ``SCENARIOS[name]`` gives a description and ``expect`` (requirement → verdict for the ones it must not
-pass; every other SSH requirement must PASS). ``ssh_section(lab, name)`` is the profile's ``ssh:``
-mapping for that scenario. Probes are kept small so a scenario takes seconds, yet each shaped-link
-round lasts about a second or more, which is enough to read a tbf-limited rate truthfully.
+pass; every other SSH requirement must PASS). ``ssh_section(lab, name)`` (in ``lab/sshd.py``, which
+knows its own keys, folders and links) is the profile's ``ssh:`` mapping for that scenario. Probes are
+kept small so a scenario takes seconds, yet each shaped-link round lasts about a second or more, which is enough to read a tbf-limited rate truthfully.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..sshd import PASSPHRASE_ENV, PASSWORD_ENV, SshdLab
-
 from ..scenario import Scenario
+from ..sshd import SECTIONS, ssh_section  # noqa: F401  (the sshd component owns the ssh: layout)
 
 
 def _sc(sid: str, es: str, en: str, expect: dict[str, str] | None = None) -> Scenario:
@@ -40,37 +37,4 @@ SCENARIOS = [
 # tests/lab/test_ssh.py runs it with the variable set.
 EXTRA_SECTIONS = ("ssh-passphrase-key", "ssh-password")
 KNOWN = {sc.id for sc in SCENARIOS} | set(EXTRA_SECTIONS)
-
-
-def ssh_section(lab: SshdLab, scenario: str) -> dict[str, Any]:
-    """The ``ssh:`` mapping of the scenario's profile (absolute paths into the lab's state folder)."""
-    if scenario not in KNOWN:
-        raise KeyError(f"unknown SSH scenario {scenario!r}; known: {', '.join(sorted(KNOWN))}")
-    base = {"host": "127.0.0.1", "port": lab.port, "username": lab.shell_user,
-            "key_file": lab.p("keys", "shell_ed25519"), "known_hosts": lab.p("known_hosts"), "shell": True,
-            "upload_dir": f"{lab.big_dir}/prep", "timeout_s": 10, "probe_mb": 64, "rounds": 3}
-    links = list(lab.links.values())
-    if scenario == "ssh-shaped-20":
-        base.update(host=links[0].ns_ip, port=22, probe_mb=24, rounds=3)
-    elif scenario == "ssh-shaped-60":
-        base.update(host=links[1].ns_ip, port=22, probe_mb=72, rounds=3)
-    elif scenario == "ssh-small-disk":
-        base.update(upload_dir=f"{lab.small_dir}/prep")
-    elif scenario == "ssh-sftp-only":
-        base.update(username=lab.sftp_user, key_file=lab.p("keys", "sftp_ed25519"), shell=False,
-                    upload_dir="/upload")
-    elif scenario == "ssh-passphrase-key":
-        base.update(key_file=lab.p("keys", "passphrase_ed25519"), key_passphrase_env=PASSPHRASE_ENV)
-    elif scenario == "ssh-password":
-        base.pop("key_file")
-        base.update(username=lab.password_user, password_env=PASSWORD_ENV, upload_dir=f"{lab.big_dir}/prep-password")
-    elif scenario == "ssh-wrong-host-key":
-        base.update(known_hosts=lab.p("known_hosts_wrong"))
-    elif scenario == "ssh-refused-key":
-        base.update(key_file=lab.p("keys", "refused_ed25519"))
-    elif scenario == "ssh-missing-upload-dir":
-        base.update(upload_dir=f"{lab.big_dir}/no-such-dir")
-    elif scenario == "ssh-readonly-upload-dir":
-        base.update(upload_dir=f"{lab.big_dir}/readonly")
-    base.setdefault("scratch_dir", f"{base['upload_dir']}/.conformance-{scenario}")   # parallel runs apart
-    return base
+assert KNOWN <= set(SECTIONS), KNOWN - set(SECTIONS)   # every scenario has its ssh: layout in lab/sshd.py
