@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
-from ..rules.documents import FileObservation
+
+@dataclass(frozen=True)
+class FileObservation:
+    """The first bytes of a document file. Attributes: path (name only in evidence), size, head (≤ 4 KiB)."""
+
+    name: str
+    size: int
+    head: bytes
 
 
 def observe_file(path: str | None, head_bytes: int = 4096) -> FileObservation | None:

@@ -5,13 +5,25 @@ from __future__ import annotations
 import html as htmlmod
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
-
-from ..rules.memoria import MemoriaObservation
 
 MAX_PAGES = 300
 MAX_TEXT = 4_000_000
 MAX_HTML_BYTES = 20_000_000
+
+
+@dataclass(frozen=True)
+class MemoriaObservation:
+    """The delivered memoria as read. ``kind``: ``tool`` (this tool's PDF, ``data`` its attachment),
+    ``pdf``, ``html``; ``text`` its text (bounded); ``error`` why it could not be read."""
+
+    name: str
+    kind: str | None
+    text: str = ""
+    data: dict | None = None
+    error: str | None = None
+    pages: int | None = None
 
 
 def observe_memoria(path: str | Path) -> MemoriaObservation:

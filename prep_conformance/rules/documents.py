@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..probes.files import FileObservation
 from ..profile import Profile
 from ..verdict import CheckResult, Verdict, result
 
@@ -19,15 +19,6 @@ def _digits(s: str | None) -> int:
 
 def _phone_ok(s: str | None) -> bool:
     return 8 <= _digits(s) <= 15
-
-
-@dataclass(frozen=True)
-class FileObservation:
-    """The first bytes of a document file. Attributes: path (name only in evidence), size, head (≤ 4 KiB)."""
-
-    name: str
-    size: int
-    head: bytes
 
 
 def sniff(head: bytes) -> str | None:

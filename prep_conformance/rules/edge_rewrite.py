@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..probes.edge_rewrite import PageFetch
 from ..report.i18n import plural
 from ..verdict import CheckResult, Note, Verdict, result
 
@@ -69,6 +70,16 @@ def script_diff(expected: bytes, served: bytes) -> tuple[tuple[str, ...], tuple[
     return (tuple(fmt(s) for s in (b - a).elements()), tuple(fmt(s) for s in (a - b).elements()))
 
 
+def comparison(page: PageFetch) -> PageComparison:
+    """What changed in one page the probe read: digests, and the scripts added or removed."""
+    if page.served is None:     # no 200 body read: nothing to compare
+        return PageComparison(page.path, page.expected_sha256, page.edge_status, page.edge_sha256,
+                              page.origin_sha256, error=page.error)
+    added, removed = script_diff(page.expected, page.served)
+    return PageComparison(page.path, page.expected_sha256, page.edge_status, page.edge_sha256, page.origin_sha256,
+                          added, removed, len(page.served) - len(page.expected), page.error)
+
+
 def features(scripts: tuple[str, ...]) -> list[tuple[str, str]]:
     """The CDN features a set of injected scripts points to: (feature, where to switch it off)."""
     out = []
@@ -78,10 +89,11 @@ def features(scripts: tuple[str, ...]) -> list[tuple[str, str]]:
     return out
 
 
-def evaluate(pages: list[PageComparison], origin_known: bool) -> CheckResult:
+def evaluate(pages: list[PageFetch | PageComparison], origin_known: bool) -> CheckResult:
     """FAIL when an HTML page the public gets differs from the paquete; the injected scripts are named,
     and, when the origin serves the paquete's bytes, the edge is named as the one that changed it."""
     check = "edge_rewrites_html"
+    pages = [comparison(p) if isinstance(p, PageFetch) else p for p in pages]
     ev: dict[str, Any] = {"pages": [p.to_evidence() for p in pages[:20]], "origin_compared": origin_known}
     if not pages:
         return result(REQ, check, Verdict.SKIP, "El paquete no tiene páginas HTML que comparar.",

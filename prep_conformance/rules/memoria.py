@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ..dates import MONTHS_ES
+from ..probes.memoria import MemoriaObservation
 from ..verdict import CheckResult, Note, Verdict, result
 
 PARTS = {
@@ -26,19 +27,6 @@ PARTS = {
 }
 MATCH_WINDOW_S = 600      # a watch incident and a memoria incident are the same when their starts are this close
 TEXT_SLACK_MIN = 2        # a start time written in the text may be off by this many minutes
-
-
-@dataclass(frozen=True)
-class MemoriaObservation:
-    """The delivered memoria as read. ``kind``: ``tool`` (this tool's PDF, ``data`` its attachment),
-    ``pdf``, ``html``; ``text`` its text (bounded); ``error`` why it could not be read."""
-
-    name: str
-    kind: str | None
-    text: str = ""
-    data: dict | None = None
-    error: str | None = None
-    pages: int | None = None
 
 
 @dataclass(frozen=True)

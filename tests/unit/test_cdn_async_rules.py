@@ -121,3 +121,16 @@ def test_edge_directives_on_main_json_warned():
     assert any("Surrogate-Control" in n.text for n in cdn.presence(CF, None, {"Surrogate-Control": "max-age=300"}).notes)
     pairs = (("Cache-Control", "no-store"), ("CDN-Cache-Control", "max-age=30"))      # HttpObservation.headers
     assert cdn.presence(CF, None, pairs).notes
+
+
+def test_the_rule_compares_what_the_probe_read():
+    """The probe only reads (``PageFetch``); the script diff and the verdict are the rule's."""
+    from prep_conformance.probes.edge_rewrite import PageFetch
+    h = lambda b: hashlib.sha256(b).hexdigest()  # noqa: E731
+    served = PAGE.replace(b"</body>", INJ + b"</body>")
+    fetched = PageFetch("index.html", h(PAGE), 200, h(served), PAGE, served, h(PAGE))
+    assert edge_rewrite.comparison(fetched) == _cmp(served)
+    r = edge_rewrite.evaluate([fetched], True)
+    assert r.verdict is Verdict.FAIL and "email-decode.min.js" in r.summary_en
+    unread = PageFetch("index.html", h(PAGE), 404, None, PAGE, None, error=None)
+    assert edge_rewrite.comparison(unread).added_scripts == () and edge_rewrite.comparison(unread).size_delta == 0
