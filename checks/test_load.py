@@ -71,7 +71,7 @@ def load_run(difusor):
             raise CheckError(f"La página no respondió antes de la carga: {site.error}",
                              f"The page did not answer before the load: {site.error}")
         s = _settings(difusor)
-        plan = rules.plan_for(difusor.profile, difusor.convocatoria, s, site)
+        plan = load.plan_for(difusor.profile, difusor.convocatoria, s, site)
         obs = load.run(plan, _out_dir(difusor))
         prof = difusor.profile
         after, status = load.settle(prof.target_url, prof.http.resolve, prof.http.ca_bundle,

@@ -37,7 +37,7 @@ from ..loadfiles import PREP_VISITOR
 
 @dataclass(frozen=True)
 class LoadPlan:
-    """What one Locust run does (already capped by the rules; see ``rules.load.settings``).
+    """What one Locust run does (already capped by the rules; see ``rules.load.settings``; ``plan_for`` builds it).
 
     Attributes:
         host: ``scheme://netloc`` of the site; ``page`` the page path (``/``).
@@ -503,6 +503,25 @@ def all_loopback(addresses: Sequence[str]) -> bool:
         return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
     except ValueError:
         return False
+
+
+def plan_for(profile, convocatoria, s, site) -> LoadPlan:
+    """The Locust plan for a profile: its site, pinning, trust, and what the page loads.
+
+    ``s``: the capped ``rules.load.LoadSettings`` (users, duration, think time, workers); ``site``: a
+    ``SiteMap``. Configuration of the probe, not a judgement: the rules only read the observation."""
+    p = urlsplit(profile.target_url)
+    return LoadPlan(
+        host=urlunsplit((p.scheme, p.netloc, "", "", "")), page=p.path or "/", users=s.users,
+        spawn_rate=s.spawn_rate, duration_s=s.duration_s, workers=0 if s.remote_workers else s.workers,
+        remote_workers=s.remote_workers, remote_count=s.workers if s.remote_workers else 0,
+        expect_workers_wait_s=s.expect_workers_wait_s,
+        # loopback unless told otherwise; a profile's non-loopback address needs --trust-profile
+        master_bind_host=trust.bind_host(profile, s.master_bind_host, "el maestro de Locust / the Locust master"),
+        master_port=s.master_port, main_json=convocatoria.main_json.path,
+        page_assets=tuple(site.page_assets), data_files=tuple(site.data_files),
+        poll_min_s=s.poll_min_s, poll_max_s=s.poll_max_s, weights=dict(s.weights),
+        resolve=dict(profile.http.resolve), ca_bundle=profile.http.ca_bundle, timeout_s=float(profile.http.timeout_s))
 
 
 # ---------------------------------------------------------------- the run

@@ -421,23 +421,3 @@ def main_json_not_cached(obs: LoadObservation, requirement: str = "II.1.e",
                   f"Ninguna de las {t.ok} respuestas de main.json bajo carga salió de caché.",
                   f"None of the {t.ok} main.json answers under load came from a cache.", **ev)
 
-
-def plan_for(profile, convocatoria, s: LoadSettings, site) -> "LoadPlan":
-    """The Locust plan for a profile: its site, pinning, trust, and what the page loads (``site``: a SiteMap)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    from .. import trust
-    from ..probes.load import LoadPlan
-
-    p = urlsplit(profile.target_url)
-    return LoadPlan(
-        host=urlunsplit((p.scheme, p.netloc, "", "", "")), page=p.path or "/", users=s.users,
-        spawn_rate=s.spawn_rate, duration_s=s.duration_s, workers=0 if s.remote_workers else s.workers,
-        remote_workers=s.remote_workers, remote_count=s.workers if s.remote_workers else 0,
-        expect_workers_wait_s=s.expect_workers_wait_s,
-        # loopback unless told otherwise; a profile's non-loopback address needs --trust-profile
-        master_bind_host=trust.bind_host(profile, s.master_bind_host, "el maestro de Locust / the Locust master"),
-        master_port=s.master_port, main_json=convocatoria.main_json.path,
-        page_assets=tuple(site.page_assets), data_files=tuple(site.data_files),
-        poll_min_s=s.poll_min_s, poll_max_s=s.poll_max_s, weights=dict(s.weights),
-        resolve=dict(profile.http.resolve), ca_bundle=profile.http.ca_bundle, timeout_s=float(profile.http.timeout_s))

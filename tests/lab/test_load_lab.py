@@ -91,7 +91,7 @@ def _plan(profile_path: Path, **kw) -> load.LoadPlan:
     conv = convocatoria_of(prof)
     site = load.site_map(prof.target_url, conv.main_json.path, prof.http.resolve, prof.http.ca_bundle, 5)
     s = rules.settings(conv.load, prof.load)
-    plan = rules.plan_for(prof, conv, s, site)
+    plan = load.plan_for(prof, conv, s, site)
     from dataclasses import replace
     return replace(plan, **kw)
 

@@ -172,18 +172,18 @@ def test_plan_for_uses_profile_and_site():
     prof = SimpleNamespace(target_url="https://prep.example:8443/prep/", load=Load(),
                            http=SimpleNamespace(resolve={"prep.example": "127.0.0.1"}, ca_bundle=None, timeout_s=5))
     site = SimpleNamespace(page_assets=("/prep/a.js",), data_files=("/prep/json/x.csv",))
-    plan = rules.plan_for(prof, CONV, _settings(users=3, workers=2), site)
+    plan = load.plan_for(prof, CONV, _settings(users=3, workers=2), site)
     assert plan.host == "https://prep.example:8443" and plan.page == "/prep/"
     assert plan.workers == 2 and plan.main_json == CONV.main_json.path and plan.data_files == ("/prep/json/x.csv",)
-    remote = rules.plan_for(prof, CONV, _settings(workers=3, remote_workers=True), site)
+    remote = load.plan_for(prof, CONV, _settings(workers=3, remote_workers=True), site)
     # the master binds loopback unless told otherwise; a profile's public address needs --trust-profile
     assert remote.workers == 0 and remote.expect_workers == 3 and remote.master_bind_host == "127.0.0.1"
     from prep_conformance import trust
     with pytest.raises(trust.TrustRefused, match="--trust-profile"):
-        rules.plan_for(prof, CONV, _settings(workers=3, remote_workers=True, master_bind_host="0.0.0.0"), site)
+        load.plan_for(prof, CONV, _settings(workers=3, remote_workers=True, master_bind_host="0.0.0.0"), site)
     prof2 = SimpleNamespace(**vars(prof))
     prof2._trust = trust.TRUSTED
-    assert rules.plan_for(prof2, CONV, _settings(workers=3, remote_workers=True, master_bind_host="0.0.0.0"),
+    assert load.plan_for(prof2, CONV, _settings(workers=3, remote_workers=True, master_bind_host="0.0.0.0"),
                           site).master_bind_host == "0.0.0.0"
 
 
