@@ -1,9 +1,10 @@
 """``prep-conformance monitor``: poll a difusor's main.json at a fixed interval and log availability samples.
 
-Each sample is one JSON line ``{"t", "ok", "status", "elapsed_s", "cache_control_ok", "error"}``; the II.2.e
-check reads the file named by the profile's ``availability.monitor_log``. The same header rule as II.1.e
-judges every sample, so a site that drops the header at 3 a.m. is seen. The loop always stops by itself
-(``--count`` or ``--duration``).
+Each sample is one JSON line holding what was observed, not a judgement:
+``{"t", "url", "status", "elapsed_s", "error", "error_kind", "headers": [[name, value], ...]}`` (the cache
+headers only). The II.2.e check reads the file named by the profile's ``availability.monitor_log``;
+``rules.availability`` decides up or down, and the same header rule as II.1.e judges every sample, so a
+site that drops the header at 3 a.m. is seen. The loop always stops by itself (``--count`` or ``--duration``).
 """
 
 from __future__ import annotations
@@ -18,17 +19,18 @@ from .profile import convocatoria_of, load_profile
 from .yamlsource import SourceErrors
 
 
+# the response headers a sample keeps: what the header rule reads, and what tells a cache answered
+KEPT_HEADERS = ("cache-control", "expires", "date", "age", "x-cache")
+
+
 def probe_once(profile, conv) -> dict:
+    """One look at main.json, as a JSON-ready record of what was observed (``rules.availability`` judges it)."""
     from .probes import http
-    from .rules import caching
     ep = http.endpoint(profile)
     obs = http.fetch_site(ep, http.url_for(ep.site, conv.main_json.path), "GET", variant="monitor")
-    ok = obs.status == 200 and obs.error is None
-    header_ok = None
-    if obs.status is not None:
-        header_ok = caching.judge_headers(obs, conv.main_json.cache_control).verdict.value != "FAIL"
-    return {"t": round(time.time(), 3), "ok": ok, "status": obs.status, "elapsed_s": round(obs.elapsed_s, 4),
-            "cache_control_ok": header_ok, "error": obs.error}
+    return {"t": round(time.time(), 3), "observed_at": round(obs.observed_at, 3), "url": obs.url,
+            "status": obs.status, "elapsed_s": round(obs.elapsed_s, 4), "error": obs.error,
+            "error_kind": obs.error_kind, "headers": [[k, v] for k, v in obs.headers if k.lower() in KEPT_HEADERS]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     conv = convocatoria_of(profile)
     log = Path(args.log)
     log.parent.mkdir(parents=True, exist_ok=True)
+    from .rules.availability import judge_record
     start = time.monotonic()
     n = 0
     try:
@@ -64,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
                 fh.write(json.dumps(sample) + "\n")
                 fh.flush()
                 n += 1
-                print(f"{time.strftime('%H:%M:%S')} {'up  ' if sample['ok'] else 'DOWN'} status={sample['status']} "
-                      f"{sample['elapsed_s']:.3f}s header={'ok' if sample['cache_control_ok'] else 'BAD'}",
+                up, header_ok = judge_record(sample, conv.main_json.cache_control)
+                print(f"{time.strftime('%H:%M:%S')} {'up  ' if up else 'DOWN'} status={sample['status']} "
+                      f"{sample['elapsed_s']:.3f}s header={'ok' if header_ok else 'BAD'}",
                       flush=True)
                 if args.count is not None and n >= args.count:
                     break

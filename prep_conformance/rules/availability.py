@@ -16,6 +16,25 @@ from ..verdict import CheckResult, Verdict, result
 DAY_S = 24 * 3600
 
 
+def is_up(status: int | None, error: str | None) -> bool:
+    """A monitor sample counts as up when main.json answered 200 in time (no transport fault)."""
+    return status == 200 and error is None
+
+
+def judge_record(record: Mapping, required_cache_control: str) -> tuple[bool, bool | None]:
+    """(up, Cache-Control acceptable) for one monitor record (``monitor.probe_once``); the header verdict
+    is the II.1.e rule's (``rules.caching.judge_headers``); None when no response came."""
+    from ..probes.http import HttpObservation
+    from .caching import judge_headers
+    up = is_up(record.get("status"), record.get("error"))
+    if record.get("status") is None:
+        return up, None
+    obs = HttpObservation("monitor", str(record.get("url") or ""), "GET", record.get("status"),
+                          headers=tuple((str(k), str(v)) for k, v in record.get("headers") or ()),
+                          observed_at=float(record.get("observed_at") or record["t"]))
+    return up, judge_headers(obs, required_cache_control).verdict.value != "FAIL"
+
+
 @dataclass(frozen=True)
 class Sample:
     """One monitor probe. Attributes: t (epoch seconds), ok (answered 200 in time), status, elapsed_s, error."""
@@ -28,7 +47,10 @@ class Sample:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "Sample":
-        return cls(float(d["t"]), bool(d["ok"]), d.get("status"), d.get("elapsed_s"), d.get("error"))
+        """From a monitor record: up or down is judged here (``is_up``); a log written before the monitor
+        stored observations only carries its ``ok``."""
+        ok = bool(d["ok"]) if "ok" in d and "status" not in d else is_up(d.get("status"), d.get("error"))
+        return cls(float(d["t"]), ok, d.get("status"), d.get("elapsed_s"), d.get("error"))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ import sys
 import pytest
 import yaml
 
+from prep_conformance.convocatoria import load_convocatoria
+from prep_conformance.rules.availability import Sample, judge_record
+
 pytestmark = pytest.mark.lab
 CLI = [sys.executable, "-m", "prep_conformance.cli"]
 
@@ -41,7 +44,10 @@ def with_monitor_log(src, dst, log):
 def test_monitor_samples_a_live_site_and_feeds_ii_2_e(lab_profile, tmp_path):
     prof = lab_profile("compliant")
     samples = monitor(prof, tmp_path / "m.jsonl")
-    assert len(samples) == 3 and all(s["ok"] and s["status"] == 200 and s["cache_control_ok"] for s in samples)
+    # the log holds observations (status, cache headers); the rule says up/down and judges the header
+    cc = load_convocatoria("iem-michoacan-2024").main_json.cache_control
+    assert len(samples) == 3 and all(s["status"] == 200 and judge_record(s, cc) == (True, True) for s in samples)
+    assert all(any(k.lower() == "cache-control" for k, _ in s["headers"]) for s in samples)
     d = run(with_monitor_log(prof, tmp_path / "p.yaml", tmp_path / "m.jsonl"), tmp_path / "o", "II.2.e")
     (check,) = [c for c in d["checks"] if c["requirement"] == "II.2.e"]
     # three clean samples are far from a month: honest MANUAL with the figures, not PASS
@@ -51,7 +57,8 @@ def test_monitor_samples_a_live_site_and_feeds_ii_2_e(lab_profile, tmp_path):
 
 def test_monitor_records_a_dead_site_as_down(lab_profile, tmp_path):
     samples = monitor(lab_profile("site-unreachable"), tmp_path / "m.jsonl", count=2)
-    assert [s["ok"] for s in samples] == [False, False] and all(s["status"] is None for s in samples)
+    assert all(s["status"] is None and s["error"] for s in samples)
+    assert [Sample.from_dict(s).ok for s in samples] == [False, False]
 
 
 def test_declared_sla_below_threshold_fails(lab_profile, tmp_path):

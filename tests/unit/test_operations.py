@@ -59,3 +59,21 @@ def test_the_period_comes_from_the_convocatoria():
     obs = availability.summarize(series(8 * 24 * 60 + 1, 60))      # eight clean days
     assert availability.evaluate_monitor(obs, 0.999, period_days=30).verdict is Verdict.MANUAL
     assert availability.evaluate_monitor(obs, 0.999, period_days=7).verdict is Verdict.PASS
+
+
+CC = "no-cache, no-store, must-revalidate"
+
+
+def test_monitor_records_are_observations_the_rule_judges():
+    """monitor.py stores status, headers and errors; up/down and the header verdict are the rule's."""
+    good = {"t": 1_700_000_000.0, "url": "https://x.example/json/main.json", "status": 200, "elapsed_s": 0.01,
+            "error": None, "headers": [["Cache-Control", CC]]}
+    assert availability.judge_record(good, CC) == (True, True)
+    assert availability.judge_record({**good, "headers": [["Cache-Control", "max-age=60"]]}, CC) == (True, False)
+    assert availability.judge_record({**good, "status": 503}, CC)[0] is False
+    dead = {"t": 1_700_000_000.0, "status": None, "error": "connection refused", "headers": []}
+    assert availability.judge_record(dead, CC) == (False, None)
+    assert Sample.from_dict(good).ok and not Sample.from_dict(dead).ok
+    assert not Sample.from_dict({**good, "status": 200, "error": "timeout"}).ok
+    # a log written before the monitor kept observations: its own ok
+    assert Sample.from_dict({"t": 1.0, "ok": True}).ok and not Sample.from_dict({"t": 1.0, "ok": False}).ok
