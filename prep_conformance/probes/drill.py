@@ -19,9 +19,7 @@ import hashlib
 import io
 import posixpath
 import re
-import signal
 import stat as stat_mod
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
@@ -33,6 +31,7 @@ from .. import paquete as gen
 from ..errors import CheckError
 from .publication import (CorteRef, ServedFile, fetch_many, fetch_one, fetch_verifying_or_not, file_url,
                           quiet_unverified)
+from .guard import Guard
 from .purge import PurgeObservation
 
 MAIN_JSON = gen.MAIN_JSON
@@ -268,37 +267,6 @@ def _read(sftp, remote: str) -> bytes:
         return f.read()
 
 
-class _Signals:
-    """While the drill runs, SIGTERM/SIGHUP raise KeyboardInterrupt (so the restore in ``finally`` runs);
-    while it restores, SIGINT/SIGTERM/SIGHUP are held and re-raised once the site is back."""
-
-    SIGS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
-
-    def __init__(self, defer: bool):
-        self.defer, self.hit, self._old = defer, None, {}
-        self._main = threading.current_thread() is threading.main_thread()
-
-    def _handler(self, signum, frame):
-        if self.defer:
-            self.hit = signum
-        else:
-            raise KeyboardInterrupt(f"signal {signum} during the corte drill")
-
-    def __enter__(self):
-        if self._main:
-            for sig in self.SIGS:
-                if self.defer or (sig != signal.SIGINT and signal.getsignal(sig) is not signal.SIG_IGN):
-                    self._old[sig] = signal.signal(sig, self._handler)
-        return self
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-        if self.defer and self.hit is not None and exc[0] is None:
-            raise KeyboardInterrupt(f"signal {self.hit} during the drill's restore (the site was restored)")
-        return False
-
-
 LOCK_NAME = ".prep-drill.lock"
 LOCK_STALE_S = 900          # a lock older than this was left by a killed run
 
@@ -407,27 +375,70 @@ def _poll(t: DrillTarget, t0: float, new_seq: int, new_manifest: Mapping[str, st
 
 
 def run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
-    """Upload the next corte, purge, poll until fresh or ``bound_s``; restore in ``finally``.
+    """Upload the next corte, purge, poll until fresh or ``bound_s``; restore whatever happens.
 
-    Holds ``DrillLock`` in the upload folder for the whole drill and its restore.
+    Holds ``DrillLock`` in the upload folder for the whole drill and its restore; ``probes.guard`` turns
+    SIGTERM/SIGHUP into an interruption and holds signals while the site is put back and the lock freed.
     """
     try:
         lock = DrillLock(t.sftp, t.upload_dir).__enter__()
     except IOError as exc:
         raise CheckError(f"No se pudo escribir en {t.upload_dir} por SFTP: {exc}",
                          f"Could not write into {t.upload_dir} over SFTP: {exc}", upload_dir=t.upload_dir) from None
+    with Guard("the corte drill") as g:
+        g.on_exit(lambda: lock.__exit__(None, None, None))      # registered first: freed last
+        return _run_drill(t, pq, g)
+
+
+@dataclass
+class _Run:
+    """The drill as it goes (mutable); ``_observation`` freezes it into a ``DrillObservation``."""
+
+    now: ServedFile                       # main.json before the drill
+    files: Mapping[str, bytes]            # the next corte
+    new_seq: int
+    new_manifest: Mapping[str, str]
+    changed: list[str]                    # paths the new corte adds or changes, main.json included
+    order: list[str]                      # upload order: main.json last
+    before: Mapping[str, tuple[int | None, str | None]]   # what the edge served before
+    new_only: list[str]
+    backups: dict[str, bytes] = field(default_factory=dict)
+    added: list[str] = field(default_factory=list)
+    polls: list[Poll] = field(default_factory=list)
+    purge: PurgeObservation | None = None
+    fresh: float | None = None
+    origin_fresh: float | None = None
+    origin_readable: bool = False
+    uploaded: int = 0
+    upload_s: float = 0.0
+    upload_to_purge: float | None = None
+    error: str | None = None
+
+
+def _run_drill(t: DrillTarget, pq: gen.Paquete, g: Guard) -> DrillObservation:
+    t, now = _preflight(t, pq)
+    run = _plan(t, pq, now)
+    restore_site = g.on_exit(lambda: _restore(t, pq, run.backups, run.added, run.changed, run.before, run.new_only))
+    restore = None
     try:
-        with _Signals(defer=False):
-            return _run_drill(t, pq)
+        upload_end = _upload(t, run)
+        deadline = _purge_and_poll(t, run, upload_end)
+        _follow_provider(t, run, deadline)
+    except CheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded as the drill's fault, restore still runs
+        run.error = f"{type(exc).__name__}: {exc}"
     finally:
-        lock.__exit__(None, None, None)
+        restore = restore_site()
+    return _observation(t, pq, run, restore)
 
 
-def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
-    site = t.site_url
-    now, verify = fetch_verifying_or_not(t.session, file_url(site, MAIN_JSON), MAIN_JSON, t.timeout_s, True)
+def _preflight(t: DrillTarget, pq: gen.Paquete) -> tuple[DrillTarget, ServedFile]:
+    """The site answers and serves the paquete's corte (the drill starts from it); whether its
+    certificate verifies (else every later look at the site reads content only, not the purge)."""
+    now, verify = fetch_verifying_or_not(t.session, file_url(t.site_url, MAIN_JSON), MAIN_JSON, t.timeout_s, True)
     if verify is False:
-        t = replace(t, verify=False)        # every later look at the site, content only (not the purge)
+        t = replace(t, verify=False)
     if now.status is None:
         raise CheckError(f"El sitio no responde; no se hizo el simulacro: {now.error}",
                          f"The site does not answer; no drill was run: {now.error}", url=now.url)
@@ -437,91 +448,100 @@ def _run_drill(t: DrillTarget, pq: gen.Paquete) -> DrillObservation:
                          "corte vigente; publique primero el paquete indicado.",
                          f"The site serves corte {cur} and the paquete is corte {pq.secuencia}: the drill starts "
                          "from the current corte; publish the given paquete first.", main_json=now.brief())
+    return t, now
+
+
+def _plan(t: DrillTarget, pq: gen.Paquete, now: ServedFile) -> _Run:
+    """The next corte, what it changes, the upload order, and what the site serves now (new-only paths
+    are not asked for: a CDN would cache their 404)."""
     files = next_corte(pq, t.interval_min)
-    new_seq = pq.secuencia + 1
     new_manifest = gen.parse_manifest(files[gen.MANIFEST].decode())
     changed = sorted(p for p, d in new_manifest.items() if pq.manifest.get(p) != d)
     if MAIN_JSON not in changed:
         changed.append(MAIN_JSON)
-    # upload order: every file but main.json, the manifest, then main.json last
     order = [p for p in changed if p != MAIN_JSON] + [gen.MANIFEST, MAIN_JSON]
-    # What the site serves now (new-only paths are not asked for: a CDN would cache their 404).
     before = _snapshot(t, sorted(set(pq.manifest) | {MAIN_JSON}))
-    new_only = sorted(set(new_manifest) - set(pq.manifest))
-    backups: dict[str, bytes] = {}
-    added: list[str] = []
-    polls: list[Poll] = []
-    purge_obs = None
-    fresh = origin_fresh = None
-    uploaded = 0
-    upload_s = 0.0
-    upload_to_purge = None
-    origin_readable = False
-    error = None
-    restore = None
-    try:
-        for rel in order:
-            remote = posixpath.join(t.upload_dir, rel)
-            if _exists(t.sftp, remote):
-                backups[rel] = _read(t.sftp, remote)
-            else:
-                added.append(rel)
-        u0 = time.perf_counter()
-        for rel in order:
-            remote = posixpath.join(t.upload_dir, rel)
-            _makedirs(t.sftp, posixpath.dirname(remote))
-            _put_atomic(t.sftp, remote, files[rel])
-            uploaded += len(files[rel])
-        upload_s = round(time.perf_counter() - u0, 3)
-        upload_end = time.monotonic()
-        pre, _ = _poll(t, upload_end, new_seq, new_manifest, changed)
-        purge_obs = t.purge([""] + changed)
-        t0 = purge_obs.at or time.monotonic()
-        upload_to_purge = round(t0 - upload_end, 4)
-        polls.append(Poll(round(upload_end - t0, 4), "edge", pre.status, pre.secuencia, pre.age, pre.x_cache,
-                          pre.old_files, pre.absent_files, pre.error, pre.dur_s))
-        deadline = t0 + t.bound_s
-        while True:
-            if t.look is not None:
-                purge_obs = t.look(purge_obs)      # the provider's word, kept apart from what the public sees
-            poll, ok = _poll(t, t0, new_seq, new_manifest, changed)
-            polls.append(poll)
-            if t.origin_url and origin_fresh is None:
-                if t.origin_get is not None:
-                    ostatus, oseq, oerr = t.origin_get()
-                else:
-                    om = _origin_main(t)
-                    ostatus, oerr = om.status, om.error
-                    oseq = CorteRef.from_doc(om.json()).secuencia if om.status == 200 else None
-                polls.append(Poll(poll.t_s, "origin", ostatus, oseq, error=oerr))
-                if oseq is not None:
-                    origin_readable = True     # the origin answers with a corte: its word counts
-                if oseq == new_seq:
-                    origin_fresh = poll.t_s
-            if ok:
-                fresh = poll.t_s
-                break
-            if time.monotonic() + t.poll_interval_s > deadline:
-                break
-            time.sleep(t.poll_interval_s)
-        # fresh before the provider said done: keep following its signal (never past the bound)
-        while (t.look is not None and purge_obs.accepted and purge_obs.completion_signal == "status"
-               and purge_obs.completion_state not in ("complete", "failed")
-               and time.monotonic() + t.poll_interval_s <= deadline):
-            time.sleep(t.poll_interval_s)
-            purge_obs = t.look(purge_obs)
-    except CheckError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - recorded as the drill's fault, restore still runs
-        error = f"{type(exc).__name__}: {exc}"
-    finally:
-        with _Signals(defer=True):
-            restore = _restore(t, pq, backups, added, changed, before, new_only)
+    return _Run(now=now, files=files, new_seq=pq.secuencia + 1, new_manifest=new_manifest, changed=changed,
+                order=order, before=before, new_only=sorted(set(new_manifest) - set(pq.manifest)))
+
+
+def _upload(t: DrillTarget, run: _Run) -> float:
+    """Back up what the upload overwrites, then upload (atomically, main.json last); the monotonic end."""
+    for rel in run.order:
+        remote = posixpath.join(t.upload_dir, rel)
+        if _exists(t.sftp, remote):
+            run.backups[rel] = _read(t.sftp, remote)
+        else:
+            run.added.append(rel)
+    u0 = time.perf_counter()
+    for rel in run.order:
+        remote = posixpath.join(t.upload_dir, rel)
+        _makedirs(t.sftp, posixpath.dirname(remote))
+        _put_atomic(t.sftp, remote, run.files[rel])
+        run.uploaded += len(run.files[rel])
+    run.upload_s = round(time.perf_counter() - u0, 3)
+    return time.monotonic()
+
+
+def _purge_and_poll(t: DrillTarget, run: _Run, upload_end: float) -> float:
+    """One look before the purge, the purge, then a look every ``poll_interval_s`` until the edge serves
+    the whole new corte or the bound is reached; returns the deadline (monotonic)."""
+    pre, _ = _poll(t, upload_end, run.new_seq, run.new_manifest, run.changed)
+    run.purge = t.purge([""] + run.changed)
+    t0 = run.purge.at or time.monotonic()
+    run.upload_to_purge = round(t0 - upload_end, 4)
+    run.polls.append(replace(pre, t_s=round(upload_end - t0, 4)))
+    deadline = t0 + t.bound_s
+    while True:
+        if t.look is not None:
+            run.purge = t.look(run.purge)      # the provider's word, kept apart from what the public sees
+        poll, ok = _poll(t, t0, run.new_seq, run.new_manifest, run.changed)
+        run.polls.append(poll)
+        if t.origin_url and run.origin_fresh is None:
+            _look_at_origin(t, run, poll.t_s)
+        if ok:
+            run.fresh = poll.t_s
+            break
+        if time.monotonic() + t.poll_interval_s > deadline:
+            break
+        time.sleep(t.poll_interval_s)
+    return deadline
+
+
+def _look_at_origin(t: DrillTarget, run: _Run, t_s: float) -> None:
+    if t.origin_get is not None:
+        ostatus, oseq, oerr = t.origin_get()
+    else:
+        om = _origin_main(t)
+        ostatus, oerr = om.status, om.error
+        oseq = CorteRef.from_doc(om.json()).secuencia if om.status == 200 else None
+    run.polls.append(Poll(t_s, "origin", ostatus, oseq, error=oerr))
+    if oseq is not None:
+        run.origin_readable = True     # the origin answers with a corte: its word counts
+    if oseq == run.new_seq:
+        run.origin_fresh = t_s
+
+
+def _follow_provider(t: DrillTarget, run: _Run, deadline: float) -> None:
+    """Fresh before the provider said done: keep following its signal (never past the bound)."""
+    while (t.look is not None and run.purge.accepted and run.purge.completion_signal == "status"
+           and run.purge.completion_state not in ("complete", "failed")
+           and time.monotonic() + t.poll_interval_s <= deadline):
+        time.sleep(t.poll_interval_s)
+        run.purge = t.look(run.purge)
+
+
+def _observation(t: DrillTarget, pq: gen.Paquete, run: _Run, restore: RestoreObservation | None
+                 ) -> DrillObservation:
+    polls = run.polls
     kept = polls if len(polls) <= POLL_CAP else polls[:POLL_CAP // 2] + polls[-POLL_CAP // 2:]
-    return DrillObservation(site, pq.secuencia, new_seq, tuple(changed), t.upload_dir, uploaded, upload_s,
-                            purge_obs, tuple(kept), fresh, origin_fresh, origin_readable,
-                            t.bound_s, restore, error, upload_to_purge, t.poll_interval_s, len(polls),
-                            now.tls_unverified)
+    return DrillObservation(
+        site_url=t.site_url, old_secuencia=pq.secuencia, new_secuencia=run.new_seq, changed=tuple(run.changed),
+        upload_dir=t.upload_dir, uploaded_bytes=run.uploaded, upload_s=run.upload_s, purge=run.purge,
+        polls=tuple(kept), fresh_after_s=run.fresh, origin_fresh_after_s=run.origin_fresh,
+        origin_checked=run.origin_readable, bound_s=t.bound_s, restore=restore, error=run.error,
+        upload_to_purge_s=run.upload_to_purge, poll_interval_s=t.poll_interval_s, polls_total=len(polls),
+        tls_unverified=run.now.tls_unverified)
 
 
 def _restore(t: DrillTarget, pq: gen.Paquete, backups: Mapping[str, bytes], added: Sequence[str],

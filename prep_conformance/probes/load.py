@@ -5,7 +5,8 @@ Why a subprocess: importing Locust monkey-patches this interpreter with gevent (
 runs ``sys.executable -m locust -f loadfiles/prep_visitor.py --headless ...`` (plus ``--master`` and
 N ``--worker`` processes in distributed mode) and reads ``--json-file``, ``--csv`` and
 ``--csv-full-history``. Every process gets its own process group and a parent-death signal; whatever
-happens (the run ends, times out, Ctrl-C, an exception) every group is terminated, then killed.
+happens (the run ends, times out, Ctrl-C, SIGTERM, an exception; ``probes.guard``) every group is
+terminated, then killed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from .. import trust
 from ..errors import CheckError
 from ..loadfiles import PREP_VISITOR
+from .guard import Guard
 
 # ---------------------------------------------------------------- observations
 
@@ -527,7 +529,6 @@ def plan_for(profile, convocatoria, s, site) -> LoadPlan:
 # ---------------------------------------------------------------- the run
 
 REMOTE_DEFAULT_PORT = 5557     # Locust's default master port, what remote workers try first
-_LIVE: set[int] = set()        # process-group ids still running (killed at exit, whatever happens)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -539,15 +540,16 @@ def _child_setup() -> None:  # pragma: no cover - runs in the child between fork
         pass
 
 
-def _spawn(cmd: list[str], log: Path, cwd: Path) -> subprocess.Popen:
+def _spawn(cmd: list[str], log: Path, cwd: Path, procs: list[subprocess.Popen]) -> subprocess.Popen:
+    """Start one Locust process in its own group; it goes into ``procs`` (what the run's guard stops) at once."""
     fh = open(log, "wb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
     env["PYTHONUNBUFFERED"] = "1"
     proc = subprocess.Popen(trust.own_command(cmd), stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
                             cwd=str(cwd),
                             env=env, preexec_fn=_child_setup, close_fds=True)
+    procs.append(proc)
     fh.close()
-    _LIVE.add(proc.pid)
     return proc
 
 
@@ -574,21 +576,6 @@ def _stop(procs: Sequence[subprocess.Popen], grace_s: float = 5.0) -> None:
             p.wait(2)
         except subprocess.TimeoutExpired:
             pass
-        _LIVE.discard(p.pid)
-
-
-def _kill_live() -> None:
-    for pgid in list(_LIVE):
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        _LIVE.discard(pgid)
-
-
-import atexit  # noqa: E402
-
-atexit.register(_kill_live)
 
 
 def _free_port() -> int:
@@ -642,26 +629,27 @@ def run(plan: LoadPlan, out_dir: str | Path) -> LoadObservation:
     procs: list[subprocess.Popen] = []
     timed_out = False
     t0 = time.monotonic()
-    try:
-        master = _spawn(cmd, out / "master.log", out)
-        procs.append(master)
-        if plan.remote_workers:
-            # the person running the check starts the workers elsewhere while the master waits
-            sys.__stderr__.write(
-                f"\nprep-conformance: waiting up to {plan.expect_workers_wait_s} s for {plan.expect_workers} Locust "
-                f"worker(s); on each worker machine run:\n  "
-                f"{remote_worker_command('<this-host>', port)}\n")
-            sys.__stderr__.flush()
-        if plan.workers and not plan.remote_workers:
-            for i in range(plan.workers):
-                procs.append(_spawn(locust_command(plan, out, "worker", port), out / f"worker{i}.log", out))
+    with Guard("the load test") as g:
+        stop = g.on_exit(lambda: _stop(procs))
         try:
-            master.wait(plan.hard_timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-    finally:
-        # normal end, timeout, Ctrl-C (KeyboardInterrupt) or any exception: nothing outlives the run
-        _stop(procs)
+            master = _spawn(cmd, out / "master.log", out, procs)
+            if plan.remote_workers:
+                # the person running the check starts the workers elsewhere while the master waits
+                sys.__stderr__.write(
+                    f"\nprep-conformance: waiting up to {plan.expect_workers_wait_s} s for {plan.expect_workers} "
+                    f"Locust worker(s); on each worker machine run:\n  "
+                    f"{remote_worker_command('<this-host>', port)}\n")
+                sys.__stderr__.flush()
+            if plan.workers and not plan.remote_workers:
+                for i in range(plan.workers):
+                    _spawn(locust_command(plan, out, "worker", port), out / f"worker{i}.log", out, procs)
+            try:
+                master.wait(plan.hard_timeout_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+        finally:
+            # normal end, timeout, Ctrl-C/SIGTERM (KeyboardInterrupt) or any exception: nothing outlives the run
+            stop()
     wall = time.monotonic() - t0
     log = (out / "master.log").read_text(errors="replace") if (out / "master.log").exists() else ""
     for w in sorted(out.glob("worker*.log")):

@@ -8,14 +8,13 @@ Two engines, so that our client is not what limits the figure (issue 5):
 * ``paramiko``: for a passphrase-protected key or a password account: AES-GCM, 261120-byte write
   requests (the largest sftp-server accepts), pipelined 1 MiB writes, a 64 MiB window.
 
-The probe files are removed after each round, again in ``finally`` (also on Ctrl-C/SIGTERM, through a
-fresh connection if the first one died), and their absence is verified. The client's own limit is
+The probe files are removed after each round, again in ``finally`` (also on Ctrl-C/SIGTERM, through
+``probes.guard``, and through a fresh connection if the first one died), and their absence is verified. The client's own limit is
 known from its CPU share during the transfer and from an in-process AES-GCM self-test.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
 import secrets
@@ -37,6 +36,7 @@ from ..errors import CheckError
 from ..profile import Ssh
 from . import ssh as ssh_probe
 from . import sshfault
+from .guard import Guard
 
 PROBE_PREFIX = "prep-probe-"
 CHUNK = 1024 * 1024
@@ -105,84 +105,6 @@ class UploadObservation:
     fallback: str | None = None
     round_budget_s: float | None = None
     stopped_early: dict | None = None
-
-
-# -- signal-safe cleanup registry --------------------------------------------------------------------
-
-_ACTIVE: dict[int, Callable[[], Any]] = {}
-_ACTIVE_LOCK = threading.Lock()
-
-
-def _run_active_cleanups() -> None:
-    with _ACTIVE_LOCK:
-        items = list(_ACTIVE.items())
-        _ACTIVE.clear()
-    for _, fn in items:
-        try:
-            fn()
-        except Exception:
-            pass
-
-
-atexit.register(_run_active_cleanups)
-
-
-class _Guard:
-    """While active: SIGTERM/SIGHUP raise KeyboardInterrupt (so ``finally`` runs); ``shield()`` defers SIGINT."""
-
-    def __init__(self):
-        self._main = threading.current_thread() is threading.main_thread()
-        self._old: dict[int, Any] = {}
-        self.interrupted: int | None = None     # remembered: a library may swallow the KeyboardInterrupt
-
-    def __enter__(self):
-        if self._main:
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                if signal.getsignal(sig) is not signal.SIG_IGN:     # respect nohup / background jobs
-                    self._old[sig] = signal.signal(sig, self._raise)
-        return self
-
-    def _raise(self, signum, frame):
-        self.interrupted = signum
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-        return False
-
-    def shield(self):
-        return _Shield(self._main)
-
-    def reraise(self) -> None:
-        """After cleanup: an interruption that a library turned into an I/O error still stops the run."""
-        if self.interrupted is not None:
-            raise KeyboardInterrupt(f"signal {self.interrupted} during the upload probe (probes removed)")
-
-
-class _Shield:
-    """Defer SIGINT/SIGTERM during cleanup; re-raise KeyboardInterrupt afterwards if one came."""
-
-    def __init__(self, main: bool):
-        self._main = main
-        self._old: dict[int, Any] = {}
-        self.hit = False
-
-    def _note(self, signum, frame):
-        self.hit = True
-
-    def __enter__(self):
-        if self._main:
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                self._old[sig] = signal.signal(sig, self._note)
-        return self
-
-    def __exit__(self, exc_type, *rest):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-        if self.hit and exc_type is None:
-            raise KeyboardInterrupt("interrupted during cleanup (cleanup completed)")
-        return False
 
 
 # -- client ceiling ------------------------------------------------------------------------------------
@@ -639,7 +561,6 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None, stop_below_mb
     paths = [f"{run_dir}/{PROBE_PREFIX}{i + 1}" for i in range(cfg.rounds)]
     procs: list[subprocess.Popen] = []
     cleanup: dict[str, Any] = {}
-    key = id(paths)
 
     def stop_procs():
         for p in procs:
@@ -658,13 +579,11 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None, stop_below_mb
         stop_procs()
         return _cleanup(session, cfg, scratch, paths, made_scratch, run_dir)
 
-    with _ACTIVE_LOCK:
-        _ACTIVE[key] = do_cleanup
-    guard = _Guard()
     res: _EngineResult | None = None
     disk_full = False
-    try:
-        with guard:
+    with Guard("the upload probe") as g:
+        remove_probes = g.on_exit(do_cleanup)
+        try:
             if engine == "openssh":
                 res = _openssh_rounds(cfg, paths, nbytes, procs.append, round_budget_s=budget)
                 if res.fatal and not res.rounds:
@@ -677,12 +596,8 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None, stop_below_mb
             if failed:
                 free_now = res.free_at_failure if res.free_at_failure is not None else _free_bytes(session, scratch)
                 disk_full = _is_enospc(failed[0].error or "") or (free_now is not None and free_now < 4 * CHUNK)
-    finally:
-        with guard.shield():
-            with _ACTIVE_LOCK:
-                _ACTIVE.pop(key, None)
-            cleanup = do_cleanup()
-    guard.reraise()
+        finally:
+            cleanup = remove_probes()
     ok = [r for r in res.rounds if r.ok]
     ceiling = self_test(engine) if ok else {}
     median = round(statistics.median(r.mb_s for r in ok), 2) if ok else None
