@@ -3,7 +3,8 @@
 sslyze connects to the pinned address (``ServerNetworkLocation(ip_address=...)``) with the real name
 in SNI, validates the chain against its bundled stores plus the profile's ``ca_bundle``
 (``CertificateInfoExtraArgument(custom_ca_file=...)``) and runs fully offline. Only the scan
-commands the rule needs run; the Mozilla *intermediate* checker is applied for advisory notes.
+commands the rule needs run, plus those sslyze's Mozilla checker reads (``MozillaInputs``: the rule
+applies the *intermediate* profile for advisory notes; the probe judges nothing).
 Scan once per (host, port) per run: ``difusor.once(f"tls:{host}:{port}", ...)``.
 """
 
@@ -63,6 +64,24 @@ class TrustResult:
 
 
 @dataclass(frozen=True)
+class MozillaInputs:
+    """What sslyze's Mozilla checker reads from a ``ServerScanResult``, kept frozen and picklable (the scan
+    result itself holds ``cryptography`` certificates and trust stores, which do not pickle).
+
+    Attributes:
+        results: scan command (``ScanCommand`` value) -> sslyze's own frozen result, None when the command
+            did not complete; every command the checker needs but ``certificate_info``.
+        certificate_info: whether ``certificate_info`` completed; then, per certificate deployment,
+            ``leaves_der`` its leaf (DER) and ``verified`` whether a verified chain was built.
+    """
+
+    results: Mapping[str, Any] = field(default_factory=dict)
+    certificate_info: bool = False
+    leaves_der: tuple[bytes, ...] = ()
+    verified: tuple[bool, ...] = ()
+
+
+@dataclass(frozen=True)
 class TlsObservation:
     """What a TLS scan of one endpoint showed.
 
@@ -77,7 +96,7 @@ class TlsObservation:
         weak_ciphers: for accepted legacy protocols, some accepted suite names (evidence).
         vulnerabilities: name -> vulnerable (True/False) or None when the test failed.
         details: extra facts (ROBOT result, secure renegotiation support ...).
-        mozilla_issues: Mozilla intermediate deviations (advisory); None when not evaluated.
+        mozilla: what the Mozilla checker needs (``rules.https.mozilla_check``); None when not scanned for it.
         scan_errors: command -> error reason, for commands that could not run.
         duration_s: scan time.
     """
@@ -94,8 +113,7 @@ class TlsObservation:
     weak_ciphers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     vulnerabilities: Mapping[str, bool | None] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
-    mozilla_issues: tuple[tuple[str, str], ...] | None = None
-    mozilla_error: str | None = None
+    mozilla: MozillaInputs | None = None
     scan_errors: Mapping[str, str] = field(default_factory=dict)
     duration_s: float = 0.0
     observed_at: float = field(default_factory=time.time)
@@ -294,20 +312,23 @@ def _scan(host: str, port: int, address: str | None = None, ca_bundle: str | Non
     comp = attempt("tls_compression")
     vulns["compression"] = None if comp is None else bool(comp.supports_compression)
 
-    moz, moz_err = None, None
-    if mozilla:
-        from sslyze.mozilla_tls_profile.tls_config_checker import (
-            MozillaTlsConfiguration, ServerNotCompliantWithTlsConfiguration, ServerScanResultIncomplete,
-            TlsConfigurationEnum, check_server_against_tls_configuration)
-        try:
-            check_server_against_tls_configuration(
-                res, MozillaTlsConfiguration.get(TlsConfigurationEnum.MOZILLA_INTERMEDIATE))
-            moz = ()
-        except ServerNotCompliantWithTlsConfiguration as exc:
-            moz = tuple(sorted((str(k), str(v)) for k, v in exc.issues.items()))
-        except (ServerScanResultIncomplete, Exception) as exc:  # advisory only: never fatal
-            moz_err = f"{type(exc).__name__}: {exc}"[:300]
+    moz = _mozilla_inputs(sr) if mozilla else None
     return TlsObservation(host, port, addr, "tls", None, chain, trust, bool(ca_bundle), protocols, weak, vulns,
-                          details, moz, moz_err, errors, time.perf_counter() - t0)
+                          details, moz, errors, time.perf_counter() - t0)
 
 
+def _mozilla_inputs(sr) -> MozillaInputs:
+    """The parts of the scan sslyze's Mozilla checker reads, as plain picklable data."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from sslyze import ScanCommand, ScanCommandAttemptStatusEnum
+    from sslyze.mozilla_tls_profile.tls_config_checker import SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER
+
+    done = ScanCommandAttemptStatusEnum.COMPLETED
+    results = {c.value: (getattr(sr, c.value).result if getattr(sr, c.value).status == done else None)
+               for c in SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER if c != ScanCommand.CERTIFICATE_INFO}
+    ci = sr.certificate_info
+    if ci.status != done or ci.result is None:
+        return MozillaInputs(results)
+    deps = ci.result.certificate_deployments
+    return MozillaInputs(results, True, tuple(d.received_certificate_chain[0].public_bytes(Encoding.DER) for d in deps),
+                         tuple(bool(d.verified_certificate_chain) for d in deps))

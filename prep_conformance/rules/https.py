@@ -5,7 +5,7 @@
   through the end of the publication window (``publication.end`` + ``hold_after_close_h``); WARN when it
   expires within ``tls.expiry_warn_days`` after it. When the window is over, validity is judged now.
 * protocols: every version below ``tls.min_version`` refused, one at or above it accepted. Mozilla
-  *intermediate* deviations are advisory notes.
+  *intermediate* deviations are advisory notes (sslyze's checker, run here over the probe's inputs).
 * vulnerabilities: Heartbleed, ROBOT, CCS injection, insecure renegotiation, TLS compression.
 * redirect: plain HTTP sends visitors to HTTPS (WARN when not). hsts: HSTS present (WARN when not).
 No TLS listener at all is FAIL (measured: nothing to talk TLS to); a timeout is ERROR.
@@ -14,13 +14,15 @@ No TLS listener at all is FAIL (measured: nothing to talk TLS to); a timeout is 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from ..convocatoria import Convocatoria
 from ..thresholds import uses
 from ..probes.http import HttpObservation
-from ..probes.tls import TlsObservation
+from ..probes.tls import MozillaInputs, TlsObservation
 from ..verdict import CheckResult, Note, Verdict, result
 
 REQ = "II.2.d.https"
@@ -216,16 +218,59 @@ def protocols(obs: TlsObservation, conv: Convocatoria, check: str = "https_proto
                   f"Only {', '.join(offered_new)}; {', '.join(old)} refused.", notes, **ev)
 
 
+@functools.lru_cache(maxsize=1)
+def _mozilla_intermediate():
+    """Mozilla's *intermediate* configuration as sslyze ships it (its maintained copy of the policy)."""
+    from sslyze.mozilla_tls_profile.tls_config_checker import MozillaTlsConfiguration, TlsConfigurationEnum
+    return MozillaTlsConfiguration.get(TlsConfigurationEnum.MOZILLA_INTERMEDIATE)
+
+
+def _scan_result_view(m: MozillaInputs):
+    """The ``ServerScanResult`` shape sslyze's checker reads, rebuilt from the probe's plain inputs."""
+    from cryptography import x509
+    from sslyze import ScanCommandAttemptStatusEnum as Status, ServerScanStatusEnum
+    from sslyze.mozilla_tls_profile.tls_config_checker import SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER as NEEDED
+
+    def attempt(result) -> SimpleNamespace:
+        return SimpleNamespace(status=Status.COMPLETED if result is not None else Status.ERROR, result=result)
+    cert_info = None
+    if m.certificate_info:
+        cert_info = SimpleNamespace(certificate_deployments=[
+            SimpleNamespace(received_certificate_chain=[x509.load_der_x509_certificate(der)],
+                            verified_certificate_chain=[der] if ok else None)
+            for der, ok in zip(m.leaves_der, m.verified)])
+    commands = {c.value: attempt(m.results.get(c.value)) for c in NEEDED if c.value != "certificate_info"}
+    return SimpleNamespace(scan_status=ServerScanStatusEnum.COMPLETED,
+                           scan_result=SimpleNamespace(certificate_info=attempt(cert_info), **commands))
+
+
+def mozilla_check(m: MozillaInputs | None) -> tuple[tuple[tuple[str, str], ...] | None, str | None]:
+    """(deviations from Mozilla's *intermediate* profile, why it could not be compared): sslyze's own
+    checker over what the scan observed. ``((), None)``: compliant; ``(None, None)``: not scanned for it."""
+    if m is None:
+        return None, None
+    from sslyze.mozilla_tls_profile.tls_config_checker import (ServerNotCompliantWithTlsConfiguration,
+                                                               check_server_against_tls_configuration)
+    try:
+        check_server_against_tls_configuration(_scan_result_view(m), _mozilla_intermediate())
+        return (), None
+    except ServerNotCompliantWithTlsConfiguration as exc:
+        return tuple(sorted((str(k), str(v)) for k, v in exc.issues.items())), None
+    except Exception as exc:  # noqa: BLE001 - advisory only (ServerScanResultIncomplete too): never fatal
+        return None, f"{type(exc).__name__}: {exc}"[:300]
+
+
 def mozilla_notes(obs: TlsObservation) -> list[Note]:
     """Mozilla intermediate deviations, as advisory notes (never change the verdict)."""
-    if obs.mozilla_issues is None:
-        if obs.mozilla_error:
-            return [Note("info", f"No se comparó con el perfil Mozilla intermedio: {obs.mozilla_error}",
-                         f"Not compared with Mozilla's intermediate profile: {obs.mozilla_error}")]
+    issues, error = mozilla_check(obs.mozilla)
+    if issues is None:
+        if error:
+            return [Note("info", f"No se comparó con el perfil Mozilla intermedio: {error}",
+                         f"Not compared with Mozilla's intermediate profile: {error}")]
         return []
-    if not obs.mozilla_issues:
+    if not issues:
         return [Note("info", "Cumple el perfil Mozilla «intermediate».", "Meets Mozilla's 'intermediate' profile.")]
-    return [Note("warn", *_mozilla_issue_texts(k, v)) for k, v in obs.mozilla_issues]
+    return [Note("warn", *_mozilla_issue_texts(k, v)) for k, v in issues]
 
 
 _MOZ_WHAT = {"TLS curves": ("curvas TLS", "TLS curves"), "TLS versions": ("versiones de TLS", "TLS versions"),

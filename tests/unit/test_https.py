@@ -33,7 +33,7 @@ def tls(chain=None, trusted=True, protocols=None, vulns=None, listener="tls", **
     trust = (TrustResult("Mozilla", False, "candidates exhausted"), TrustResult("Supplied CA file", trusted,
                                                                               None if trusted else "exhausted"))
     return TlsObservation(HOST, 443, "127.0.0.1", listener, None if listener == "tls" else "refused", chain, trust,
-                          True, protocols or GOOD_PROTOCOLS, {}, vulns or NO_VULNS, {}, (), None, {},
+                          True, protocols or GOOD_PROTOCOLS, {}, vulns or NO_VULNS, {}, scan_errors={},
                           observed_at=NOW.timestamp(), **kw)
 
 
@@ -122,3 +122,18 @@ def test_hsts():
     assert https.hsts(resp(200)).verdict is Verdict.WARN
     assert https.hsts(resp(200, ("Strict-Transport-Security", "max-age=0"))).verdict is Verdict.WARN
     assert https.hsts(None).verdict is Verdict.SKIP
+
+
+def test_mozilla_policy_is_judged_by_the_rule_not_the_probe():
+    """The probe keeps sslyze's results as inputs; the rule runs sslyze's checker (advisory notes only)."""
+    import pickle
+
+    from prep_conformance.probes.tls import MozillaInputs
+    assert https.mozilla_check(None) == (None, None) and https.mozilla_notes(tls()) == []
+    incomplete = MozillaInputs({"heartbleed": None})          # a command the checker needs did not complete
+    issues, error = https.mozilla_check(incomplete)
+    assert issues is None and error.startswith("ServerScanResultIncomplete")
+    obs = tls(mozilla=incomplete)
+    assert pickle.loads(pickle.dumps(obs)) == obs              # the observation stays plain data
+    notes = https.protocols(obs, CONV).notes
+    assert [n.level for n in notes] == ["info"] and "Mozilla" in notes[0].text_en
