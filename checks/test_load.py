@@ -14,7 +14,6 @@ from prep_conformance import thresholds
 from prep_conformance.errors import CheckError
 from prep_conformance.probes import http, load
 from prep_conformance.rules import load as rules
-from prep_conformance.rules import load_chart
 from prep_conformance.errors import not_verified
 
 
@@ -83,8 +82,7 @@ def load_run(difusor):
 @pytest.mark.requirement("II.2.a")
 def test_load_thresholds(difusor, record_check):
     obs, s, _site = load_run(difusor)
-    chart = load_chart.render(obs.series, s.p95_ms, s.p99_ms, s.min_rps) if obs.series else None
-    record_check(rules.thresholds(obs, s, chart_svg=chart))
+    record_check(rules.thresholds(obs, s))
 
 
 @pytest.mark.requirement("II.2.a")

@@ -335,11 +335,11 @@ def _attach_html_extras(report: pytest.TestReport, results: list[CheckResult]) -
         from pytest_html import extras
     except ImportError:
         return
-    from .report.render import _plain_evidence
+    from .report.evidence import plain as plain_evidence
     items = getattr(report, "extras", [])
     for r in results:
         items.append(extras.text(f"{r.verdict.value} {r.requirement} {r.check}: {r.summary}", name="verdict"))
-        items.append(extras.json(_plain_evidence(r.evidence), name=f"evidence {r.check}"))
+        items.append(extras.json(plain_evidence(r.evidence), name=f"evidence {r.check}"))
     report.extras = items
 
 

@@ -168,6 +168,15 @@ def cell_reason(d: Mapping[str, Any], rid: str, lang: str = "es") -> str:
 
 # ---------------------------------------------------------------- evidence kinds
 
+# Evidence written before charts moved to the report (rules then put SVG text into evidence): never shown.
+LEGACY_CHART_KEYS = ("chart_svg",)
+
+
+def plain(evidence: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The evidence as data (the raw-JSON annex, pytest-html): without legacy chart markup."""
+    return {k: v for k, v in (evidence or {}).items() if k not in LEGACY_CHART_KEYS}
+
+
 def kind_of(c: Mapping[str, Any]) -> list[str]:
     """The partials that lay out this check's evidence (``templates/evidence/_<kind>.html.j2``), in order.
 
@@ -214,7 +223,7 @@ HANDLED = {
 def generic_items(ev: Mapping[str, Any], kinds: Iterable[str]) -> list[tuple[str, Any]]:
     """The evidence keys no specific partial laid out, as (key, value) pairs for the generic table."""
     done = {k for kind in kinds for k in HANDLED.get(kind, ())}
-    return [(k, v) for k, v in (ev or {}).items() if k not in done and k != "chart_svg"
+    return [(k, v) for k, v in (ev or {}).items() if k not in done and k not in LEGACY_CHART_KEYS
             and k != "not_verified"]
 
 

@@ -19,22 +19,9 @@ from markupsafe import Markup
 
 from .. import catalog
 from ..verdict import SEVERITY_ORDER
+from . import charts
 from . import evidence as evk
 from .i18n import LABELS, check_title, fmt_date, fmt_datetime, plural
-
-# Evidence keys that hold a chart (SVG text made by our own code from numbers): shown as an image, not as JSON.
-CHART_KEYS = ("chart_svg",)
-
-
-def _svg_data_uri(svg: str) -> str:
-    """An <img> data URI: self-contained, and an SVG in <img> can run no script."""
-    import base64
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-
-
-def _plain_evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in (evidence or {}).items() if k not in CHART_KEYS}
-
 
 def _css_string(value: Any) -> Markup:
     """Text safe inside a CSS string literal in a <style> element (page footers)."""
@@ -49,8 +36,7 @@ _ENV = jinja2.Environment(
     trim_blocks=True, lstrip_blocks=True,
 )
 _ENV.filters["tojson_pretty"] = lambda v: json.dumps(v, ensure_ascii=False, indent=2, default=str)
-_ENV.filters["svg_data_uri"] = lambda v: _svg_data_uri(v)
-_ENV.filters["plain_evidence"] = lambda v: _plain_evidence(v)
+_ENV.filters["plain_evidence"] = evk.plain
 _ENV.filters["css_string"] = _css_string
 _ENV.globals["plural"] = plural
 # the matrix cells: one symbol per verdict (the legend and each cell's tooltip name it)
@@ -116,7 +102,7 @@ def _context(doc: Mapping[str, Any], lang: str, print_mode: bool = False) -> dic
         return evk.headline(d)
 
     return {"doc": doc, "lang": lang, "requirements": catalog.requirements(), "en": lang == "en",
-            "L": L, "verdicts": [v.value for v in SEVERITY_ORDER], "chart_keys": CHART_KEYS,
+            "L": L, "verdicts": [v.value for v in SEVERITY_ORDER], "charts": charts,
             "print_mode": print_mode, "when": when, "conv": info, "conv_sha256": _sha(doc),
             "headline": state, "req_state": evk.requirement_state, "pending": evk.pending_items,
             "kind_of": evk.kind_of, "ev": evk, "check_title": lambda name: check_title(name, lang),

@@ -2,7 +2,8 @@
 
 ``settings`` merges the convocatoria's ``load`` defaults with the profile's overrides and applies the
 caps; ``guard`` says whether a run is allowed at all; ``thresholds``, ``main_json_under_load`` and
-``main_json_not_cached`` judge one ``LoadObservation``. The chart is ``rules.load_chart``.
+``main_json_not_cached`` judge one ``LoadObservation``. Evidence carries the series; the report draws the
+chart (``report/charts.py``).
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ def _series(obs: LoadObservation, max_points: int = 300) -> list[list]:
 
 
 def thresholds(obs: LoadObservation, s: LoadSettings, requirement: str = "II.2.a",
-               check: str = "load_thresholds", chart_svg: str | None = None) -> CheckResult:
+               check: str = "load_thresholds") -> CheckResult:
     """p95, p99, error rate and requests/s against the convocatoria's thresholds."""
     ev: dict = {"settings": s.to_evidence(), **_numbers(obs), "endpoints": _endpoint_rows(obs),
                 "failures_top": [{"method": f.method, "name": f.name, "error": f.error, "occurrences": f.occurrences}
@@ -227,8 +228,6 @@ def thresholds(obs: LoadObservation, s: LoadSettings, requirement: str = "II.2.a
                 "series_columns": ["t_s", "users", "rps", "failures_s", "p50_ms", "p95_ms", "p99_ms"],
                 "series": _series(obs), "command": " ".join(obs.command), "artifacts": obs.artifacts,
                 "tls_verified": obs.plan.verify_tls}
-    if chart_svg:
-        ev["chart_svg"] = chart_svg
     if obs.plan.remote_workers:
         from ..probes.load import REMOTE_DEFAULT_PORT, remote_worker_command
         ev["remote_worker_command"] = remote_worker_command("<master-host>", obs.plan.master_port or REMOTE_DEFAULT_PORT)

@@ -16,7 +16,6 @@ from prep_conformance.probes import load
 from prep_conformance.probes.load import LoadObservation, LoadPlan, MainJsonTally, SeriesPoint
 from prep_conformance.profile import Load
 from prep_conformance.rules import load as rules
-from prep_conformance.rules import load_chart
 from prep_conformance.verdict import Verdict
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "load"
@@ -190,9 +189,9 @@ def test_plan_for_uses_profile_and_site():
 # ---------------------------------------------------------------- thresholds
 
 def test_thresholds_pass():
-    r = rules.thresholds(_obs(), _s10(), chart_svg="<svg/>")
+    r = rules.thresholds(_obs(), _s10())
     assert r.verdict is Verdict.PASS and r.requirement == "II.2.a"
-    assert r.evidence["p95_ms"] == 50.0 and r.evidence["chart_svg"] == "<svg/>"
+    assert r.evidence["p95_ms"] == 50.0 and "chart_svg" not in r.evidence     # the report draws the chart
     assert r.evidence["settings"]["thresholds"]["p95_ms"] == CONV.load.p95_ms
     p95 = next(e for e in r.evidence["thresholds"] if e["name"] == "load_p95_ms")
     assert p95 == {"name": "load_p95_ms", "value": 1000, "unit": "ms", "key": "load.p95_ms", "section": "II.2.a",
@@ -317,21 +316,36 @@ def test_main_json_not_cached():
 
 # ---------------------------------------------------------------- chart
 
-def test_chart_is_self_contained_svg():
+def _chart_evidence(series, p95=1000, p99=3000, min_rps=50):
+    obs = _obs(series=tuple(series))
+    s = _s10({"p95_ms": p95, "p99_ms": p99, "min_rps": min_rps})
+    return rules.thresholds(obs, s).evidence
+
+
+def test_chart_geometry_comes_from_the_evidence_series():
+    from prep_conformance.report import charts
     series = load.parse_history_csv((DATA / "locust_stats_history.csv").read_text())
-    svg = load_chart.render(series, 1000, 3000, 50, lang="en")
-    root = ET.fromstring(svg)                    # well-formed XML
-    assert root.tag.endswith("svg")
-    assert svg.count("<polyline") == 6 and "p95 ≤ 1000" in svg
-    assert "<script" not in svg and "href" not in svg
-    assert load_chart.render(()) == ""
+    g = charts.load_overview(_chart_evidence(series))
+    assert [len(p["lines"]) for p in g["panels"]] == [3, 3]
+    assert {l["name"] for p in g["panels"] for l in p["limits"]} == {"rps", "p95_ms", "p99_ms"}
+    assert all(l["points"] for p in g["panels"] for l in p["lines"] if l["name"] != "failures_s")
+    assert charts.load_overview({}) is None
 
 
-def test_chart_escapes_text():
-    pts = (SeriesPoint(0, 1, 1.0, 0.0, 1.0, 2.0, 3.0), SeriesPoint(1, 1, 2.0, 0.0, 1.0, 2.0, 3.0))
-    svg = load_chart.render(pts, lang="es")
-    ET.fromstring(svg)
-    assert "peticiones por segundo" in svg
+def test_the_dictamen_draws_the_load_chart_in_its_language():
+    """The chart is the template's: well-formed inline SVG, no script, labels in one language."""
+    import re
+    from prep_conformance.report.render import render_dictamen
+    doc = json.loads((Path(__file__).resolve().parents[1] / "data" / "report" / "lab-results.json").read_text())
+    dif = next(d for d in doc["difusores"] if d["id"] == "load-weak-origin")
+    for lang, word, other in (("es", "peticiones por segundo", "requests per second"),
+                              ("en", "requests per second", "peticiones por segundo")):
+        html = render_dictamen(doc, dif, lang)
+        m = re.search(r'<svg class="chart" xmlns="http://www.w3.org/2000/svg".*?</svg>', html, re.S)
+        assert m, "no overview chart"
+        root = ET.fromstring(m.group(0))
+        assert root.tag.endswith("svg") and m.group(0).count("<polyline") == 6 and "p95 ≤ " in m.group(0)
+        assert word in m.group(0) and other not in m.group(0) and "<script" not in m.group(0)
 
 
 def test_throughput_relative_to_the_users_that_ran():
