@@ -502,6 +502,14 @@ def _cleanup(session: ssh_probe.SshSession, cfg: Ssh, scratch: str, paths: list[
             "scratch_removed": made_scratch and scratch_note is None, "scratch_note": scratch_note}
 
 
+class _NoRound(Exception):
+    """No round could start: ``setup`` says why (``UploadObservation.setup``), ``detail`` the server's words."""
+
+    def __init__(self, setup: str, detail: str):
+        super().__init__(detail)
+        self.setup, self.detail = setup, detail
+
+
 def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None, stop_below_mb_s: float | None = None
             ) -> UploadObservation:
     """Upload ``rounds`` probes of ``probe_mb`` MB into the scratch dir and time them; always clean up.
@@ -515,27 +523,54 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None, stop_below_mb
     scratch = scratch_of(cfg)
     engine, fallback = choose_engine(cfg)
     base = dict(probe_bytes=nbytes, upload_dir=cfg.upload_dir, scratch_dir=scratch)
-
-    def early(setup: str, detail: str, eng: str = engine) -> UploadObservation:
-        return UploadObservation(eng, None, rounds=(), median_mb_s=None, setup=setup, setup_detail=detail,
-                                 fallback=fallback, **base)
-
     sftp = session.sftp()
+    try:
+        _check_upload_dir(session, sftp, cfg, nbytes)
+        run_dir, made_scratch = _make_run_dir(sftp, scratch)
+    except _NoRound as no:
+        return UploadObservation(engine, None, rounds=(), median_mb_s=None, setup=no.setup, setup_detail=no.detail,
+                                 fallback=fallback, **base)
+    # our default folder (not one the profile names) is removed when empty, whoever made it
+    made_scratch = made_scratch or cfg.scratch_dir is None
+    _remove_stale(sftp, scratch)
+    paths = [f"{run_dir}/{PROBE_PREFIX}{i + 1}" for i in range(cfg.rounds)]
+    procs: list[subprocess.Popen] = []
+
+    def remove_everything() -> dict[str, Any]:
+        _stop_procs(procs)
+        return _cleanup(session, cfg, scratch, paths, made_scratch, run_dir)
+
+    with Guard("the upload probe") as g:
+        remove_probes = g.on_exit(remove_everything)
+        try:
+            res, engine, fallback = _rounds(session, cfg, engine, fallback, paths, nbytes, budget, procs)
+            disk_full = _disk_filled(session, res, scratch)
+        finally:
+            cleanup = remove_probes()
+    return _observation(res, engine, fallback, nbytes, budget, disk_full, cleanup, base)
+
+
+def _check_upload_dir(session: ssh_probe.SshSession, sftp: paramiko.SFTPClient, cfg: Ssh, nbytes: int) -> None:
+    """The upload dir exists, is a folder, and has room for one probe (when the free space is known)."""
     try:
         st = sftp.stat(cfg.upload_dir)
         if not stat_mod.S_ISDIR(st.st_mode or 0):
-            return early("not_dir", f"{cfg.upload_dir} is not a directory")
+            raise _NoRound("not_dir", f"{cfg.upload_dir} is not a directory")
     except FileNotFoundError:
-        return early("missing", f"{cfg.upload_dir}: no such directory")
+        raise _NoRound("missing", f"{cfg.upload_dir}: no such directory") from None
     except (IOError, OSError) as exc:
-        return early("not_writable" if isinstance(exc, PermissionError) else "engine", f"{cfg.upload_dir}: {exc}")
+        raise _NoRound("not_writable" if isinstance(exc, PermissionError) else "engine",
+                       f"{cfg.upload_dir}: {exc}") from None
     free = _free_bytes(session, cfg.upload_dir)
     if free is not None and free < nbytes + 4 * CHUNK:
-        return early("no_space", f"{free} bytes free < probe {nbytes} bytes")
-    # Each run writes into its own sub-folder <scratch>/prep-probe-<pid>-<hex>/, so concurrent runs (two
-    # reviewers, or xdist) never touch each other's files; the scratch folder itself is removed when empty.
-    token = f"{PROBE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
-    run_dir = f"{scratch}/{token}"
+        raise _NoRound("no_space", f"{free} bytes free < probe {nbytes} bytes")
+
+
+def _make_run_dir(sftp: paramiko.SFTPClient, scratch: str) -> tuple[str, bool]:
+    """(this run's own folder, whether we made the scratch folder). Each run writes into its own
+    sub-folder <scratch>/prep-probe-<pid>-<hex>/, so concurrent runs (two reviewers, or xdist) never touch
+    each other's files; the scratch folder itself is removed when empty."""
+    run_dir = f"{scratch}/{PROBE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     made_scratch = False
     for attempt in range(3):          # another run may remove an empty scratch folder between our two mkdirs
         try:
@@ -545,59 +580,57 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None, stop_below_mb
             try:
                 sftp.stat(scratch)
             except (IOError, OSError):
-                return early("not_writable", f"mkdir {scratch}: {exc}")
+                raise _NoRound("not_writable", f"mkdir {scratch}: {exc}") from None
         try:
             sftp.mkdir(run_dir, 0o700)
-            break
+            return run_dir, made_scratch
         except FileNotFoundError:
             continue
         except (IOError, OSError) as exc:
-            return early("not_writable", f"mkdir {run_dir}: {exc}")
-    else:
-        return early("not_writable", f"mkdir {run_dir}: the scratch folder keeps disappearing")
-    # our default folder (not one the profile names) is removed when empty, whoever made it
-    made_scratch = made_scratch or cfg.scratch_dir is None
-    _remove_stale(sftp, scratch)
-    paths = [f"{run_dir}/{PROBE_PREFIX}{i + 1}" for i in range(cfg.rounds)]
-    procs: list[subprocess.Popen] = []
-    cleanup: dict[str, Any] = {}
+            raise _NoRound("not_writable", f"mkdir {run_dir}: {exc}") from None
+    raise _NoRound("not_writable", f"mkdir {run_dir}: the scratch folder keeps disappearing")
 
-    def stop_procs():
-        for p in procs:
-            if p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGTERM)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    os.killpg(p.pid, signal.SIGKILL)
-                    p.wait(5)
 
-    def do_cleanup():
-        stop_procs()
-        return _cleanup(session, cfg, scratch, paths, made_scratch, run_dir)
+def _stop_procs(procs: list[subprocess.Popen]) -> None:
+    """Terminate the engine's ``sftp`` processes (their groups), killing what does not stop in 5 s."""
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(5)
 
-    res: _EngineResult | None = None
-    disk_full = False
-    with Guard("the upload probe") as g:
-        remove_probes = g.on_exit(do_cleanup)
-        try:
-            if engine == "openssh":
-                res = _openssh_rounds(cfg, paths, nbytes, procs.append, round_budget_s=budget)
-                if res.fatal and not res.rounds:
-                    fallback = f"OpenSSH sftp failed before uploading ({res.fatal}); tuned paramiko used"
-                    engine = "paramiko"
-                    res = _paramiko_rounds(session, paths, nbytes, budget)
-            else:
-                res = _paramiko_rounds(session, paths, nbytes, budget)
-            failed = [r for r in res.rounds if not r.ok]
-            if failed:
-                free_now = res.free_at_failure if res.free_at_failure is not None else _free_bytes(session, scratch)
-                disk_full = _is_enospc(failed[0].error or "") or (free_now is not None and free_now < 4 * CHUNK)
-        finally:
-            cleanup = remove_probes()
+
+def _rounds(session: ssh_probe.SshSession, cfg: Ssh, engine: str, fallback: str | None, paths: list[str],
+            nbytes: int, budget: float | None, procs: list[subprocess.Popen]
+            ) -> tuple[_EngineResult, str, str | None]:
+    """The timed rounds with the chosen engine; OpenSSH failing before any upload falls back to paramiko."""
+    if engine == "openssh":
+        res = _openssh_rounds(cfg, paths, nbytes, procs.append, round_budget_s=budget)
+        if not (res.fatal and not res.rounds):
+            return res, engine, fallback
+        fallback = f"OpenSSH sftp failed before uploading ({res.fatal}); tuned paramiko used"
+        engine = "paramiko"
+    return _paramiko_rounds(session, paths, nbytes, budget), engine, fallback
+
+
+def _disk_filled(session: ssh_probe.SshSession, res: _EngineResult, scratch: str) -> bool:
+    """A round failed because the disk filled up (the server said ENOSPC, or almost nothing is left)."""
+    failed = [r for r in res.rounds if not r.ok]
+    if not failed:
+        return False
+    free_now = res.free_at_failure if res.free_at_failure is not None else _free_bytes(session, scratch)
+    return _is_enospc(failed[0].error or "") or (free_now is not None and free_now < 4 * CHUNK)
+
+
+def _observation(res: _EngineResult, engine: str, fallback: str | None, nbytes: int, budget: float | None,
+                 disk_full: bool, cleanup: dict[str, Any], base: dict[str, Any]) -> UploadObservation:
+    """The figures of the rounds, the client's own ceiling, and why nothing was measured (if so)."""
     ok = [r for r in res.rounds if r.ok]
     ceiling = self_test(engine) if ok else {}
     median = round(statistics.median(r.mb_s for r in ok), 2) if ok else None
@@ -612,13 +645,12 @@ def measure(session: ssh_probe.SshSession, cfg: Ssh | None = None, stop_below_mb
         err = res.rounds[0].error or ""
         if re.search(r"Permission denied|EACCES|PermissionError", err):
             setup, detail = "not_writable", err
+    stopped = ({"round": len(res.rounds), "after_s": round(res.too_slow[0], 2),
+                "below_mb_s": round(res.too_slow[1], 2)} if res.too_slow else None)
     return UploadObservation(engine, res.cipher, rounds=tuple(res.rounds), median_mb_s=median, setup=setup,
                              setup_detail=detail, disk_full=disk_full, client_cpu_s=round(res.cpu_s or 0, 3),
                              wall_s=round(span or 0, 3), client_cpu_share=share,
                              client_ceiling_mb_s=ceiling.get("mb_s"), selftest=ceiling,
                              login_s=round(res.login_s, 3) if res.login_s is not None else None,
                              end_to_end_mb_s=e2e, cleanup=cleanup, fallback=fallback,
-                             round_budget_s=round(budget, 2) if budget else None,
-                             stopped_early=({"round": len(res.rounds), "after_s": round(res.too_slow[0], 2),
-                                             "below_mb_s": round(res.too_slow[1], 2)} if res.too_slow else None),
-                             **base)
+                             round_budget_s=round(budget, 2) if budget else None, stopped_early=stopped, **base)
