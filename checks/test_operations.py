@@ -9,23 +9,13 @@ from prep_conformance import thresholds
 from prep_conformance.rules import analytics, availability
 
 
-def _landing_page(ep) -> analytics.PageObservation:
-    """The landing page as a citizen gets it (redirects followed, pinning kept; a bad certificate is
-    noted and judged by II.2.d.https, not here). The HTML holds every ``<script src>`` as written."""
-    from prep_conformance.probes import http
-    last = http.follow(ep, ep.site, variant="analytics", sample_bytes=512 * 1024)[-1]
-    return analytics.PageObservation(last.url, last.status, last.body_sample, (), last.error)
-
-
 @pytest.mark.requirement("II.2.c")
 def test_analytics_detected(difusor, record_check):
     a = difusor.profile.analytics
     declared = analytics.Declared(a.provider, a.evidence and a.evidence.rsplit("/", 1)[-1]) if a else None
-    from prep_conformance.probes import http
     logs = bool(a and a.access_logs) or _memoria_stats(difusor) is not None
     try:
-        ep = http.site(difusor)      # the reachability pre-flight: an unreachable site is ERROR (blocked) at once
-        page = difusor.once("page:analytics", lambda: _landing_page(ep))
+        page = analytics.PageObservation.of(difusor.observe.landing_page())
     except CheckError as exc:
         if not logs:
             raise
@@ -39,12 +29,8 @@ def test_analytics_detected(difusor, record_check):
 
 def _memoria_stats(difusor):
     """The figures inside the delivered memoria when this tool made it (its PDF carries them), else None."""
-    path = difusor.profile.documents.memoria
-    if not path:
-        return None
-    from prep_conformance.probes.memoria import observe_memoria
-    obs = difusor.once("memoria:document", lambda: observe_memoria(path))
-    return (obs.data or {}).get("stats") or None
+    obs = difusor.observe.memoria()
+    return (obs.data or {}).get("stats") or None if obs is not None else None
 
 
 @pytest.mark.requirement("II.2.c")
@@ -59,13 +45,9 @@ def test_access_log_statistics(difusor, record_check):
         r = analytics.evaluate_logs(stats)
         record_check(r.with_(evidence={**r.evidence, "source": "documents.memoria"}))
         return
-    from pathlib import Path
-
-    from prep_conformance.memoria.build import log_stats
     from prep_conformance.memoria.logs import LogError
     try:
-        figures, _ = difusor.once("memoria:log_stats", lambda: log_stats([Path(p) for p in a.access_logs],
-                                                                        difusor.convocatoria, with_geo=False))
+        figures, _ = difusor.observe.log_stats()
     except LogError as exc:
         record_check(analytics.evaluate_logs(None, str(exc)))
         return
