@@ -340,7 +340,7 @@ class Observations:
         """The bounded DDoS burst (convocatoria ``ddos``), then the wait the site asked for and the recovery."""
         import time
 
-        from .probes import burst as burst_probe
+        from .probes import ddos as burst_probe
         from .probes import load
         prof, c = self.profile, self.conv.ddos
         self.quiesce()

@@ -1,17 +1,9 @@
-"""II.1.b the web server, I.3 public access (root, main.json, DNS), with the CDN detection as evidence."""
+"""I.3 public access: the site root and main.json as a citizen reaches them, and the site's name in DNS."""
 
 import pytest
 
 from prep_conformance.errors import not_verified
-from prep_conformance.rules import cdn_detect, public, webserver
-
-
-@pytest.mark.requirement("II.1.b")
-def test_web_server(difusor, record_check):
-    obs = difusor.observe
-    at_origin = bool(obs.endpoint().origin)
-    r = webserver.evaluate(obs.root("origin" if at_origin else "edge"), obs.not_found(), at_origin=at_origin)
-    record_check(r.with_(evidence={**r.evidence, "cdn": cdn_detect.detect(*obs.cdn_signals()).to_evidence()}))
+from prep_conformance.rules import cdn_detect, public
 
 
 @pytest.mark.requirement("I.3")
