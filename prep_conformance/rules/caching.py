@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Sequence
 from urllib.parse import urlsplit
 
+from .notes import tls_note
 from ..convocatoria import Convocatoria
 from ..thresholds import uses
 from ..probes.http import HttpObservation
@@ -150,7 +151,7 @@ def judge_headers(obs: HttpObservation, required_value: str) -> HeaderJudgement:
 
 def _lint_notes(obs: HttpObservation, j: HeaderJudgement) -> list[Note]:
     """REDbot/httplint-style advisories: shown to the reviewer, never change the verdict."""
-    notes: list[Note] = [n for n in (obs.tls_note(),) if n]
+    notes: list[Note] = [n for n in (tls_note(obs.tls_unverified),) if n]
     names = [d.name for d in j.directives]
     if "no-store" in names and "no-cache" in names:
         notes.append(Note("info", "no-store junto con no-cache es redundante para las cachés HTTP (httplint); "
@@ -306,7 +307,7 @@ def edge_caching(edge: Sequence[HttpObservation], origin: HttpObservation | None
             stale = True
             ev["edge_body_sha256"] = last[-1].body_sha256
             ev["origin_body_sha256"] = origin.body_sha256
-    notes = [n for n in {o.tls_note() for o in ok} if n][:1]
+    notes = [n for n in {tls_note(o.tls_unverified) for o in ok} if n][:1]
     if hits or stale:
         why_es, why_en = [], []
         if hits:
@@ -349,3 +350,10 @@ def evaluate_conditional(first: HttpObservation, cond: HttpObservation | None, c
                                           "The server ignored the validators and answered 200 (not 304)."),))
     return r
 
+
+
+def age_is_the_only_signal(observations) -> bool:
+    """True when ``Age`` is the only cache header seen: it counts whole seconds, so one more request a
+    second later is needed to tell a hit (the check then waits; X-Cache/Cache-Status need no wait)."""
+    seen = [k.lower() for o in observations for k, _ in o.headers]
+    return "age" in seen and not any(h in seen for h in HIT_HEADERS + ("cache-status",))
