@@ -6,7 +6,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from ..probes.files import FileObservation
+from ..probes.documents import FileObservation
 from ..profile import Profile
 from ..verdict import CheckResult, Verdict, result
 
