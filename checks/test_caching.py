@@ -72,7 +72,8 @@ def test_main_json_not_cached(difusor, record_check):
         origin = difusor.once("http:origin:main_json:GET",
                               lambda: http.fetch_origin(ep, conv.main_json.path, "GET", "origin-GET"))
     again = [http.fetch_site(ep, url, "GET", variant="edge-GET#2")]
-    if caching.age_only([first] + again):
+    seen = [k.lower() for o in [first] + again for k, _ in o.headers]
+    if "age" in seen and not any(h in seen for h in caching.HIT_HEADERS + ("cache-status",)):
         time.sleep(1.05)     # only Age tells a hit here, and it counts whole seconds
         again.append(http.fetch_site(ep, url, "GET", variant="edge-GET#3"))
     r = caching.edge_caching([first] + again, origin, "main_json_not_cached")

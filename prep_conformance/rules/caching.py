@@ -264,9 +264,9 @@ def cache_hits(obs: HttpObservation) -> list[str]:
     return list(reading.lines) if reading.hit else []
 
 
-def age_only(observations: Sequence[HttpObservation]) -> bool:
-    """Only ``Age`` can tell a hit in these responses (``cache_status.needs_age_wait``): look again after
-    a second."""
+def age_is_the_only_signal(observations: Sequence[HttpObservation]) -> bool:
+    """Only ``Age`` can still tell a hit in these responses (``cache_status.needs_age_wait``): it counts
+    whole seconds, so the check looks again a second later (X-Cache/Cache-Status need no wait)."""
     return cache_status.needs_age_wait(cache_status.read(o.headers) for o in observations if o.status is not None)
 
 

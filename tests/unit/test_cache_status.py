@@ -189,3 +189,12 @@ def test_rest_load_purge_and_detection_agree(tmp_path):
         assert purge == (None if state == "unknown" else state), name
         if state != "unknown":          # a cache said something: detection sees a cache
             assert detect(headers).detected, name
+
+
+def test_at_rest_waits_only_when_age_alone_can_tell():
+    def o(*headers):
+        return HttpObservation("edge-GET", "https://x.example/json/main.json", "GET", 200, headers=headers)
+    assert caching.age_is_the_only_signal([o(("Age", "0")), o(("Age", "0"))])
+    assert not caching.age_is_the_only_signal([o(("Age", "0"), ("X-Cache", "MISS")), o(("Age", "0"))])
+    assert not caching.age_is_the_only_signal([o(("Age", "0"), ("CF-Cache-Status", "DYNAMIC"))])
+    assert not caching.age_is_the_only_signal([o(("Server", "nginx"))])
