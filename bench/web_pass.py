@@ -4,7 +4,7 @@
 
 Without ``--profile`` it uses the running lab's scenario profile (``$PREP_LAB_DIR``; start the lab first:
 ``python -m prep_conformance.lab up --scenario compliant``). Per run: one ``pytest checks/test_caching.py
-checks/test_https.py checks/test_web.py`` in a fresh process (what ``prep-conformance run --only ...``
+checks/test_https.py checks/test_webserver.py checks/test_public.py`` in a fresh process (what ``prep-conformance run --only ...``
 costs, interpreter start included), the sum of the checks' own durations from results.json, and, in this
 process, the sslyze scan alone (with and without the Mozilla-profile commands) and one pinned HTTPS GET.
 The machine is shared: report medians, and the load average printed with them.
@@ -30,7 +30,7 @@ from prep_conformance.probes import http, tls  # noqa: E402
 from prep_conformance.profile import convocatoria_of, load_profile  # noqa: E402
 from prep_conformance.trust import TRUSTED  # noqa: E402
 
-CHECKS = ["checks/test_caching.py", "checks/test_https.py", "checks/test_web.py"]
+CHECKS = ["checks/test_caching.py", "checks/test_https.py", "checks/test_webserver.py", "checks/test_public.py"]
 
 
 def full_pass(profile: Path) -> dict:

@@ -2,7 +2,6 @@
 
 import pytest
 
-from prep_conformance.probes import ssh
 from prep_conformance.rules import disk, platform
 
 
@@ -11,6 +10,4 @@ def test_disk_free(difusor, record_check):
     if difusor.profile.ssh is None:
         record_check(platform.not_configured("II.1.c", "disk_free"))
         return
-    session = ssh.session_for(difusor)
-    obs = difusor.once("ssh:disk", lambda: ssh.observe_disk(session))
-    record_check(disk.evaluate(obs, difusor.convocatoria))
+    record_check(disk.evaluate(difusor.observe.disk(), difusor.convocatoria))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from prep_conformance.probes.files import observe_file
+from prep_conformance.probes.documents import observe_file
 from prep_conformance.rules import documents
 
 

@@ -2,7 +2,6 @@
 
 import pytest
 
-from prep_conformance.probes import ssh
 from prep_conformance.rules import platform
 
 
@@ -11,6 +10,5 @@ def test_operating_system(difusor, record_check):
     if difusor.profile.ssh is None:
         record_check(platform.not_configured("II.1.a", "operating_system"))
         return
-    session = ssh.session_for(difusor)
-    obs = difusor.once("ssh:os", lambda: ssh.observe_os(session))
-    record_check(platform.evaluate(obs, difusor.convocatoria, session.info))
+    obs = difusor.observe
+    record_check(platform.evaluate(obs.os(), difusor.convocatoria, obs.ssh().info))

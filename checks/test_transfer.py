@@ -2,7 +2,6 @@
 
 import pytest
 
-from prep_conformance.probes import sftp_upload, ssh
 from prep_conformance.rules import platform, transfer
 
 
@@ -11,7 +10,5 @@ def test_sftp_upload_speed(difusor, record_check):
     if difusor.profile.ssh is None:
         record_check(platform.not_configured("II.1.d", "sftp_upload_speed"))
         return
-    session = ssh.session_for(difusor)
-    stop = transfer.stop_below_mb_s(difusor.convocatoria)
-    obs = difusor.once("ssh:upload", lambda: sftp_upload.measure(session, stop_below_mb_s=stop))
+    obs = difusor.observe.upload(stop_below_mb_s=transfer.stop_below_mb_s(difusor.convocatoria))
     record_check(transfer.evaluate(obs, difusor.convocatoria))

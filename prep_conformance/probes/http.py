@@ -1,9 +1,16 @@
-"""HTTP(S) probe: one request, observed as a frozen record with every raw header line.
+"""The HTTP seam: every request this tool sends to a difusor's site goes through here.
 
-Host pinning (profile ``http.resolve``) keeps TLS honest: the connection goes to the pinned address
-while SNI and certificate hostname verification use the real name (urllib3 2 ``server_hostname`` /
-``assert_hostname`` pool kwargs, set by a requests transport adapter). Trust = system CAs plus the
-profile's ``http.ca_bundle``. Every request has a timeout; redirects are never followed implicitly.
+One ``Client`` per difusor holds what a request to that site needs, in one place: the profile's host
+pinning (``http.resolve``; like ``curl --resolve``, the connection goes to the pinned address while SNI and
+certificate hostname verification use the real name, through urllib3 2's ``server_hostname`` /
+``assert_hostname`` pool kwargs set by ``PinnedAdapter``), trust (system CAs plus ``http.ca_bundle``), the
+TLS-fallback policy (content is fetched again without verification when only the certificate failed:
+II.2.d.https judges the certificate, the content requirements are still judged), the deadlines and body
+caps of the convocatoria's ``fetch:`` section (``probes.bounded``), the per-site breaker, and kept-alive
+connections reused across the checks of the difusor. Redirects are never followed implicitly.
+
+Probes that need a ``requests`` session (the integrity pass, the purge, the burst, the load pre-flight)
+get it from ``session()``: the same adapter, the same bounds. One observation type: ``HttpObservation``.
 """
 
 from __future__ import annotations
@@ -12,20 +19,22 @@ import functools
 import hashlib
 import socket
 import ssl
+import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InsecureRequestWarning
 
 from ..errors import CheckError
 from . import bounded
 
 USER_AGENT = "prep-conformance/0.1 (+PREP difusor conformance harness)"
+DEFAULT_POOL = 16
+
 MAX_BODY = 32 * 1024 * 1024
 SECRET_HEADERS = ("set-cookie", "authorization", "proxy-authorization", "cookie")
 
@@ -65,10 +74,6 @@ class HttpObservation:
     body_sample: str = ""
     tls_unverified: str | None = None
     body_cut: bounded.Cut | None = None     # the body was not read to its end (deadline or size cap)
-
-    def tls_note(self):
-        """An advisory note when the content was fetched without certificate verification."""
-        return tls_note(self.tls_unverified)
 
     def getlist(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), one per line received."""
@@ -134,7 +139,7 @@ class Endpoint:
     resolve: Mapping[str, str]
     ca_bundle: str | None
     timeout_s: float
-    breaker: Any = field(default=None, compare=False, repr=False)   # ``bounded.Breaker`` of the difusor
+    client: Any = field(default=None, compare=False, repr=False)    # the difusor's ``Client`` (one per run)
     conv: Any = field(default=None, compare=False, repr=False)      # its convocatoria (``fetch:`` limits)
 
     def limits(self, kind: str, url: str = "") -> bounded.Limits:
@@ -178,18 +183,6 @@ def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
     if ca_bundle:
         ctx.load_verify_locations(cafile=ca_bundle)
     return ctx
-
-
-def tls_note(reason: str | None):
-    """The advisory note for content fetched without certificate verification (``reason``: why it did
-    not verify), or None. The certificate itself is judged by II.2.d.https; the verdict is unchanged."""
-    from ..verdict import Note
-    if not reason:
-        return None
-    return Note("warn", f"El certificado no es válido ({reason}); el contenido se obtuvo sin "
-                "verificarlo para poder evaluar este requisito (ver II.2.d.https).",
-                f"The certificate is not valid ({reason}); the content was fetched without "
-                "verifying it so this requirement could be evaluated (see II.2.d.https).")
 
 
 @functools.lru_cache(maxsize=1)
@@ -260,6 +253,43 @@ class PinnedAdapter(bounded.TrackedAdapter):
                 pool_kwargs["assert_hostname"] = sni
         return host_params, pool_kwargs
 
+    def cert_verify(self, conn, url, verify, cert):
+        """Trust is the pool's ``ssl_context`` (system CAs plus the profile's bundle). requests would also
+        point every new connection at certifi's bundle, which urllib3 then loads into the shared context
+        on each TLS connect (~50 ms of CPU per connection, and a trust store nobody chose)."""
+        super().cert_verify(conn, url, verify, cert)
+        if url.lower().startswith("https") and verify:
+            conn.ca_certs = None
+            conn.ca_cert_dir = None
+
+    def bulk_pool(self, base_url: str, size: int, verify) -> urllib3.HTTPConnectionPool:
+        """A urllib3 pool to ``base_url``'s host for bulk GETs, same pinning and trust as the session.
+
+        requests costs about twice the CPU per small GET of urllib3 alone, and the integrity pass is
+        CPU-bound under the GIL on loopback (bench/integrity.py); so the bulk fetch talks urllib3.
+        """
+        p = urlsplit(base_url)
+        name = (p.hostname or "").lower()
+        port = p.port or (443 if p.scheme == "https" else 80)
+        addr = self.pin(name) or name
+        key = (p.scheme, addr, port, name, size, str(verify))
+        pools = self.__dict__.setdefault("_bulk", {})
+        if key not in pools:
+            if p.scheme == "https":
+                pools[key] = urllib3.HTTPSConnectionPool(
+                    addr, port, maxsize=size, block=True, server_hostname=name, assert_hostname=name,
+                    retries=False, cert_reqs="CERT_NONE" if verify is False else "CERT_REQUIRED",
+                    ssl_context=self.context_for(verify))
+            else:
+                pools[key] = urllib3.HTTPConnectionPool(addr, port, maxsize=size, block=True, retries=False)
+            bounded.track_pool(pools[key])
+        return pools[key]
+
+    def close(self) -> None:
+        for pool in self.__dict__.pop("_bulk", {}).values():
+            pool.close()
+        super().close()
+
     def send(self, request, *args, **kwargs):
         if self._resolve and "Host" not in request.headers:
             netloc = urlsplit(request.url).netloc.rsplit("@", 1)[-1]
@@ -297,73 +327,183 @@ def _short_error(exc: BaseException) -> str:
 classify_error = _classify          # ``connect`` | ``timeout`` | ``tls`` | ``protocol``, for other probes
 
 
-def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = None,
-          ca_bundle: str | None = None, timeout_s: float = 10.0, headers: Mapping[str, str] | None = None,
-          connect_to: tuple[str, int] | None = None, host_header: str | None = None,
-          server_name: str | None = None, variant: str = "", read_body: bool = True,
-          connect_timeout_s: float | None = None, sample_bytes: int = 0,
-          verify: bool = True, limits: bounded.Limits | None = None) -> HttpObservation:
-    """Send one request and observe the answer; a failure to connect is an observation, not an exception.
+def session(resolve: Mapping[str, str] | None = None, ca_bundle: str | None = None, pool: int = DEFAULT_POOL, *,
+            conv=None, verify: bool = True, user_agent: str = USER_AGENT,
+            connect_to: tuple[str, int] | None = None, server_name: str | None = None) -> requests.Session:
+    """A ``requests`` session to a difusor's site: the profile's pinning and trust (``PinnedAdapter``),
+    ``pool`` kept-alive connections per host (blocking beyond), every request bounded (``BoundedSession``:
+    the ``fetch:`` deadline and size cap of its URL's kind), no proxies from the environment, and no
+    redirect or retry unless the caller asks. ``verify=False``: content only (a failed certificate is
+    II.2.d.https's verdict). The caller closes it."""
+    s = bounded.BoundedSession(conv)
+    ip, port = connect_to if connect_to else (None, None)
+    adapter = PinnedAdapter(ip, port, server_name, resolve=resolve, ca_bundle=ca_bundle, pool_connections=4,
+                            pool_maxsize=pool, pool_block=True)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    s.verify = verify
+    s.trust_env = False          # no proxies from the environment: traffic goes where the profile says
+    s.headers["User-Agent"] = user_agent
+    return s
 
-    ``resolve`` pins host names to addresses; ``connect_to`` (ip, port) overrides the address (an origin
-    reached by IP while ``host_header``/``server_name`` carry the site's name). ``limits`` bound the
-    whole exchange (``probes.bounded``; default: ``timeout_s`` in all and ``MAX_BODY``); a body cut by
-    either is ``body_cut``, no answer in time an ``error`` that says so.
+
+class Client:
+    """One difusor's HTTP: single requests observed as ``HttpObservation`` over kept-alive connections.
+
+    Sessions are kept per way of connecting (the site by its pinned name; the origin by address with the
+    site's name in Host and SNI) and per verification, so the checks of one difusor reuse connections
+    instead of paying a TCP and TLS handshake per request. A request that fails on the protocol level on a
+    connection that may have been reused (the server closed it while idle) is sent once more on a new
+    connection: that failure is the keep-alive's, not the site's. ``breaker``: per site address, the
+    requests that ran out their deadline (``probes.bounded.Breaker``).
     """
-    p = urlsplit(url)
-    host = (p.hostname or "").lower()
-    port = p.port or (443 if p.scheme == "https" else 80)
-    ip, cport = (connect_to if connect_to else ((resolve or {}).get(host), None))
-    sni = server_name or host
-    ctx = (ssl_context(ca_bundle) if verify else insecure_context()) if p.scheme == "https" else None
-    adapter = PinnedAdapter(ip, cport, sni, ctx)
-    sent = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity",
-            "Host": host_header or p.netloc}
-    sent.update(headers or {})
-    connected = f"{ip or host}:{cport or port}"
-    ct = connect_timeout_s if connect_timeout_s is not None else min(3.0, timeout_s)
-    lim = limits or bounded.Limits(timeout_s, MAX_BODY, p.path or "/", ct)
-    t0 = time.perf_counter()
-    with requests.Session() as s, bounded.watching(lim) as w:
-        s.trust_env = False       # no proxies from the environment: traffic goes where the profile says
-        s.mount("http://", adapter)
-        s.mount("https://", adapter)
-        try:
-            with warnings.catch_warnings():
-                if not verify:
-                    warnings.simplefilter("ignore", InsecureRequestWarning)
+
+    def __init__(self, resolve: Mapping[str, str] | None = None, ca_bundle: str | None = None,
+                 timeout_s: float = 10.0, conv=None, breaker: bounded.Breaker | None = None):
+        self.resolve = {k.lower(): v for k, v in (resolve or {}).items()}
+        self.ca_bundle = ca_bundle
+        self.timeout_s = float(timeout_s)
+        self.conv = conv
+        self.breaker = breaker
+        self._sessions: dict[tuple, requests.Session] = {}
+        self._used: set[tuple] = set()
+        self._lock = threading.Lock()
+
+    def session(self, pool: int = DEFAULT_POOL, verify: bool = True, user_agent: str = USER_AGENT) -> requests.Session:
+        """A new session with this client's pinning, trust and bounds (for probes that send many requests)."""
+        return session(self.resolve, self.ca_bundle, pool, conv=self.conv, verify=verify, user_agent=user_agent)
+
+    def _shared(self, key: tuple) -> requests.Session:
+        with self._lock:
+            s = self._sessions.get(key)
+            if s is None:
+                connect_to, server_name = key
+                s = requests.Session()
+                s.trust_env = False
+                ctx_bundle = self.ca_bundle
+                ad = PinnedAdapter(connect_to[0] if connect_to else None, connect_to[1] if connect_to else None,
+                                   server_name, resolve=None if connect_to else self.resolve, ca_bundle=ctx_bundle,
+                                   pool_connections=4, pool_maxsize=8)
+                s.mount("http://", ad)
+                s.mount("https://", ad)
+                self._sessions[key] = s
+            return s
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+        for s in sessions:
+            s.close()
+
+    def fetch(self, url: str, method: str = "GET", *, headers: Mapping[str, str] | None = None,
+              connect_to: tuple[str, int] | None = None, host_header: str | None = None,
+              server_name: str | None = None, variant: str = "", read_body: bool = True,
+              connect_timeout_s: float | None = None, sample_bytes: int = 0, verify: bool = True,
+              limits: bounded.Limits | None = None, timeout_s: float | None = None) -> HttpObservation:
+        """Send one request and observe the answer; a failure to connect is an observation, not an exception.
+
+        ``connect_to`` (ip, port) overrides the address (an origin reached by IP while ``host_header`` /
+        ``server_name`` carry the site's name). ``limits`` bound the whole exchange (``probes.bounded``;
+        default: ``timeout_s`` in all and ``MAX_BODY``); a body cut by either is ``body_cut``, no answer in
+        time an ``error`` that says so.
+        """
+        key = (tuple(connect_to) if connect_to else None, server_name)
+        reused = key in self._used
+        o = self._fetch(self._shared(key), url, method, headers, connect_to, host_header, variant, read_body,
+                        connect_timeout_s, sample_bytes, verify, limits, timeout_s)
+        self._used.add(key)
+        if reused and o.status is None and o.error_kind == "protocol" and o.body_cut is None:
+            with requests.Session() as fresh:       # a kept-alive connection the server had closed meanwhile
+                fresh.trust_env = False
+                ad = PinnedAdapter(connect_to[0] if connect_to else None, connect_to[1] if connect_to else None,
+                                   server_name, resolve=None if connect_to else self.resolve,
+                                   ca_bundle=self.ca_bundle)
+                fresh.mount("http://", ad)
+                fresh.mount("https://", ad)
+                o = self._fetch(fresh, url, method, headers, connect_to, host_header, variant, read_body,
+                                connect_timeout_s, sample_bytes, verify, limits, timeout_s)
+        return o
+
+    def _fetch(self, s, url, method, headers, connect_to, host_header, variant, read_body, connect_timeout_s,
+               sample_bytes, verify, limits, timeout_s) -> HttpObservation:
+        p = urlsplit(url)
+        host = (p.hostname or "").lower()
+        port = p.port or (443 if p.scheme == "https" else 80)
+        ip, cport = (connect_to if connect_to else (self.resolve.get(host), None))
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        sent = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity",
+                "Host": host_header or p.netloc}
+        sent.update(headers or {})
+        connected = f"{ip or host}:{cport or port}"
+        ct = connect_timeout_s if connect_timeout_s is not None else min(3.0, timeout_s)
+        lim = limits or bounded.Limits(timeout_s, MAX_BODY, p.path or "/", ct)
+        t0 = time.perf_counter()
+        with bounded.watching(lim) as w:
+            try:
                 r = s.request(method, url, headers=sent, timeout=w.timeout(), allow_redirects=False,
                               stream=True, verify=verify)
-        except requests.exceptions.RequestException as exc:
-            kind = _classify(exc)
-            cut = w.no_answer() if (w.expired or kind == "timeout") else None
-            return HttpObservation(variant, url, method, None, elapsed_s=time.perf_counter() - t0,
-                                   connected_to=connected,
-                                   request_headers=_notable(headers),
-                                   error=cut.text_en if cut else _short_error(exc),
-                                   error_kind="timeout" if cut else kind, body_cut=cut)
-        try:
-            raw_pairs = _raw_header_pairs(r)
-            digest, n, sample = None, 0, b""
-            if read_body and method != "HEAD":
-                h = hashlib.sha256()
-                for chunk in bounded.body(r, w):
-                    if len(sample) < sample_bytes:
-                        sample += chunk[:sample_bytes - len(sample)]
-                    n += len(chunk)
-                    h.update(chunk)
-                digest = h.hexdigest() if n else None
-            version = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(getattr(r.raw, "version", 11), "HTTP/1.1")
-            return HttpObservation(variant, url, method, r.status_code, r.reason or "", version, raw_pairs,
-                                   digest, n, time.perf_counter() - t0, connected, _notable(headers),
-                                   body_sample=sample.decode("utf-8", "replace"), body_cut=w.cut)
-        except requests.exceptions.RequestException as exc:
-            return HttpObservation(variant, url, method, r.status_code, r.reason or "", "", _raw_header_pairs(r),
-                                   elapsed_s=time.perf_counter() - t0, connected_to=connected,
-                                   request_headers=_notable(headers), error=_short_error(exc),
-                                   error_kind=_classify(exc), body_cut=w.cut)
-        finally:
-            r.close()
+            except requests.exceptions.RequestException as exc:
+                kind = _classify(exc)
+                cut = w.no_answer() if (w.expired or kind == "timeout") else None
+                return HttpObservation(variant, url, method, None, elapsed_s=time.perf_counter() - t0,
+                                       connected_to=connected, request_headers=_notable(headers),
+                                       error=cut.text_en if cut else _short_error(exc),
+                                       error_kind="timeout" if cut else kind, body_cut=cut)
+            complete = False
+            try:
+                raw_pairs = _raw_header_pairs(r)
+                digest, n, sample = None, 0, b""
+                if read_body and method != "HEAD":
+                    h = hashlib.sha256()
+                    for chunk in bounded.body(r, w):
+                        if len(sample) < sample_bytes:
+                            sample += chunk[:sample_bytes - len(sample)]
+                        n += len(chunk)
+                        h.update(chunk)
+                    digest = h.hexdigest() if n else None
+                complete = w.cut is None and (read_body or method == "HEAD")
+                version = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(getattr(r.raw, "version", 11),
+                                                                             "HTTP/1.1")
+                return HttpObservation(variant, url, method, r.status_code, r.reason or "", version, raw_pairs,
+                                       digest, n, time.perf_counter() - t0, connected, _notable(headers),
+                                       body_sample=sample.decode("utf-8", "replace"), body_cut=w.cut)
+            except requests.exceptions.RequestException as exc:
+                return HttpObservation(variant, url, method, r.status_code, r.reason or "", "",
+                                       _raw_header_pairs(r), elapsed_s=time.perf_counter() - t0,
+                                       connected_to=connected, request_headers=_notable(headers),
+                                       error=_short_error(exc), error_kind=_classify(exc), body_cut=w.cut)
+            finally:
+                if complete:
+                    r.raw.release_conn()     # read to its end: the connection goes back to the pool for reuse
+                r.close()                    # otherwise (cut, unread, failed) it is closed, never reused
+
+    def site(self, url: str, method: str = "GET", variant: str = "", *, tls_fallback: bool = True,
+             **kw) -> HttpObservation:
+        """A request to the public site (edge): the breaker first, then the TLS-fallback policy."""
+        kw.setdefault("limits", bounded.limits_for(self.conv, kind_of(url, self.conv), self.timeout_s,
+                                                   label=urlsplit(url).path or "/"))
+        key = _breaker_key(url, self.resolve)
+        if self.breaker is not None:
+            self.breaker.check(key)
+        o = self.fetch(url, method, variant=variant, **kw)
+        if tls_fallback and o.error_kind == "tls" and urlsplit(url).scheme == "https":
+            o2 = self.fetch(url, method, variant=variant, verify=False, **kw)
+            if o2.status is not None:
+                from dataclasses import replace
+                o = replace(o2, tls_unverified=o.error)
+        if self.breaker is not None:
+            self.breaker.record(key, o.body_cut)
+        return o
+
+
+def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = None,
+          ca_bundle: str | None = None, timeout_s: float = 10.0, **kw) -> HttpObservation:
+    """One request on its own connection (``Client.fetch``, for callers without a difusor: the watch, tools)."""
+    c = Client(resolve, ca_bundle, timeout_s)
+    try:
+        return c.fetch(url, method, **kw)
+    finally:
+        c.close()
 
 
 def _notable(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
@@ -379,28 +519,19 @@ def _raw_header_pairs(r: requests.Response) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), str(v)) for k, v in r.raw.headers.items())
 
 
-def fetch_site(ep: Endpoint, url: str, method: str = "GET", variant: str = "", *,
-               tls_fallback: bool = True, **kw) -> HttpObservation:
-    """A request to the public site (edge) with the profile's pinning, trust and timeout.
+def client_of(ep: Endpoint) -> Client:
+    """The endpoint's client (one per difusor), or a new one for a caller without a difusor."""
+    return ep.client if ep.client is not None else Client(ep.resolve, ep.ca_bundle, ep.timeout_s, ep.conv)
+
+
+def fetch_site(ep: Endpoint, url: str, method: str = "GET", variant: str = "", **kw) -> HttpObservation:
+    """A request to the public site (edge) with the profile's pinning, trust and bounds (``Client.site``).
 
     When the certificate does not verify, the request is repeated without verification so content
     requirements (II.1.e, I.3 ...) are still judged; ``tls_unverified`` says why, and II.2.d.https FAILs.
     """
     kw.setdefault("limits", ep.limits(kind_of(url, ep.conv), url))
-    key = _breaker_key(url, ep.resolve)
-    if ep.breaker is not None:
-        ep.breaker.check(key)
-    o = fetch(url, method, resolve=ep.resolve, ca_bundle=ep.ca_bundle, timeout_s=ep.timeout_s,
-              variant=variant, **kw)
-    if tls_fallback and o.error_kind == "tls" and urlsplit(url).scheme == "https":
-        o2 = fetch(url, method, resolve=ep.resolve, ca_bundle=ep.ca_bundle, timeout_s=ep.timeout_s,
-                   variant=variant, verify=False, **kw)
-        if o2.status is not None:
-            from dataclasses import replace
-            o = replace(o2, tls_unverified=o.error)
-    if ep.breaker is not None:
-        ep.breaker.record(key, o.body_cut)
-    return o
+    return client_of(ep).site(url, method, variant, **kw)
 
 
 kind_of = bounded.kind_of
@@ -427,14 +558,14 @@ def fetch_origin(ep: Endpoint, path: str, method: str = "GET", variant: str = ""
         connect = None          # a name: resolved normally by the connection
     url = urljoin(urlunsplit((o.scheme, o.netloc, "/", "", "")), path)
     kw.setdefault("limits", ep.limits(kind_of(url, ep.conv), url))
+    c = client_of(ep)
     key = _breaker_key(url, ep.resolve)
-    if ep.breaker is not None:
-        ep.breaker.check(key)
-    obs = fetch(url, method, resolve=ep.resolve, ca_bundle=ep.ca_bundle, timeout_s=ep.timeout_s,
-                connect_to=connect, host_header=_netloc(ep.host, ep.port, ep.scheme), server_name=ep.host,
-                variant=variant, **kw)
-    if ep.breaker is not None:
-        ep.breaker.record(key, obs.body_cut)
+    if c.breaker is not None:
+        c.breaker.check(key)
+    obs = c.fetch(url, method, connect_to=connect, host_header=_netloc(ep.host, ep.port, ep.scheme),
+                  server_name=ep.host, variant=variant, **kw)
+    if c.breaker is not None:
+        c.breaker.record(key, obs.body_cut)
     return obs
 
 
@@ -462,8 +593,8 @@ def reach(ep: Endpoint, connect_timeout_s: float = 3.0, probe_url: str | None = 
     nor HTTPS port accepts a connection, or (with ``probe_url``, the site's main.json) when the site
     accepts but sends no answer, or drips it, within the request's deadline (``fetch:`` limits).
 
-    Run through ``difusor.once("http:reach", ...)`` so every web check of an unreachable or silent
-    difusor is reported blocked at once instead of timing out one by one.
+    Observed once per difusor (``observe.Observations.site``) so every web check of an unreachable or
+    silent difusor is reported blocked at once instead of timing out one by one.
     """
     address = ep.pin or ep.host
     ports = [ep.port] + [p for p in (urlsplit(ep.https_url).port or 443, urlsplit(ep.http_url).port or 80)
@@ -493,34 +624,8 @@ def reach(ep: Endpoint, connect_timeout_s: float = 3.0, probe_url: str | None = 
     return Reach(ep.host, address, open_, closed)
 
 
-# ------------------------------------------------------------------ per-difusor, shared by every web check
-def site(difusor) -> Endpoint:
-    """The difusor's endpoint after the reachability pre-flight (once per run; ``Blocked`` afterwards)."""
-    from dataclasses import replace
-    conv = difusor.convocatoria
-    breaker = difusor.once("http:breaker", lambda: bounded.Breaker(conv.fetch.breaker_after))
-    ep = replace(endpoint(difusor.profile), breaker=breaker, conv=conv)
-    difusor.once("http:reach", lambda: reach(ep, connect_timeout_s=min(conv.fetch.connect_s, ep.timeout_s),
-                                             probe_url=main_json_url(ep, conv)))
-    return ep
-
-
 def main_json_url(ep: Endpoint, conv, base: str | None = None) -> str:
     return url_for(base or ep.site, conv.main_json.path)
-
-
-def edge_main_json(difusor, method: str = "GET") -> HttpObservation:
-    """``main.json`` at the public URL, once per run and method."""
-    ep = site(difusor)
-    url = main_json_url(ep, difusor.convocatoria)
-    return difusor.once(f"http:edge:main_json:{method}",
-                        lambda: fetch_site(ep, url, method, variant=f"edge-{method}"))
-
-
-def edge_root(difusor) -> HttpObservation:
-    ep = site(difusor)
-    return difusor.once("http:edge:root", lambda: fetch_site(ep, ep.site, "GET", variant="edge-root",
-                                                             sample_bytes=8192))
 
 
 def follow(ep: Endpoint, url: str, max_hops: int = 5, variant: str = "", sample_bytes: int = 8192) -> list[HttpObservation]:
@@ -534,26 +639,3 @@ def follow(ep: Endpoint, url: str, max_hops: int = 5, variant: str = "", sample_
             break
         url = urljoin(url, loc)
     return chain
-
-
-def cdn_detection(difusor):
-    """What CDN/cache sits in front (``rules.cdn_detect.CdnDetection``), from the edge's headers and the
-    CNAME chain (when the profile names a resolver). Once per run; for II.2.b and II.2.d.ddos too."""
-    from ..rules import cdn_detect
-
-    # the inputs are gathered outside ``once``: its lock is not re-entrant
-    headers = [edge_root(difusor).headers, edge_main_json(difusor, "GET").headers]
-    d = dns_observation(difusor)
-    chain = d.cname_chain if d is not None else ()
-    return difusor.once("http:cdn_detection", lambda: cdn_detect.detect(headers, chain))
-
-
-def dns_observation(difusor):
-    """The site's name through the profile's resolver (``dns:``), once per run; None when not configured."""
-    prof = difusor.profile
-    if prof.dns is None:
-        return None
-    from . import dns as dnsprobe
-    host = endpoint(prof).host
-    return difusor.once("dns:site", lambda: dnsprobe.lookup(host, prof.dns.nameserver, prof.dns.port,
-                                                           min(5.0, prof.http.timeout_s)))

@@ -371,26 +371,10 @@ def _pinned_session(resolve: Mapping[str, str], ca_bundle: str | None, host: str
     TLS is not verified unless ``verify``: certificate trust is II.2.d.https's verdict, and a bad
     certificate must not turn the load checks into FAIL/ERROR (the evidence notes it).
     """
-    import warnings
+    from . import http as seam
 
-    import requests
-    from urllib3.exceptions import InsecureRequestWarning
-
-    from .http import PinnedAdapter, ssl_context
-
-    from .bounded import BoundedSession
-
-    p = urlsplit(host)
-    s = BoundedSession()          # every request bounded (deadline, size cap): a silent site costs seconds
-    s.trust_env = False
-    s.verify = verify
-    if not verify:
-        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
-    ctx = ssl_context(ca_bundle) if p.scheme == "https" and verify else None
-    adapter = PinnedAdapter(resolve.get((p.hostname or "").lower()), None, p.hostname, ctx)
-    s.mount("http://", adapter)
-    s.mount("https://", adapter)
-    s.headers["User-Agent"] = "prep-conformance/0.1 (+PREP difusor conformance harness; load pre-flight)"
+    s = seam.session(resolve, ca_bundle, 2, verify=verify,
+                     user_agent="prep-conformance/0.1 (+PREP difusor conformance harness; load pre-flight)")
     return s
 
 

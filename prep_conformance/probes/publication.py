@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +34,6 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 import urllib3
-from urllib3.exceptions import InsecureRequestWarning
 
 from ..errors import CheckError
 from ..paquete import MAIN_JSON, Paquete, decode_text, integrity_code, load_paquete, main_json_corte, read_csv_table
@@ -53,72 +51,23 @@ Progress = Callable[[int, int], None]
 # ---------------------------------------------------------------------------------------------- session
 
 
-class ResolvingAdapter(http_probe.PinnedAdapter):
-    """The web probe's ``PinnedAdapter`` (``resolve`` map, trust = system CAs + ``ca_bundle``) plus urllib3
-    pools for the integrity pass's bulk GETs."""
-
-    def bulk_pool(self, base_url: str, size: int, verify) -> urllib3.HTTPConnectionPool:
-        """A urllib3 pool to ``base_url``'s host for bulk GETs, same pinning and trust as the session.
-
-        requests costs about twice the CPU per small GET of urllib3 alone, and the integrity pass is
-        CPU-bound under the GIL on loopback (bench/integrity.py); so the bulk fetch talks urllib3.
-        """
-        p = urlsplit(base_url)
-        name = (p.hostname or "").lower()
-        port = p.port or (443 if p.scheme == "https" else 80)
-        addr = self.pin(name) or name
-        key = (p.scheme, addr, port, name, size, str(verify))
-        pools = self.__dict__.setdefault("_bulk", {})
-        if key not in pools:
-            if p.scheme == "https":
-                pools[key] = urllib3.HTTPSConnectionPool(
-                    addr, port, maxsize=size, block=True, server_hostname=name, assert_hostname=name,
-                    retries=False, cert_reqs="CERT_NONE" if verify is False else "CERT_REQUIRED",
-                    ssl_context=self.context_for(verify))
-            else:
-                pools[key] = urllib3.HTTPConnectionPool(addr, port, maxsize=size, block=True, retries=False)
-            bounded.track_pool(pools[key])
-        return pools[key]
-
-    def close(self) -> None:
-        for pool in self.__dict__.pop("_bulk", {}).values():
-            pool.close()
-        super().close()
+ResolvingAdapter = http_probe.PinnedAdapter      # the seam's adapter (bulk urllib3 pools included)
 
 
 def make_session(resolve: Mapping[str, str] | None = None, ca_bundle: str | None = None,
-                 pool: int = DEFAULT_WORKERS) -> requests.Session:
-    """A session whose pool holds ``pool`` keep-alive connections per host, blocking beyond that.
-
-    Requests verify certificates (``verify=False`` per request for content after a failed verification).
-    """
-    s = bounded.BoundedSession()
-    adapter = ResolvingAdapter(resolve=resolve, ca_bundle=ca_bundle, pool_connections=4, pool_maxsize=pool,
-                               pool_block=True)
-    s.mount("http://", adapter)
-    s.mount("https://", adapter)
-    s.verify = True
-    s.trust_env = False          # no proxies from the environment: traffic goes where the profile says
-    s.headers["User-Agent"] = USER_AGENT
-    return s
+                 pool: int = DEFAULT_WORKERS, conv=None) -> requests.Session:
+    """The seam's session (``probes.http.session``) with ``pool`` kept-alive connections per host."""
+    return http_probe.session(resolve, ca_bundle, pool, conv=conv, user_agent=USER_AGENT)
 
 
 @contextlib.contextmanager
 def quiet_unverified(verify):
-    """Silence urllib3's InsecureRequestWarning while content is fetched with ``verify=False`` on purpose.
-
-    Process-wide while it lasts (worker threads read the global filters), so keep it around the fetch.
-    """
-    if verify is not False:
-        yield
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InsecureRequestWarning)
-        yield
+    """Kept for callers: the seam's unverified pools do not warn (``bounded.TrackedHTTPSConnectionPool``)."""
+    yield
 
 
-def session_for(profile, pool: int = DEFAULT_WORKERS) -> requests.Session:
-    return make_session(profile.http.resolve, profile.http.ca_bundle, pool)
+def session_for(profile, pool: int = DEFAULT_WORKERS, conv=None) -> requests.Session:
+    return make_session(profile.http.resolve, profile.http.ca_bundle, pool, conv=conv)
 
 
 def file_url(base_url: str, rel: str) -> str:
@@ -516,10 +465,6 @@ class PublicationObservation:
     elapsed_s: float = 0.0
     workers: int = DEFAULT_WORKERS
     tls_unverified: str | None = None
-
-    def tls_note(self):
-        """The advisory note when the content was fetched without certificate verification, or None."""
-        return http_probe.tls_note(self.tls_unverified)
 
     @property
     def baseline(self) -> PaqueteRef:

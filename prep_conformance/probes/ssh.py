@@ -407,17 +407,6 @@ def connect(cfg: Ssh, sock: Any = None, who: Any = None) -> SshSession:
             t.close()
 
 
-def session_for(difusor) -> SshSession:
-    """The difusor's SSH session, made once per run (a failure blocks every SSH check at once)."""
-    cfg = difusor.profile.ssh
-
-    def make() -> SshSession:
-        s = connect(cfg, who=difusor.profile)
-        difusor.on_close(s.close)
-        return s
-    return difusor.once("ssh", make)
-
-
 # -- observations -----------------------------------------------------------------------------------
 
 def observe_os(session: SshSession) -> OsObservation:

@@ -42,6 +42,11 @@ class PageObservation:
     script_urls: tuple[str, ...] = ()
     error: str | None = None
 
+    @classmethod
+    def of(cls, o) -> "PageObservation":
+        """From the last hop of the landing page (an ``HttpObservation`` with its HTML kept as sample)."""
+        return cls(o.url, o.status, o.body_sample, (), o.error)
+
 
 @dataclass(frozen=True)
 class Declared:

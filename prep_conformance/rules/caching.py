@@ -19,6 +19,7 @@ from typing import Sequence
 from urllib.parse import urlsplit
 
 from .. import cache_status
+from .notes import tls_note
 from ..convocatoria import Convocatoria
 from ..thresholds import uses
 from ..probes.http import HttpObservation
@@ -151,7 +152,7 @@ def judge_headers(obs: HttpObservation, required_value: str) -> HeaderJudgement:
 
 def _lint_notes(obs: HttpObservation, j: HeaderJudgement) -> list[Note]:
     """REDbot/httplint-style advisories: shown to the reviewer, never change the verdict."""
-    notes: list[Note] = [n for n in (obs.tls_note(),) if n]
+    notes: list[Note] = [n for n in (tls_note(obs.tls_unverified),) if n]
     names = [d.name for d in j.directives]
     if "no-store" in names and "no-cache" in names:
         notes.append(Note("info", "no-store junto con no-cache es redundante para las cachés HTTP (httplint); "
@@ -290,7 +291,7 @@ def edge_caching(edge: Sequence[HttpObservation], origin: HttpObservation | None
             stale = True
             ev["edge_body_sha256"] = last[-1].body_sha256
             ev["origin_body_sha256"] = origin.body_sha256
-    notes = [n for n in {o.tls_note() for o in ok} if n][:1]
+    notes = [n for n in {tls_note(o.tls_unverified) for o in ok} if n][:1]
     if hits or stale:
         why_es, why_en = [], []
         if hits:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .notes import tls_note
 from ..convocatoria import Convocatoria
 from ..thresholds import uses
-from ..probes import http as http_probe
 from ..probes.drill import DrillObservation
 from ..probes.purge import PurgeEffect, PurgeObservation
 from ..report.i18n import plural
@@ -140,7 +140,7 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
     ev: dict[str, Any] = {"drill": False, "why_no_drill": why_no_drill, "detection": _det_ev(det),
                           "purge": purge.to_evidence() if purge else None,
                           "effect": effect.to_evidence() if effect else None}
-    tls_notes = [n for n in [http_probe.tls_note(effect.tls_unverified if effect is not None else None)] if n]
+    tls_notes = [n for n in [tls_note(effect.tls_unverified if effect is not None else None)] if n]
     if purge is None and effect is not None and effect.error:
         return result(REQ, check, Verdict.ERROR, f"No se pudo consultar el sitio para medir la purga: {effect.error}",
                       f"Could not query the site to measure the purge: {effect.error}", notes=tls_notes, **ev)
@@ -288,7 +288,7 @@ def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = 
     timed, and the caller judges II.2.b without the drill."""
     ev = {**_drill_ev(obs), "detection": _det_ev(det)}
     notes = _restore_notes(obs) + _provider_notes(obs)
-    tls = http_probe.tls_note(obs.tls_unverified)
+    tls = tls_note(obs.tls_unverified)
     if tls is not None:
         notes.append(tls)
         ev["tls_unverified"] = obs.tls_unverified
@@ -355,3 +355,16 @@ def drill(obs: DrillObservation, conv: Convocatoria, det: CdnDetection | None = 
                       f"whole corte within {bound:g} s ({obs.stale_after_purge} answer(s) with the previous corte; "
                       f"{last_en}).", notes=notes, **ev))
     return out
+
+
+def why_no_drill(profile) -> str | None:
+    """None when the corte drill may run; else the reason (Spanish / English in one line)."""
+    if not profile.cdn.drill:
+        return "cdn.drill no habilitado / cdn.drill not enabled"
+    if profile.target != "test":
+        return "el simulacro solo corre contra el sitio de prueba / the drill runs only against the test site"
+    missing = [k for k, v in (("ssh", profile.ssh), ("package", profile.package), ("cdn.purge", profile.cdn.purge))
+               if v is None]
+    if missing:
+        return f"faltan en el perfil / missing in the profile: {', '.join(missing)}"
+    return None

@@ -9,7 +9,7 @@ reviewer must ask for. A burst that got no answer at all is ERROR.
 
 from __future__ import annotations
 
-from ..probes.burst import BurstObservation
+from ..probes.ddos import BurstObservation
 from ..verdict import CheckResult, Verdict, result
 
 ASK_FOR_ES = [

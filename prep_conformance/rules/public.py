@@ -11,6 +11,7 @@ import re
 from typing import Sequence
 from urllib.parse import urlsplit
 
+from .notes import tls_note
 from ..probes.http import HttpObservation
 from ..verdict import CheckResult, Note, Verdict, result
 
@@ -57,7 +58,7 @@ def evaluate(chain: Sequence[HttpObservation], what: str, check: str = "public_a
     if last.status != 200:
         return result(REQ, check, Verdict.FAIL, f"{what} no está disponible: {last.status} en {last.url}.",
                       f"{what_en} is not available: {last.status} at {last.url}.", **ev)
-    notes = [n for n in (chain[0].tls_note(),) if n]
+    notes = [n for n in (tls_note(chain[0].tls_unverified),) if n]
     if len(chain) > 1:
         notes.append(Note("info", f"Se siguieron {len(chain) - 1} redirección(es): {' → '.join(hops)}.",
                           f"{len(chain) - 1} redirect(s) followed: {' → '.join(hops)}."))

@@ -20,10 +20,10 @@ from html.parser import HTMLParser
 from typing import Any, Iterable, Mapping
 from urllib.parse import urljoin, urlsplit
 
+from .notes import tls_note
 from .. import paquete as pq_fmt
 from ..convocatoria import Convocatoria
 from ..thresholds import uses
-from ..probes import http as http_probe
 from ..probes.publication import CorteRef, PublicationObservation, ServedFile
 from ..verdict import CheckResult, Note, Verdict, result
 
@@ -48,7 +48,7 @@ def with_tls_note(res: CheckResult, *sources: Any) -> CheckResult:
     why = next((w for w in (getattr(src, "tls_unverified", None) for src in sources) if w), None)
     if not why:
         return res
-    return dataclasses.replace(res, notes=tuple(res.notes) + (http_probe.tls_note(why),),
+    return dataclasses.replace(res, notes=tuple(res.notes) + (tls_note(why),),
                                evidence={**res.evidence, "tls_unverified": why})
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .notes import tls_note
 from ..probes.http import HttpObservation
 from ..verdict import CheckResult, Note, Verdict, result
 
@@ -100,7 +101,7 @@ def evaluate(root: HttpObservation, not_found: HttpObservation | None = None, at
     ident = identify(root, not_found)
     ev.update(server=ident.server, name=ident.name, version=ident.version, identified_by=ident.how,
               server_lines=root.raw_lines(("server", "x-powered-by", "via")))
-    notes = [n for n in (root.tls_note(),) if n]
+    notes = [n for n in (tls_note(root.tls_unverified),) if n]
     if not at_origin:
         notes.append(Note("info", "Se observó el borde (no hay http.origin en el perfil): el banner puede ser del CDN.",
                           "The edge was observed (no http.origin in the profile): the banner may be the CDN's."))

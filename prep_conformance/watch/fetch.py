@@ -1,7 +1,7 @@
 """Bounded GETs for the watch: a total deadline (connect + headers + body) and a body cap per request.
 
-Each difusor keeps one client: a keep-alive urllib3 pool built by the publication probe's
-``ResolvingAdapter`` (``http.resolve`` pins, SNI and certificate checks on the site's name, trust =
+Each difusor keeps one client: a keep-alive urllib3 pool built by the HTTP seam's adapter
+(``probes.http.PinnedAdapter.bulk_pool``: ``http.resolve`` pins, SNI and certificate checks on the site's name, trust =
 system CAs + ``http.ca_bundle``), so a poll of a healthy difusor costs one request on an open
 connection. Every request runs under ``probes.bounded`` (a total wall-clock deadline enforced by its
 watchdog, the body read as it arrives and cut at a cap), so a server that never answers, drips a byte a
@@ -15,12 +15,10 @@ import hashlib
 import ssl
 import threading
 import time
-import warnings
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import urllib3
-from urllib3.exceptions import InsecureRequestWarning
 
 from ..probes import bounded
 from ..probes import publication as pub
@@ -76,9 +74,7 @@ class Client:
         url = pub.file_url(self.base_url, rel)
         g = self._get(url, deadline_s, cap, keep_body, verify=True)
         if g.error_kind == "tls" and url.startswith("https:"):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", InsecureRequestWarning)
-                g2 = self._get(url, deadline_s, cap, keep_body, verify=False)
+            g2 = self._get(url, deadline_s, cap, keep_body, verify=False)    # the seam's unverified pool: quiet
             if g2.status is not None:
                 return Got(**{**g2.__dict__, "tls_error": pub.tls_reason(g.error or "TLS")})
         return g

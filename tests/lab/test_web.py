@@ -20,7 +20,7 @@ from prep_conformance.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_REQS = ("I.3", "II.1.b", "II.1.e", "II.2.d.https")
-CHECKS = ["checks/test_caching.py", "checks/test_https.py", "checks/test_web.py"]
+CHECKS = ["checks/test_caching.py", "checks/test_https.py", "checks/test_webserver.py", "checks/test_public.py"]
 SCENARIOS = ["compliant", "header-trap", "edge-alters-header", "cert-expired", "cert-wrong-name", "http-only",
              "cc-only-no-cache", "cc-split-lines", "cc-max-age", "cc-missing-on-304", "edge-strips-caches",
              "edge-caches-anyway", "cert-self-signed", "cert-expires-in-window", "tls10-enabled", "no-https-redirect", "basic-auth-root",

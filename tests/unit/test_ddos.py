@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prep_conformance.probes.burst import BurstObservation, challenge_markers
+from prep_conformance.probes.ddos import BurstObservation, challenge_markers
 from prep_conformance.rules import cdn_detect, ddos
 from prep_conformance.verdict import Verdict
 
@@ -71,7 +71,7 @@ def test_challenge_markers():
 
 
 def test_retry_after_seconds_capped():
-    from prep_conformance.probes.burst import retry_after_s
+    from prep_conformance.probes.ddos import retry_after_s
     assert retry_after_s(_burst(retry_after=("2", "5"))) == 5
     assert retry_after_s(_burst(retry_after=("3600",))) == 10
     assert retry_after_s(_burst(retry_after=("Wed, 21 Oct 2026 07:28:00 GMT",))) == 0

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from prep_conformance.probes.files import observe_file
+from prep_conformance.probes.documents import observe_file
 from prep_conformance.profile import load_profile
 from prep_conformance.rules import documents
 from prep_conformance.rules.documents import FileObservation, sniff

@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .bounded import BoundedSession
 
 # Markers of an interstitial challenge page or cookie (Cloudflare, Imperva, Sucuri, DDoS-Guard, AWS WAF,
 # Akamai, generic CAPTCHA). Looked for in the first 64 KiB of 403/429/503 bodies and in Set-Cookie names.
@@ -105,18 +104,8 @@ def burst(url: str, *, requests_n: int, concurrency: int, max_s: float, stop_aft
     """Send the burst and observe. Bounded in count, concurrency and time; every request has a timeout."""
     import requests
 
-    from .http import PinnedAdapter, USER_AGENT
-    from urllib.parse import urlsplit
+    from . import http as seam
 
-    import warnings
-
-    from urllib3.exceptions import InsecureRequestWarning
-
-    p = urlsplit(url)
-    host = (p.hostname or "").lower()
-    # TLS not verified: trust is II.2.d.https's verdict; a bad certificate must not hide rate limiting
-    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
-    ctx = None
     lock = threading.Lock()
     state = {"next": 0, "answered": 0, "limited": 0, "first_limited_at": None, "stop": False, "unhinted": 0}
     statuses: dict[str, int] = {}
@@ -131,13 +120,10 @@ def burst(url: str, *, requests_n: int, concurrency: int, max_s: float, stop_aft
     def session():
         s = getattr(local, "s", None)
         if s is None:
-            s = BoundedSession()      # each request bounded: deadline and size cap (probes/bounded.py)
-            s.trust_env = False
-            s.verify = False
-            ad = PinnedAdapter(resolve.get(host), None, host, ctx)
-            s.mount("http://", ad)
-            s.mount("https://", ad)
-            s.headers.update({"User-Agent": USER_AGENT, "Accept": "text/html,*/*"})
+            # the seam's session: pinned, bounded (deadline and size cap); TLS not verified: trust is
+            # II.2.d.https's verdict, and a bad certificate must not hide rate limiting
+            s = seam.session(resolve, ca_bundle, 2, verify=False)
+            s.headers["Accept"] = "text/html,*/*"
             local.s = s
         return s
 
