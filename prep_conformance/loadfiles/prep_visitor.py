@@ -1,11 +1,14 @@
 """PREP visitor for Locust: opens the results site, then polls main.json like the page does.
 
-Runs only inside ``locust`` (gevent-patched); self-contained (stdlib + locust) so that a remote
-worker started with ``locust -f - --worker`` can receive it from the master. Every setting is a
-``--prep-*`` option, which Locust forwards from the master to its workers.
+Runs only inside ``locust`` (gevent-patched); self-contained (stdlib + locust + the package's
+``cache_status``, itself stdlib only) so that a remote worker started with ``locust -f - --worker``
+can receive it from the master: the master is started with ``-f prep_visitor.py,cache_status.py``
+(``loadfiles.LOCUSTFILES``) and sends both files. Every setting is a ``--prep-*`` option, which
+Locust forwards from the master to its workers.
 
 Besides Locust's own statistics it tallies what every ``main.json`` answer carried (the
-Cache-Control line, the corte ``secuencia``, signs of an edge cache: ``Age > 0``, ``X-Cache: HIT``).
+Cache-Control line, the corte ``secuencia``, answers served from a cache as ``cache_status`` defines
+a hit, the same definition II.1.e applies at rest and the purge applies).
 Workers send their tally with each stats report; the master (or the single process) writes it to
 ``--prep-tally-file`` when it quits.
 """
@@ -18,6 +21,11 @@ import time
 import gevent.socket
 import gevent.ssl
 from locust import FastHttpUser, between, constant, events, task
+
+try:
+    from prep_conformance import cache_status
+except ImportError:     # a remote worker: the master sent cache_status.py beside this file
+    import cache_status
 
 _TALLY_LOCK = threading.Lock()
 _MAX_DISTINCT = 20
@@ -95,6 +103,11 @@ def _hget(headers, name, default=None):
     if v is None:
         return default
     return ", ".join(str(x) for x in v) if isinstance(v, (list, tuple)) else str(v)
+
+
+def classify(headers):
+    """How this answer's headers read (``cache_status.read``): the one definition of a cache hit."""
+    return cache_status.read(headers)
 
 
 def _weights(text):
@@ -215,17 +228,15 @@ class PrepVisitor(FastHttpUser):
                 resp.failure("main.json: respuesta no es JSON / not JSON")
                 return
             _bump(TALLY["secuencia"], seq if seq is not None else "<none>")
-            try:
-                age = int(_hget(h, "Age", "0").split(",")[0].strip() or 0)
-            except ValueError:
-                age = 0
-            xcache = _hget(h, "X-Cache") or _hget(h, "X-Cache-Status") or _hget(h, "CF-Cache-Status") or ""
-            if age > 0 or "HIT" in xcache.upper():
+            reading = classify(h)
+            if reading.hit:
                 TALLY["cache_hits"] += 1
-                TALLY["age_max"] = max(TALLY["age_max"], age)
+                TALLY["age_max"] = max(TALLY["age_max"], reading.age or 0)
                 if len(TALLY["hit_examples"]) < 5:
+                    xcache = _hget(h, "X-Cache") or _hget(h, "X-Cache-Status") or _hget(h, "CF-Cache-Status")
                     TALLY["hit_examples"].append(
-                        {"age": _hget(h, "Age"), "x_cache": xcache or None, "cache_control": _hget(h, "Cache-Control")})
+                        {"age": _hget(h, "Age"), "x_cache": xcache, "cache_control": _hget(h, "Cache-Control"),
+                         "lines": list(reading.lines), "signal": reading.kind})
 
 
 PrepVisitor.tasks = [PrepVisitor.poll_main_json]

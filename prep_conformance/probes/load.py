@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .. import trust
 from ..errors import CheckError
-from ..loadfiles import PREP_VISITOR
+from ..loadfiles import LOCUSTFILES
 from .guard import Guard
 
 # ---------------------------------------------------------------- observations
@@ -129,7 +129,7 @@ class MainJsonTally:
         responses: main.json requests answered (any status); ``ok`` those with 200.
         cache_control: raw Cache-Control value -> count (``<absent>`` when missing).
         secuencia: corte ``secuencia`` -> count.
-        cache_hits: answers that came from a cache (``Age > 0`` or ``X-Cache: HIT``); ``age_max`` seconds.
+        cache_hits: answers that came from a cache (a hit as ``cache_status`` reads it); ``age_max`` seconds.
     """
 
     responses: int
@@ -570,7 +570,7 @@ def _free_port() -> int:
 
 def locust_command(plan: LoadPlan, out: Path, role: str = "standalone", master_port: int | None = None) -> list[str]:
     """The ``python -m locust`` command line for one role: standalone, master or worker."""
-    base = [sys.executable, "-m", "locust", "-f", str(PREP_VISITOR), "--loglevel", "INFO"]
+    base = [sys.executable, "-m", "locust", "-f", LOCUSTFILES, "--loglevel", "INFO"]
     if role == "worker":
         return base + ["--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)]
     weights = ",".join(f"{k}={v:g}" for k, v in plan.weights.items())

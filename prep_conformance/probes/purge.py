@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from .. import cache_status
 from .. import trust as trust_mod
 from ..profile import PurgeConfig
 from .bounded import BoundedSession
@@ -327,23 +328,9 @@ def looker_for_profile(profile):
 
 
 def cache_state(headers: Mapping[str, str]) -> str | None:
-    """``hit`` | ``miss`` | None from the usual cache headers (X-Cache, CF-Cache-Status, X-Varnish, Age)."""
-    h = {k.lower(): v for k, v in headers.items()}
-    for name in ("x-cache", "cf-cache-status", "x-cache-status", "cache-status"):
-        v = h.get(name, "").upper()
-        if "HIT" in v:
-            return "hit"
-        if any(w in v for w in ("MISS", "EXPIRED", "BYPASS", "DYNAMIC", "PASS")):
-            return "miss"
-    xv = h.get("x-varnish", "").split()
-    if len(xv) == 2:
-        return "hit"
-    if len(xv) == 1:
-        return "miss"
-    try:
-        return "hit" if int(h.get("age", "")) > 0 else None
-    except ValueError:
-        return None
+    """``hit`` | ``miss`` | None (nothing says) for one response, as ``cache_status.read`` defines it."""
+    state = cache_status.read(headers).state
+    return None if state == cache_status.UNKNOWN else state
 
 
 @dataclass(frozen=True)
@@ -387,13 +374,15 @@ class PurgeEffect:
                 **({"tls_unverified": self.tls_unverified} if self.tls_unverified else {})}
 
 
-_CACHE_HEADERS = ("age", "x-cache", "cf-cache-status", "x-cache-status", "cache-status", "x-varnish", "via",
-                  "cache-control", "cdn-cache-control", "surrogate-control")
+_CACHE_HEADERS = cache_status.CACHE_HEADERS + ("via", "cache-control", "cdn-cache-control", "surrogate-control")
 
 
 def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, timeout: float = 10.0,
                  wait_s: float = 0.0, interval_s: float = 0.5, follow=None) -> PurgeEffect:
     """GET ``path`` twice (cache it), purge it, GET again: a hit before and a miss after means evicted.
+
+    When ``Age`` is the only cache signal (``cache_status.needs_age_wait``) the second GET waits a second
+    (and is repeated): ``Age`` counts whole seconds. Explicit signals (``X-Cache: HIT``) need no wait.
 
     An asynchronous purge (CloudFront, Akamai, Azure) is watched up to ``wait_s`` (the convocatoria's
     bound): the object is read every ``interval_s`` until it misses, and ``follow(obs)`` looks at the
@@ -417,8 +406,10 @@ def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, 
     try:
         if first.status is None:
             look()                # no answer: the error as requests reports it
-        time.sleep(1.1)           # Age has a one-second resolution
         hb = look()
+        if cache_status.needs_age_wait([cache_status.read(hb)]):
+            time.sleep(1.1)       # only Age can tell, and it counts whole seconds
+            hb = look()
         obs = do_purge([path])
         ha = look()
         first_miss = 0.0 if cache_state(ha) == "miss" else None

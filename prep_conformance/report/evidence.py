@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
-from .. import catalog
+from .. import cache_status, catalog
 from .i18n import fmt_datetime
 
 # ---------------------------------------------------------------- states
@@ -321,11 +321,11 @@ def header_rows(lines: Iterable[str] | None, lang: str = "es") -> list[dict[str,
                     parts.append(f"{d}: {CC_DIRECTIVES[key][i]}")
             if parts:
                 note = "; ".join(parts) + "."
-        elif low in ("x-cache", "cf-cache-status") and "HIT" in value.upper():
+        elif low in cache_status.STATUS_HEADERS and cache_status.value_outcome(low, value) == cache_status.HIT:
             note = ("Servida desde la caché del borde, no desde el origen." if i == 0
                     else "Served from the edge cache, not from the origin.")
             level = "bad"
-        elif low == "age" and value.isdigit() and int(value) > 0:
+        elif low == "age" and (cache_status.age_seconds(value) or 0) > 0:
             note = (f"Lleva {value} s en caché: no es una respuesta fresca del origen." if i == 0
                     else f"It has been cached for {value} s: not a fresh answer from the origin.")
             level = "bad"

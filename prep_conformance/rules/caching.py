@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Sequence
 from urllib.parse import urlsplit
 
+from .. import cache_status
 from .notes import tls_note
 from ..convocatoria import Convocatoria
 from ..thresholds import uses
@@ -253,38 +254,21 @@ def evaluate(obs: HttpObservation, conv: Convocatoria, check: str = "main_json_c
 
 # --- a cache that serves main.json anyway -------------------------------------------------------
 
-HIT_HEADERS = ("x-cache", "cf-cache-status", "x-cache-status", "x-proxy-cache", "akamai-cache-status",
-               "x-vercel-cache", "x-sucuri-cache", "cdn-cache")
-
-
-def _is_hit(value: str) -> bool:
-    v = value.lower()
-    if "refresh" in v or "revalidated" in v:        # revalidated with the origin: allowed under no-cache
-        return False
-    return re.search(r"(^|[\s,;:_])(tcp_)?(mem_)?hit\b", v) is not None
-
-
-def _cache_status_hit(value: str) -> bool:
-    """RFC 9211 ``Cache-Status: Cache; hit`` (a ``hit`` parameter on any member)."""
-    for member in split_directives(value):
-        params = [p.strip().lower() for p in member.split(";")[1:]]
-        if "hit" in params:
-            return True
-    return False
+# The explicit cache-status headers (what ``cache_status`` reads besides X-Varnish and Age).
+HIT_HEADERS = cache_status.STATUS_HEADERS
 
 
 def cache_hits(obs: HttpObservation) -> list[str]:
-    """Raw header lines showing this response came from a cache (Age > 0, X-Cache HIT, Cache-Status hit)."""
-    hits = []
-    for k, v in obs.headers:
-        lk = k.lower()
-        if lk == "age" and (_delta(v) or 0) > 0:
-            hits.append(f"{k}: {v}")
-        elif lk in HIT_HEADERS and _is_hit(v):
-            hits.append(f"{k}: {v}")
-        elif lk == "cache-status" and _cache_status_hit(v):
-            hits.append(f"{k}: {v}")
-    return hits
+    """Raw header lines showing this response came from a cache (``cache_status.read``: Age > 0,
+    X-Cache HIT, Cache-Status hit ...); empty when it did not."""
+    reading = cache_status.read(obs.headers)
+    return list(reading.lines) if reading.hit else []
+
+
+def age_is_the_only_signal(observations: Sequence[HttpObservation]) -> bool:
+    """Only ``Age`` can still tell a hit in these responses (``cache_status.needs_age_wait``): it counts
+    whole seconds, so the check looks again a second later (X-Cache/Cache-Status need no wait)."""
+    return cache_status.needs_age_wait(cache_status.read(o.headers) for o in observations if o.status is not None)
 
 
 def edge_caching(edge: Sequence[HttpObservation], origin: HttpObservation | None,
@@ -350,10 +334,3 @@ def evaluate_conditional(first: HttpObservation, cond: HttpObservation | None, c
                                           "The server ignored the validators and answered 200 (not 304)."),))
     return r
 
-
-
-def age_is_the_only_signal(observations) -> bool:
-    """True when ``Age`` is the only cache header seen: it counts whole seconds, so one more request a
-    second later is needed to tell a hit (the check then waits; X-Cache/Cache-Status need no wait)."""
-    seen = [k.lower() for o in observations for k, _ in o.headers]
-    return "age" in seen and not any(h in seen for h in HIT_HEADERS + ("cache-status",))

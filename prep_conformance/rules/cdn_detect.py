@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from .. import cache_status
+
 # provider id -> (display name, kind, ddos_protection). kind: "cdn" (a CDN service) or "cache"
 # (a reverse-proxy cache the difusor runs itself, e.g. Varnish); ddos: the provider sells DDoS/WAF
 # protection in front of the site (a signal for II.2.d.ddos, not proof that it is enabled).
@@ -94,8 +96,9 @@ HEADER_SIGNATURES: tuple[tuple[str, str, str | None], ...] = (
 EDGE_CACHE_HEADERS = ("cdn-cache-control", "cloudflare-cdn-cache-control", "surrogate-control", "edge-control",
                       "surrogate-key", "cache-tag", "x-cache-tags")
 
-# Headers any shared cache may add; they alone say "a cache", not which.
-GENERIC_CACHE_HEADERS = ("x-cache", "cache-status", "x-cache-status", "x-proxy-cache", "age", "via")
+# Headers any shared cache may add; they alone say "a cache", not which: the cache-status headers
+# (``cache_status.STATUS_HEADERS``), ``Age`` (only > 0: ``cache_status.age_seconds``) and ``Via``.
+GENERIC_CACHE_HEADERS = cache_status.STATUS_HEADERS + ("age", "via")
 
 # CNAME suffixes (lowercase, no trailing dot) -> provider
 CNAME_SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -244,7 +247,7 @@ def detect(headers_seen: HeaderSource | Iterable[HeaderSource] = (), cname_chain
     if not specific:
         for name, value in pairs:
             lname = name.strip().lower()
-            if lname in GENERIC_CACHE_HEADERS and not (lname == "age" and value.strip() in ("", "0")):
+            if lname in GENERIC_CACHE_HEADERS and not (lname == "age" and not cache_status.age_seconds(value)):
                 add("generic-cache", "header", f"{name.strip()}: {value.strip()}")
     for cname in cname_chain or ():
         provider = _cname_provider(str(cname))
