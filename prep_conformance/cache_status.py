@@ -249,3 +249,23 @@ def needs_age_wait(readings: Iterable[CacheReading]) -> bool:
     whole seconds, so a copy stored just now still shows 0."""
     rs = list(readings)
     return not any(r.explicit or r.hit for r in rs) and any(r.kind == "age" for r in rs)
+
+
+def object_id(headers) -> str | None:
+    """The cached object's own id where the cache says it (Varnish: ``X-Varnish: <request> <object>``)."""
+    for name, value in header_pairs(headers):
+        if name.strip().lower() == "x-varnish":
+            parts = value.split(",")[0].split()
+            return parts[1] if len(parts) >= 2 else None
+    return None
+
+
+def replaced(before, after) -> bool:
+    """A hit after a purge on a *different* copy than before: the purge evicted the object and another
+    visitor's request stored it again in between (on a busy site, milliseconds). Told by the object id
+    (Varnish) or by an ``Age`` that went back (an older copy cannot get younger)."""
+    b, a = object_id(before), object_id(after)
+    if b is not None and a is not None:
+        return a != b
+    ab, aa = read(before).age, read(after).age
+    return ab is not None and aa is not None and aa < ab

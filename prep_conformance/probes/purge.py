@@ -356,6 +356,7 @@ class PurgeEffect:
     first_miss_after_s: float | None = None     # first look that missed, from the purge's answer
     waited_s: float = 0.0                       # how long the object was watched after the purge
     cdn_cache_control: Mapping[str, str] = field(default_factory=dict)   # CDN-/Surrogate-Control seen
+    renewed: bool = False       # a hit after the purge on another copy (evicted, re-stored by someone else)
 
     @property
     def measurable(self) -> bool:
@@ -363,13 +364,14 @@ class PurgeEffect:
 
     @property
     def evicted(self) -> bool | None:
-        return (self.after == "miss") if self.measurable else None
+        return (self.after == "miss" or self.renewed) if self.measurable else None
 
     def to_evidence(self) -> dict[str, Any]:
         return {"path": self.path, "before": self.before, "after": self.after,
                 "headers_before": dict(self.headers_before), "headers_after": dict(self.headers_after),
                 "purge": self.purge.to_evidence() if self.purge else None, "error": self.error,
                 "first_miss_after_s": self.first_miss_after_s, "waited_s": self.waited_s,
+                **({"renewed": True} if self.renewed else {}),
                 **({"edge_cache_control": dict(self.cdn_cache_control)} if self.cdn_cache_control else {}),
                 **({"tls_unverified": self.tls_unverified} if self.tls_unverified else {})}
 
@@ -403,6 +405,7 @@ def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, 
         r.content  # drain
         return {k: r.headers[k] for k in r.headers if k.lower() in _CACHE_HEADERS}
 
+    renewed = False
     try:
         if first.status is None:
             look()                # no answer: the error as requests reports it
@@ -412,7 +415,9 @@ def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, 
             hb = look()
         obs = do_purge([path])
         ha = look()
-        first_miss = 0.0 if cache_state(ha) == "miss" else None
+        # a hit on another copy than before: evicted, and stored again by someone else in between
+        renewed = cache_state(hb) == "hit" and cache_state(ha) == "hit" and cache_status.replaced(hb, ha)
+        first_miss = 0.0 if cache_state(ha) == "miss" or renewed else None
         t0 = obs.at or time.monotonic()
         deadline = t0 + wait_s
         while obs.accepted and first_miss is None and cache_state(hb) == "hit" \
@@ -422,7 +427,8 @@ def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, 
                 obs = follow(obs)
             t = round(time.monotonic() - t0, 4)
             ha = look()
-            if cache_state(ha) == "miss":
+            if cache_state(ha) == "miss" or (cache_state(ha) == "hit" and cache_status.replaced(hb, ha)):
+                renewed = cache_state(ha) == "hit"
                 first_miss = t
         while follow is not None and obs.accepted and obs.completion_signal == "status" \
                 and obs.completion_state not in ("complete", "failed") and time.monotonic() + interval_s <= deadline:
@@ -434,7 +440,7 @@ def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, 
         return PurgeEffect(path, None, None, error=f"{type(exc).__name__}: {exc}", tls_unverified=tls)
     edge_cc = {k: v for k, v in hb.items() if k.lower() in ("cdn-cache-control", "surrogate-control")}
     return PurgeEffect(path, cache_state(hb), cache_state(ha), hb, ha, obs, tls_unverified=tls,
-                       first_miss_after_s=first_miss, waited_s=waited, cdn_cache_control=edge_cc)
+                       first_miss_after_s=first_miss, waited_s=waited, cdn_cache_control=edge_cc, renewed=renewed)
 
 
 def query_cache_key(session: requests.Session, site_url: str, path: str = "", timeout: float = 10.0

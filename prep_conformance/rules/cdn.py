@@ -181,6 +181,11 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
         at_en = f" after {effect.first_miss_after_s:.2f} s" if effect.first_miss_after_s else ""
         txt_es = f"desalojó /{effect.path}{at_es} (caché {effect.before} → {effect.after}){prov_es}"
         txt_en = f"evicted /{effect.path}{at_en} (cache {effect.before} → {effect.after}){prov_en}"
+        if getattr(effect, "renewed", False):
+            txt_es = (f"desalojó /{effect.path}{at_es} (después de la purga la caché sirvió otra copia, guardada "
+                      f"de nuevo por otra solicitud){prov_es}")
+            txt_en = (f"evicted /{effect.path}{at_en} (after the purge the cache served another copy, stored "
+                      f"again by another request){prov_en}")
     else:
         txt_es = "efecto no medible (el objeto no estaba en caché)" + prov_es
         txt_en = "effect not measurable (the object was not cached)" + prov_en

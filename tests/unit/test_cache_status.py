@@ -198,3 +198,12 @@ def test_at_rest_waits_only_when_age_alone_can_tell():
     assert not caching.age_is_the_only_signal([o(("Age", "0"), ("X-Cache", "MISS")), o(("Age", "0"))])
     assert not caching.age_is_the_only_signal([o(("Age", "0"), ("CF-Cache-Status", "DYNAMIC"))])
     assert not caching.age_is_the_only_signal([o(("Server", "nginx"))])
+
+
+def test_a_hit_on_another_copy_after_a_purge_is_an_eviction():
+    from prep_conformance import cache_status as cs
+    before = {"X-Varnish": "426088 557129", "Age": "3", "X-Cache": "HIT"}
+    assert cs.replaced(before, {"X-Varnish": "426089 262663", "Age": "0", "X-Cache": "HIT"})
+    assert not cs.replaced(before, {"X-Varnish": "426090 557129", "Age": "3", "X-Cache": "HIT"})
+    assert cs.replaced({"Age": "40"}, {"Age": "2"})          # no object id: an Age that went back
+    assert not cs.replaced({"Age": "0"}, {"Age": "0"})
