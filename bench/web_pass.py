@@ -36,7 +36,7 @@ CHECKS = ["checks/test_caching.py", "checks/test_https.py", "checks/test_webserv
 def full_pass(profile: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        cp = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CHECKS,
+        cp = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--assert=plain", *CHECKS,
                              "--prep-profile", str(profile), "--prep-out", tmp, "--prep-no-html", "--prep-trust-profile"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
         wall = time.perf_counter() - t0

@@ -327,7 +327,7 @@ def looker_for_profile(profile):
 # ---------------------------------------------------------------------------------------------- effect
 
 
-def cache_state(headers: Mapping[str, str]) -> str | None:
+def cache_state(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> str | None:
     """``hit`` | ``miss`` | None (nothing says) for one response, as ``cache_status.read`` defines it."""
     state = cache_status.read(headers).state
     return None if state == cache_status.UNKNOWN else state
