@@ -9,8 +9,9 @@ Two engines, so that our client is not what limits the figure (issue 5):
   requests (the largest sftp-server accepts), pipelined 1 MiB writes, a 64 MiB window.
 
 The probe files are removed after each round, again in ``finally`` (also on Ctrl-C/SIGTERM, through
-``probes.guard``, and through a fresh connection if the first one died), and their absence is verified. The client's own limit is
-known from its CPU share during the transfer and from an in-process AES-GCM self-test.
+``probes.guard``, and through a fresh connection if the first one died), and their absence is verified.
+The client's own limit is known from its CPU share during the transfer and from an in-process AES-GCM
+self-test.
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ def _checker_on_live_scan(ep, port: int):
         scanner.queue_scans([req])
         res = next(iter(scanner.get_results()))
     try:
-        check_server_against_tls_configuration(res, MozillaTlsConfiguration.get(TlsConfigurationEnum.MOZILLA_INTERMEDIATE))
+        check_server_against_tls_configuration(
+            res, MozillaTlsConfiguration.get(TlsConfigurationEnum.MOZILLA_INTERMEDIATE))
         return ()
     except ServerNotCompliantWithTlsConfiguration as exc:
         return tuple(sorted((str(k), str(v)) for k, v in exc.issues.items()))
