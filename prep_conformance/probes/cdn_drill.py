@@ -32,7 +32,7 @@ from ..errors import CheckError
 from .publication import (CorteRef, ServedFile, fetch_many, fetch_one, fetch_verifying_or_not, file_url,
                           quiet_unverified)
 from .guard import Guard
-from .purge import PurgeObservation
+from .cdn import PurgeObservation
 
 MAIN_JSON = gen.MAIN_JSON
 POLL_CAP = 300          # polls kept in evidence
@@ -583,7 +583,7 @@ def _restore(t: DrillTarget, pq: gen.Paquete, backups: Mapping[str, bytes], adde
 
 def target_from_profile(difusor, sftp, session: requests.Session) -> DrillTarget:
     """A ``DrillTarget`` from the difusor's profile and convocatoria (bounds from the convocatoria)."""
-    from .purge import looker_for_profile, purge_for_profile
+    from .cdn import looker_for_profile, purge_for_profile
     prof, conv = difusor.profile, difusor.convocatoria
     from . import http as http_probe
     ep = http_probe.endpoint(prof)
