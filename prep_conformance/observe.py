@@ -258,7 +258,8 @@ class Observations:
         def make():
             pq = paquete.load_paquete(self.profile.package)
             with pub.site_lock(self.profile.target_url, exclusive=True), self.client().session(8) as s:
-                return drill_probe.run_drill(drill_probe.target_from_profile(self.difusor, sftp, s), pq)
+                return drill_probe.run_drill(drill_probe.target_from_profile(
+                    self.profile, self.conv, sftp, s, self.endpoint()), pq)
         return self._once("cdn:drill", make)
 
     def purge_effect(self, token):
