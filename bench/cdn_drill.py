@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from prep_conformance import paquete  # noqa: E402
 from prep_conformance.convocatoria import load_convocatoria  # noqa: E402
-from prep_conformance.probes import drill as drill_probe  # noqa: E402
+from prep_conformance.probes import cdn_drill as drill_probe  # noqa: E402
 from prep_conformance.probes import publication as pub  # noqa: E402
-from prep_conformance.probes import purge as purge_probe  # noqa: E402
+from prep_conformance.probes import cdn as purge_probe  # noqa: E402
 from prep_conformance.probes import ssh as ssh_probe  # noqa: E402
 from prep_conformance.profile import PurgeConfig, load_profile  # noqa: E402
 from prep_conformance.trust import TRUSTED  # noqa: E402

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from prep_conformance.lab.scenarios.ssh import ssh_section  # noqa: E402
 from prep_conformance.lab.sshd import SshdLab  # noqa: E402
-from prep_conformance.probes import sftp_upload, ssh  # noqa: E402
+from prep_conformance.probes import transfer as sftp_upload, ssh  # noqa: E402
 from prep_conformance.profile import Ssh  # noqa: E402
 
 LINKS = {"loopback": "ssh-compliant", "shaped-60": "ssh-shaped-60", "shaped-20": "ssh-shaped-20"}

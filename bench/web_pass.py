@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from prep_conformance.probes import http, tls  # noqa: E402
+from prep_conformance.probes import http  # noqa: E402
+from prep_conformance.probes import https as tls  # noqa: E402
 from prep_conformance.profile import convocatoria_of, load_profile  # noqa: E402
 from prep_conformance.trust import TRUSTED  # noqa: E402
 

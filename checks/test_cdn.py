@@ -7,7 +7,7 @@ the configured purge is sent for the site's root and its effect read from the ca
 
 import pytest
 
-from prep_conformance.probes import purge as purge_probe
+from prep_conformance.probes import cdn as purge_probe
 from prep_conformance.rules import cdn, cdn_detect
 
 

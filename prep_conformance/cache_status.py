@@ -1,7 +1,7 @@
 """What a response's headers say about the cache that answered: THE definition of a cache hit.
 
 Used alike at rest (II.1.e ``rules.caching``), under load (the Locust visitor's tally, ``rules.load``),
-by the purge (``probes.purge``: its effect and the query cache key) and by CDN detection
+by the purge (``probes.cdn``: its effect and the query cache key) and by CDN detection
 (``rules.cdn_detect``), so one ``X-Cache`` value is judged the same everywhere. Pure standard library,
 importing nothing of the package: the Locust visitor imports it, and a remote Locust worker receives it
 from the master as a plain file beside the locustfile.

@@ -166,8 +166,8 @@ class Observations:
         return headers, (d.cname_chain if d is not None else ())
 
     def tls_scan(self):
-        """One sslyze scan of the site's HTTPS port (``probes.tls``)."""
-        from .probes import tls
+        """One sslyze scan of the site's HTTPS port (``probes.https``)."""
+        from .probes import https as tls
         ep = self.site()
         port = urlsplit(ep.https_url).port or 443
         return self._once(f"tls:{ep.host}:{port}", lambda: tls.scan(
@@ -225,7 +225,7 @@ class Observations:
 
     def upload(self, stop_below_mb_s: float | None = None):
         """The timed SFTP upload (probe files always removed)."""
-        from .probes import sftp_upload
+        from .probes import transfer as sftp_upload
         session = self.ssh()
         self.quiesce()
         return self._once("ssh:upload", lambda: sftp_upload.measure(session, stop_below_mb_s=stop_below_mb_s))
@@ -233,7 +233,7 @@ class Observations:
     # ------------------------------------------------------------------------------ CDN (II.2.b)
     def query_cache_key(self) -> dict[str, Any]:
         """Whether the edge's cache key includes the query string (evidence; its failure is evidence too)."""
-        from .probes import purge as purge_probe
+        from .probes import cdn as purge_probe
         try:
             self.site()
         except Exception as exc:  # noqa: BLE001 - evidence only (the web checks report the fault)
@@ -250,7 +250,7 @@ class Observations:
     def drill(self):
         """The corte drill: upload the next corte, purge, time fresh content, restore (test site only)."""
         from . import paquete
-        from .probes import drill as drill_probe
+        from .probes import cdn_drill as drill_probe
         from .probes import publication as pub
         self.quiesce()
         sftp = self.ssh().sftp()
@@ -258,12 +258,13 @@ class Observations:
         def make():
             pq = paquete.load_paquete(self.profile.package)
             with pub.site_lock(self.profile.target_url, exclusive=True), self.client().session(8) as s:
-                return drill_probe.run_drill(drill_probe.target_from_profile(self.difusor, sftp, s), pq)
+                return drill_probe.run_drill(drill_probe.target_from_profile(
+                    self.profile, self.conv, sftp, s, self.endpoint()), pq)
         return self._once("cdn:drill", make)
 
     def purge_effect(self, token):
         """The configured purge sent for the site's root and its effect read from the cache headers."""
-        from .probes import purge as purge_probe
+        from .probes import cdn as purge_probe
         prof, conv = self.profile, self.conv
         self.site()
         self.quiesce()
@@ -320,7 +321,6 @@ class Observations:
         """Pre-flight, then the Locust run and the recovery after it: ``(observation, settings, site map)``.
         Runs only when ``load_guard()`` allowed it (the checks ask it first)."""
         from .probes import load
-        from .rules import load as load_rules
         site = self.site_map()
         self.quiesce()
         prof = self.profile
@@ -330,7 +330,7 @@ class Observations:
                 raise CheckError(f"La página no respondió antes de la carga: {site.error}",
                                  f"The page did not answer before the load: {site.error}")
             s = self.load_settings()
-            obs = load.run(load_rules.plan_for(prof, self.conv, s, site), self._out_dir())
+            obs = load.run(load.plan_for(prof, self.conv, s, site), self._out_dir())
             after, status = load.settle(prof.target_url, prof.http.resolve, prof.http.ca_bundle,
                                         float(prof.http.timeout_s), self.conv.load.cooldown_s)
             return replace(obs, recovered_after_s=after, recovery_status=status), s, site

@@ -7,7 +7,7 @@ watchdog thread that shuts the request's socket down when time is up, whatever p
 byte cap applied while the body streams. What happened is said in words a reviewer can quote
 ("main.json: 512 KiB after 10 s, still sending").
 
-How to use it (``probes.http``, ``probes.publication``, ``probes.purge``, ``probes.ddos`` do):
+How to use it (``probes.http``, ``probes.publication``, ``probes.cdn``, ``probes.ddos`` do):
 
 * mount ``TrackedAdapter`` (or give a urllib3 pool ``track_pool(pool)``): its connections report their
   socket to the fetch running in the same thread;

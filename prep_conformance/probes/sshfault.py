@@ -3,7 +3,7 @@
 paramiko says "Error reading SSH protocol banner" for a port that never speaks and for one that speaks
 garbage alike, and an upload cut by the server is an ``EOFError`` with no text. A reviewer needs
 ``sftp.medio.example:22, intercambio de banner: sin respuesta en 15 s`` instead. ``probes.ssh`` and
-``probes.sftp_upload`` raise and record faults through here.
+``probes.transfer`` raise and record faults through here.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from typing import Any
 from .notes import tls_note
 from ..convocatoria import Convocatoria
 from ..thresholds import uses
-from ..probes.drill import DrillObservation
-from ..probes.purge import PurgeEffect, PurgeObservation
+from ..probes.cdn_drill import DrillObservation
+from ..probes.cdn import PurgeEffect, PurgeObservation
 from ..report.i18n import plural
 from ..verdict import CheckResult, Note, Verdict, result
 from .cdn_detect import CdnDetection

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from ..convocatoria import Convocatoria
 from ..thresholds import uses
 from ..probes.http import HttpObservation
-from ..probes.tls import MozillaInputs, TlsObservation
+from ..probes.https import MozillaInputs, TlsObservation
 from ..verdict import CheckResult, Note, Verdict, result
 
 REQ = "II.2.d.https"
@@ -65,7 +65,7 @@ def _no_listener(obs: TlsObservation, check: str) -> CheckResult | None:
         why = ("nada escucha en ese puerto" if obs.listener == "refused" else "el puerto no acepta un saludo TLS")
         why_en = ("nothing listens on that port" if obs.listener == "refused" else "the port accepts no TLS handshake")
         return result(REQ, check, Verdict.FAIL, f"Sin HTTPS en {where}: {why}.", f"No HTTPS at {where}: {why_en}.", **ev)
-    if obs.listener == "timeout":   # accepts TCP, no TLS answer in time (probes.tls bounds the scan)
+    if obs.listener == "timeout":   # accepts TCP, no TLS answer in time (probes.https bounds the scan)
         return result(REQ, check, Verdict.ERROR,
                       f"No se pudo escanear TLS en {where}: acepta la conexión pero no responde a tiempo.",
                       f"Could not scan TLS at {where}: it accepts the connection but does not answer in time "

@@ -423,10 +423,3 @@ def main_json_not_cached(obs: LoadObservation, requirement: str = "II.1.e",
     return result(requirement, check, Verdict.PASS,
                   f"Ninguna de las {t.ok} respuestas de main.json bajo carga salió de caché.",
                   f"None of the {t.ok} main.json answers under load came from a cache.", **ev)
-
-
-def plan_for(profile, convocatoria, s: LoadSettings, site):
-    """Moved to ``probes.load.plan_for`` (the plan configures the probe; it judges nothing). Kept only
-    until every caller imports it from there."""
-    from ..probes.load import plan_for as probe_plan_for
-    return probe_plan_for(profile, convocatoria, s, site)

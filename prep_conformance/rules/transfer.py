@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 from ..convocatoria import Convocatoria
 from ..thresholds import uses
-from ..probes.sftp_upload import UploadObservation
+from ..probes.transfer import UploadObservation
 from ..verdict import CheckResult, Note, Verdict, result
 
 REQ = "II.1.d"

@@ -4,7 +4,7 @@ a second later when ``Age`` is the only signal (``cache_status.needs_age_wait``)
 import pytest
 
 from prep_conformance.probes import publication as pub
-from prep_conformance.probes import purge as purge_probe
+from prep_conformance.probes import cdn as purge_probe
 from prep_conformance.profile import PurgeConfig, load_profile
 
 

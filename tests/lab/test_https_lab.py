@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from prep_conformance.probes import http, tls
+from prep_conformance.probes import http
+from prep_conformance.probes import https as tls
 from prep_conformance.profile import load_profile
 from prep_conformance.rules import https
 

@@ -17,9 +17,9 @@ import pytest
 
 from prep_conformance import paquete
 from prep_conformance.convocatoria import load_convocatoria
-from prep_conformance.probes import drill as drill_probe
+from prep_conformance.probes import cdn_drill as drill_probe
 from prep_conformance.probes import publication as pub
-from prep_conformance.probes import purge as purge_probe
+from prep_conformance.probes import cdn as purge_probe
 from prep_conformance.profile import PurgeConfig, load_profile
 from tests.support.cloudflare_standin import CloudflareStandIn, forward_ban
 

@@ -150,7 +150,8 @@ def test_unknown_host_key_is_error_unless_opted_in(sshlab, tmp_path):
 CHILD = """
 import sys, json
 from prep_conformance.profile import Ssh
-from prep_conformance.probes import ssh, sftp_upload
+from prep_conformance.probes import ssh
+from prep_conformance.probes import transfer as sftp_upload
 cfg = Ssh(**json.loads(sys.argv[1]))
 s = ssh.connect(cfg)
 print("UPLOADING", flush=True)
@@ -185,7 +186,7 @@ def test_interrupted_upload_leaves_nothing(sshlab, sig, engine):
 def test_disk_full_during_probe_is_reported_as_such(sshlab, monkeypatch):
     """A server whose free space we could not read beforehand fills up mid-probe: ERROR 'disk full', no leftovers."""
     from prep_conformance.convocatoria import load_convocatoria
-    from prep_conformance.probes import sftp_upload
+    from prep_conformance.probes import transfer as sftp_upload
     from prep_conformance.rules import transfer
     tiny = sshlab.p("tiny", "prep")
     real = sftp_upload._free_bytes
@@ -235,7 +236,7 @@ def test_ctrl_c_on_a_pytest_run_leaves_nothing(sshlab, tmp_path):
 def test_two_runs_into_one_scratch_dir_do_not_disturb_each_other(sshlab):
     """Two reviewers measuring the same server at once: both complete, both clean up, nothing left."""
     import threading
-    from prep_conformance.probes import sftp_upload
+    from prep_conformance.probes import transfer as sftp_upload
     sec = {**ssh_section(sshlab, "ssh-compliant"), "probe_mb": 48, "rounds": 2}
     sec.pop("scratch_dir")
     cfg = Ssh(**sec)
@@ -263,7 +264,7 @@ def test_two_runs_into_one_scratch_dir_do_not_disturb_each_other(sshlab):
 def test_slow_link_round_stopped_early_is_fail(sshlab, engine):
     """~20 MB/s link, stop below 30 MB/s: the 60 MB round (~3 s) is stopped after 2 s and judged FAIL."""
     from prep_conformance.convocatoria import load_convocatoria
-    from prep_conformance.probes import sftp_upload
+    from prep_conformance.probes import transfer as sftp_upload
     from prep_conformance.rules import transfer
     cfg = Ssh(**{**ssh_section(sshlab, "ssh-shaped-20"), "probe_mb": 60, "rounds": 3, "upload_engine": engine})
     s = ssh_probe.connect(cfg)
@@ -302,7 +303,7 @@ def test_unreachable_server_is_found_once_and_blocks_the_rest(tmp_path):
 
 def test_stale_probe_folder_of_a_killed_run_is_removed_later(sshlab):
     """SIGKILL leaves no chance to clean up: the next run removes probe folders untouched for STALE_S."""
-    from prep_conformance.probes import sftp_upload
+    from prep_conformance.probes import transfer as sftp_upload
     cfg = Ssh(**{**ssh_section(sshlab, "ssh-compliant"), "probe_mb": 8, "rounds": 1})
     stale = os.path.join(cfg.scratch_dir, "prep-probe-999-deadbeef")
     fresh = os.path.join(cfg.scratch_dir, "prep-probe-998-feedface")      # another run, in flight

@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from prep_conformance.probes import dns as dnsprobe
-from prep_conformance.probes import http, tls
+from prep_conformance.probes import http
+from prep_conformance.probes import https as tls
 from prep_conformance.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]

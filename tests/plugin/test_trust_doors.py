@@ -323,7 +323,7 @@ def test_watch_and_memoria_take_the_same_pin_and_trust(tmp_path):
 
 def test_provider_purges_read_no_credential_of_this_machine_untrusted(tmp_path, monkeypatch):
     from prep_conformance import trust
-    from prep_conformance.probes import purge as purge_probe
+    from prep_conformance.probes import cdn as purge_probe
     from prep_conformance.profile import load_profile
     monkeypatch.delenv("PREP_TRUST_PROFILE", raising=False)
     monkeypatch.delenv("PREP_ALLOW_API_BASE", raising=False)

@@ -13,7 +13,7 @@ import pytest
 from prep_conformance import cache_status as cs
 from prep_conformance.loadfiles import CACHE_STATUS, PREP_VISITOR
 from prep_conformance.probes.http import HttpObservation
-from prep_conformance.probes.purge import cache_state
+from prep_conformance.probes.cdn import cache_state
 from prep_conformance.rules import caching
 from prep_conformance.rules.cdn_detect import detect
 

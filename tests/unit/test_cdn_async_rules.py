@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 
 from prep_conformance.convocatoria import load_convocatoria
-from prep_conformance.probes.drill import DrillObservation, Poll, RestoreObservation
-from prep_conformance.probes.purge import CompletionPoll, PurgeEffect, PurgeObservation
+from prep_conformance.probes.cdn_drill import DrillObservation, Poll, RestoreObservation
+from prep_conformance.probes.cdn import CompletionPoll, PurgeEffect, PurgeObservation
 from prep_conformance.rules import cdn, edge_rewrite
 from prep_conformance.rules.cdn_detect import detect
 from prep_conformance.verdict import Verdict

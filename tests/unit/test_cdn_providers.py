@@ -11,7 +11,8 @@ import time
 import pytest
 
 from prep_conformance.lab.cdn_apis import AkamaiStandIn, AzureStandIn, CloudFrontStandIn, FastlyStandIn
-from prep_conformance.probes import purge, purge_providers as pp
+from prep_conformance.probes import cdn as purge
+from prep_conformance.probes import cdn_providers as pp
 from prep_conformance.profile import PurgeConfig
 
 SITE = "https://prep.medio.example/"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from prep_conformance.probes import purge
+from prep_conformance.probes import cdn as purge
 from prep_conformance.profile import PurgeConfig
 from prep_conformance.trust import TRUSTED
 from tests.support.cloudflare_standin import CloudflareStandIn

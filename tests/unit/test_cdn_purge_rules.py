@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from prep_conformance.convocatoria import load_convocatoria
-from prep_conformance.probes.drill import DrillObservation, Poll, RestoreObservation
-from prep_conformance.probes.purge import PurgeEffect, PurgeObservation, cache_state
+from prep_conformance.probes.cdn_drill import DrillObservation, Poll, RestoreObservation
+from prep_conformance.probes.cdn import PurgeEffect, PurgeObservation, cache_state
 from prep_conformance.rules import cdn
 from prep_conformance.rules.cdn_detect import detect
 from prep_conformance.verdict import Verdict
@@ -117,7 +117,7 @@ def test_cache_state():
 def test_next_corte_generator_and_derived(tmp_path):
     import json
     from prep_conformance import paquete
-    from prep_conformance.probes.drill import derived_corte, next_corte
+    from prep_conformance.probes.cdn_drill import derived_corte, next_corte
     d = paquete.generate_corte(tmp_path, 3)
     pq = paquete.load_paquete(d)
     nxt = next_corte(pq)

@@ -6,7 +6,7 @@ import pytest
 
 from prep_conformance.convocatoria import load_convocatoria
 from prep_conformance.probes.http import HttpObservation
-from prep_conformance.probes.tls import CertInfo, TlsObservation, TrustResult
+from prep_conformance.probes.https import CertInfo, TlsObservation, TrustResult
 from prep_conformance.rules import https
 from prep_conformance.verdict import Verdict
 
@@ -128,7 +128,7 @@ def test_mozilla_policy_is_judged_by_the_rule_not_the_probe():
     """The probe keeps sslyze's results as inputs; the rule runs sslyze's checker (advisory notes only)."""
     import pickle
 
-    from prep_conformance.probes.tls import MozillaInputs
+    from prep_conformance.probes.https import MozillaInputs
     assert https.mozilla_check(None) == (None, None) and https.mozilla_notes(tls()) == []
     incomplete = MozillaInputs({"heartbleed": None})          # a command the checker needs did not complete
     issues, error = https.mozilla_check(incomplete)

@@ -92,8 +92,8 @@ def test_apply_keeps_non_pass_verdicts_and_merges():
 
 
 def test_purge_bound_loosened_by_the_profiles_copy_is_warn_on_ii2b_only():
-    from prep_conformance.probes.drill import DrillObservation, Poll, RestoreObservation
-    from prep_conformance.probes.purge import PurgeObservation
+    from prep_conformance.probes.cdn_drill import DrillObservation, Poll, RestoreObservation
+    from prep_conformance.probes.cdn import PurgeObservation
     from prep_conformance.rules import cdn
     slow = _copy("purge", fresh_within_s=600)
     obs = DrillObservation(

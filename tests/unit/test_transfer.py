@@ -1,7 +1,7 @@
 """II.1.d rule: median MB/s vs sftp_upload_mb_s; our own limit is never a FAIL."""
 
 from prep_conformance.convocatoria import load_convocatoria
-from prep_conformance.probes.sftp_upload import UploadObservation, UploadRound
+from prep_conformance.probes.transfer import UploadObservation, UploadRound
 from prep_conformance.rules import transfer
 
 CONV = load_convocatoria("iem-michoacan-2024")

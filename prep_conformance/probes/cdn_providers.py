@@ -39,7 +39,7 @@ import requests
 from .. import trust as trust_mod
 from ..profile import PurgeConfig
 from .bounded import BoundedSession
-from .purge import CompletionPoll, PurgeObservation, _scrub
+from .cdn import CompletionPoll, PurgeObservation, _scrub
 
 # Where each provider's credentials may be sent (suffix match on the host name).
 API_HOSTS: dict[str, tuple[str, ...]] = {

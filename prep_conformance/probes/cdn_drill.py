@@ -32,7 +32,7 @@ from ..errors import CheckError
 from .publication import (CorteRef, ServedFile, fetch_many, fetch_one, fetch_verifying_or_not, file_url,
                           quiet_unverified)
 from .guard import Guard
-from .purge import PurgeObservation
+from .cdn import PurgeObservation
 
 MAIN_JSON = gen.MAIN_JSON
 POLL_CAP = 300          # polls kept in evidence
@@ -581,12 +581,12 @@ def _restore(t: DrillTarget, pq: gen.Paquete, backups: Mapping[str, bytes], adde
         return RestoreObservation(False, (), (), None, purge_obs, f"{type(exc).__name__}: {exc}", restored, removed)
 
 
-def target_from_profile(difusor, sftp, session: requests.Session) -> DrillTarget:
-    """A ``DrillTarget`` from the difusor's profile and convocatoria (bounds from the convocatoria)."""
-    from .purge import looker_for_profile, purge_for_profile
-    prof, conv = difusor.profile, difusor.convocatoria
+def target_from_profile(prof, conv, sftp, session: requests.Session, endpoint=None) -> DrillTarget:
+    """A ``DrillTarget`` from a profile and its convocatoria (bounds from the convocatoria); ``endpoint``:
+    the difusor's ``http.Endpoint`` (its client: the origin look reuses its connections)."""
+    from .cdn import looker_for_profile, purge_for_profile
     from . import http as http_probe
-    ep = http_probe.endpoint(prof)
+    ep = endpoint or http_probe.endpoint(prof)
 
     def origin_get() -> tuple[int | None, int | None, str | None]:
         """main.json at the origin with the site's Host and SNI (the web probe's pinning)."""

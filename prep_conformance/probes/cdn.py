@@ -236,7 +236,7 @@ def purge(cfg: PurgeConfig, site_url: str, paths: Sequence[str] = (), *, session
 
     ``token`` must come from ``trust.secret`` (``authorize`` does it for a profile); a ``command`` runs
     only with ``trust`` granting it."""
-    from . import purge_providers as pp
+    from . import cdn_providers as pp
     if cfg.method in pp.ADAPTERS:
         return pp.provider_purge(None, paths, cfg, site_url)[0]
     if cfg.method == "command":
@@ -273,7 +273,7 @@ def authorize(profile) -> str | None:
     cfg = profile.cdn.purge
     if cfg is None:
         raise ValueError("profile has no cdn.purge")
-    from . import purge_providers as pp
+    from . import cdn_providers as pp
     if cfg.method in pp.ADAPTERS:           # the provider's own API: its credentials through trust, pre-flight
         pp.credentials(profile, cfg)
         return None
@@ -289,7 +289,7 @@ def purge_for_profile(profile, paths: Sequence[str] = (), session: requests.Sess
     cfg = profile.cdn.purge
     if cfg is None:
         raise ValueError("profile has no cdn.purge")
-    from . import purge_providers as pp
+    from . import cdn_providers as pp
     if cfg.method in pp.ADAPTERS:           # the provider's own API (credentials read there, through trust)
         return pp.provider_purge(profile, paths)[0]
     token = token if token is not None else authorize(profile)
@@ -304,7 +304,7 @@ def purge_for_profile(profile, paths: Sequence[str] = (), session: requests.Sess
 def purge_refusal(profile) -> str | None:
     """Why the profile's provider purge cannot be sent (no consent for ``api_base``, no credentials), or None.
     Asked before the drill changes anything."""
-    from . import purge_providers as pp
+    from . import cdn_providers as pp
     cfg = profile.cdn.purge
     if cfg is None or cfg.method not in pp.ADAPTERS:
         return None
@@ -314,7 +314,7 @@ def purge_refusal(profile) -> str | None:
 
 def looker_for_profile(profile):
     """``fn(obs) -> obs`` taking one more look at the provider's completion signal, or None (no signal)."""
-    from . import purge_providers as pp
+    from . import cdn_providers as pp
     cfg = profile.cdn.purge
     if cfg is None or cfg.method not in pp.ADAPTERS:
         return None
