@@ -1,7 +1,7 @@
 """Time one run over many difusores (web checks only: no load, no upload) against the lab.
 
     .venv/bin/python bench/many_difusores.py [--count 100] [--workers 2] [--scenario compliant]
-                                             [--no-prefetch] [--runs 1] [--json out.json]
+                                             [--prefetch auto|on|off] [--runs 1] [--json out.json]
 
 The lab must be up with the scenario (``python -m prep_conformance.lab up --scenario compliant``, with the
 same ``$PREP_LAB_DIR``). ``--count`` copies of the scenario's profile (ids ``b001`` ...) are written next
@@ -52,7 +52,7 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def one_run(folder: Path, workers: int, prefetch: bool, requirements: list[str]) -> dict:
+def one_run(folder: Path, workers: int, prefetch: str, requirements: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         argv = [str(ROOT / ".venv" / "bin" / "prep-conformance"), "run", "--profile", str(folder), "--out", tmp,
                 "--trust-profile"]
@@ -60,8 +60,7 @@ def one_run(folder: Path, workers: int, prefetch: bool, requirements: list[str])
             argv += ["--only", r]
         if workers > 1:
             argv += ["-n", str(workers)]
-        if not prefetch:
-            argv += ["--", "--prep-no-prefetch"]
+        argv += ["--", f"--prep-prefetch={prefetch}"]
         load0, cpu0, t0 = os.getloadavg()[0], children_cpu(), time.perf_counter()
         cp = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=1800)
         wall = time.perf_counter() - t0
@@ -84,7 +83,8 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scenario", default="compliant")
-    ap.add_argument("--no-prefetch", action="store_true", help="observe one thing at a time (for comparison)")
+    ap.add_argument("--prefetch", default="auto", choices=("auto", "on", "off"),
+                    help="the run's --prep-prefetch (auto: off for the lab, which is on loopback)")
     ap.add_argument("--only", action="append", default=[], metavar="ID", help="requirements (default: the web set)")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--json", type=Path)
@@ -98,9 +98,9 @@ def main() -> int:
     folder = make_profiles(src, a.count)
     runs = []
     for i in range(a.runs):
-        r = one_run(folder, a.workers, not a.no_prefetch, a.only or WEB)
+        r = one_run(folder, a.workers, a.prefetch, a.only or WEB)
         runs.append(r)
-        print(f"run {i + 1}: {r['difusores']} difusores, -n {a.workers}, prefetch {'off' if a.no_prefetch else 'on'}: "
+        print(f"run {i + 1}: {r['difusores']} difusores, -n {a.workers}, prefetch {a.prefetch}: "
               f"{r['wall_s']:.1f} s wall (pytest {r['pytest_s']} s), CPU {r['cpu_s']:.1f} s, load {r['loadavg_start']}, "
               f"verdicts {r['verdicts']}" + (f", not alike: {r['checks_not_alike']}" if r["checks_not_alike"] else ""),
               flush=True)

@@ -1,11 +1,8 @@
 """II.2.e 99.9 % monthly availability: the difusor's monitor log, or its declared SLA with evidence."""
 
-import json
-
 import pytest
 
 from prep_conformance import thresholds
-from prep_conformance.errors import CheckError
 from prep_conformance.rules import availability
 
 
@@ -14,15 +11,7 @@ def test_availability(difusor, record_check):
     conv, av = difusor.convocatoria, difusor.profile.availability
     threshold = conv.thresholds.availability
     if av and av.monitor_log:
-        samples = []
-        with open(av.monitor_log, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if line.strip():
-                    try:
-                        samples.append(availability.Sample.from_dict(json.loads(line)))
-                    except (ValueError, KeyError, TypeError) as exc:
-                        raise CheckError(f"bitácora del monitor ilegible en la línea {n}: {exc}",
-                                         f"monitor log unreadable at line {n}: {exc}") from None
+        samples = difusor.observe.monitor_samples()
         record_check(thresholds.apply(
             availability.evaluate_monitor(availability.summarize(samples), threshold,
                                           conv.thresholds.availability_period_days),

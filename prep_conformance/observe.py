@@ -14,8 +14,9 @@ once); every SSH observation first passes ``ssh()`` (one login). When either fai
 asks gets the reason as ERROR and every later one "bloqueado" at once (``Difusor.once``).
 
 Independent read-only observations of the web checks (TLS scan, main.json at the edge and origin, the
-roots, DNS) are started together in threads when the difusor's first check runs (``prefetch``); an
-observation that changes the site or loads it (purge, drill, load, burst, upload) first waits for them.
+roots, DNS) are started together in threads when the difusor's first check runs (``prefetch``; by default
+for a site across a network, ``--prep-prefetch``); an observation that changes the site or loads it
+(purge, drill, load, burst, upload) first waits for them.
 """
 
 from __future__ import annotations
@@ -379,7 +380,38 @@ class Observations:
         return self._once("memoria:log_stats", lambda: log_stats([Path(p) for p in a.access_logs],
                                                                  self.conv, with_geo=False))
 
+    def monitor_samples(self) -> list:
+        """The difusor's own monitor log (``availability.monitor_log``: one JSON object a line), read
+        whole each time it is asked; a line that is not a sample is ERROR naming the line."""
+        import json
+
+        from .rules.availability import Sample
+        samples = []
+        with open(self.profile.availability.monitor_log, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if line.strip():
+                    try:
+                        samples.append(Sample.from_dict(json.loads(line)))
+                    except (ValueError, KeyError, TypeError) as exc:
+                        raise CheckError(f"bitácora del monitor ilegible en la línea {n}: {exc}",
+                                         f"monitor log unreadable at line {n}: {exc}") from None
+        return samples
+
     # ------------------------------------------------------------------------------ concurrency
+    def should_prefetch(self, mode: str = "auto") -> bool:
+        """``on``/``off`` as asked; ``auto``: on, except for a site pinned to a loopback address. There the
+        requests cost CPU, not waiting, and threads only take turns on the interpreter (a run over 100 lab
+        difusores is slower with them, bench/many_difusores.py); across a network they hide the latency of
+        the TLS scan's many handshakes behind the other observations."""
+        if mode in ("on", "off"):
+            return mode == "on"
+        import ipaddress
+        pin = http.endpoint(self.profile).pin
+        try:
+            return not (pin and ipaddress.ip_address(pin).is_loopback)
+        except ValueError:
+            return True
+
     def prefetch(self, requirements: Iterable[str]) -> None:
         """Start, in threads, the read-only observations the difusor's collected checks will ask for.
 

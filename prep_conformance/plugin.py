@@ -98,9 +98,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="also write one PDF per dictamen and one for the matrix (WeasyPrint)")
     g.addoption("--prep-watch-db", default=None, metavar="FILE",
                 help="the institute's watch db: II.4 compares each memoria's incidents with it")
-    g.addoption("--prep-no-prefetch", action="store_true", default=False,
-                help="observe one thing at a time, as the checks ask (default: a difusor's independent "
-                     "read-only web observations start together in threads)")
+    g.addoption("--prep-prefetch", default="auto", choices=("auto", "on", "off"),
+                help="start a difusor's independent read-only web observations together, in threads: on, off, "
+                     "or auto (default: on unless the site is pinned to this machine, where there is no "
+                     "network wait to overlap)")
     g.addoption("--prep-as-of", default=None, metavar="DATE",
                 help="judge date-bound requirements (II.4's deadline) as of this date (default: $PREP_AS_OF, else today)")
 
@@ -180,7 +181,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def difusor(request: pytest.FixtureRequest) -> Difusor:
     """The difusor under test (one parametrisation per profile); shared by all its checks."""
     d = _difusor(request.config, request.param)
-    if not request.config.getoption("prep_no_prefetch", False):
+    if d.observe.should_prefetch(request.config.getoption("prep_prefetch", "auto")):
         # the read-only observations its collected checks need start together, in threads
         d.observe.prefetch(request.config.stash[RUN].collected.get(d.id, ()))
     yield d

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -30,10 +31,10 @@ SCENARIOS = ["compliant", "header-trap", "edge-alters-header", "cert-expired", "
 pytestmark = pytest.mark.lab
 
 
-def run_checks(profiles: list[Path], out: Path, timeout: float = 400) -> dict:
+def run_checks(profiles: list[Path], out: Path, timeout: float = 400, *extra: str) -> dict:
     cp = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CHECKS,
                          *[a for p in profiles for a in ("--prep-profile", str(p))], "--prep-out", str(out),
-                         "--prep-no-html"], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+                         "--prep-no-html", *extra], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     assert (out / "results.json").exists(), cp.stdout[-3000:] + cp.stderr[-3000:]
     return {d["id"]: d for d in json.loads((out / "results.json").read_text())["difusores"]}
 
@@ -47,6 +48,23 @@ def web(lab, tmp_path_factory):
     t0 = time.monotonic()
     got = run_checks([lab.profile_path(s) for s in ids], tmp_path_factory.mktemp("web") / "out")
     return got, time.monotonic() - t0
+
+
+def test_prefetch_changes_no_verdict_and_no_word(web, lab, tmp_path):
+    """The same scenarios with every read-only observation prefetched in threads (``--prep-prefetch on``)
+    and without (``off``; the lab is on loopback, where ``auto`` is off): the same verdicts and the same
+    summaries, the first check of a broken site still naming the fault itself (not "bloqueado")."""
+    got, _ = web
+    ids = [s for s in SCENARIOS if s in got] + [s for s in ("site-unreachable", "hostile-silent") if s in lab.active()]
+    profiles = [lab.profile_path(s) for s in ids]
+    off = run_checks(profiles, tmp_path / "off", 400, "--prep-prefetch=off")
+    on = run_checks(profiles, tmp_path / "on", 400, "--prep-prefetch=on")
+
+    def table(docs):          # numbers (elapsed seconds, Age) differ from run to run; the words may not
+        return {(d, c["check"]): (c["verdict"], re.sub(r"\d+(?:[.,:]\d+)*", "#", c["summary"]))
+                for d in ids for c in docs[d]["checks"]}
+    a, b = table(off), table(on)
+    assert {k: (a[k], b.get(k)) for k in a if a[k] != b.get(k)} == {}
 
 
 def checks_of(doc: dict, name: str) -> dict:
