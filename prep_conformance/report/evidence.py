@@ -507,6 +507,14 @@ def section_quote(sections: Mapping[str, str] | None, section: str) -> tuple[str
     return None
 
 
+def unit_label(unit: str | None, lang: str = "es") -> str:
+    """A threshold's unit in the report's language (the convocatoria writes them in Spanish)."""
+    from ..thresholds import UNITS_EN
+    if not unit:
+        return ""
+    return UNITS_EN.get(unit, unit) if lang == "en" else unit
+
+
 def threshold_label(name: str, lang: str = "es") -> str:
     """A threshold's name as issue 10's ``thresholds.SPECS`` labels it (else the evidence glossary)."""
     try:
