@@ -84,7 +84,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scenario", default="compliant")
     ap.add_argument("--prefetch", default="auto", choices=("auto", "on", "off"),
-                    help="the run's --prep-prefetch (auto: off for the lab, which is on loopback)")
+                    help="the run's --prep-prefetch (auto: off for the lab, on loopback, when -n fills the cores)")
     ap.add_argument("--only", action="append", default=[], metavar="ID", help="requirements (default: the web set)")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--json", type=Path)

@@ -31,14 +31,15 @@ from prep_conformance.probes import https as tls  # noqa: E402
 from prep_conformance.profile import convocatoria_of, load_profile  # noqa: E402
 from prep_conformance.trust import TRUSTED  # noqa: E402
 
+EXTRA: list[str] = []        # more pytest options (``--prefetch`` below)
 CHECKS = ["checks/test_caching.py", "checks/test_https.py", "checks/test_webserver.py", "checks/test_public.py"]
 
 
 def full_pass(profile: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        cp = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--assert=plain", *CHECKS,
-                             "--prep-profile", str(profile), "--prep-out", tmp, "--prep-no-html", "--prep-trust-profile"],
+        cp = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:locust", "--assert=plain", *CHECKS,
+                             "--prep-profile", str(profile), "--prep-out", tmp, "--prep-no-html", "--prep-trust-profile", *EXTRA],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
         wall = time.perf_counter() - t0
         doc = json.loads((Path(tmp) / "results.json").read_text())
@@ -72,7 +73,9 @@ def main() -> int:
     ap.add_argument("--scenario", default="compliant")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--prefetch", default="auto", choices=("auto", "on", "off"), help="the run's --prep-prefetch")
     a = ap.parse_args()
+    EXTRA.append(f"--prep-prefetch={a.prefetch}")
     profile = a.profile
     if profile is None:
         from prep_conformance.lab import Lab

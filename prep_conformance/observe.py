@@ -399,18 +399,21 @@ class Observations:
 
     # ------------------------------------------------------------------------------ concurrency
     def should_prefetch(self, mode: str = "auto") -> bool:
-        """``on``/``off`` as asked; ``auto``: on, except for a site pinned to a loopback address. There the
-        requests cost CPU, not waiting, and threads only take turns on the interpreter (a run over 100 lab
-        difusores is slower with them, bench/many_difusores.py); across a network they hide the latency of
-        the TLS scan's many handshakes behind the other observations."""
+        """``on``/``off`` as asked; ``auto``: on when there is something to overlap, a network wait (a site
+        not pinned to loopback: the TLS scan's many handshakes hide behind the other observations) or a
+        free core (fewer check processes than cores). Off for loopback sites when every core already runs
+        a check process: there threads only take turns on the interpreter (bench/many_difusores.py)."""
         if mode in ("on", "off"):
             return mode == "on"
         import ipaddress
+        import os
         pin = http.endpoint(self.profile).pin
         try:
-            return not (pin and ipaddress.ip_address(pin).is_loopback)
+            remote = not (pin and ipaddress.ip_address(pin).is_loopback)
         except ValueError:
-            return True
+            remote = True
+        processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+        return remote or processes < (os.cpu_count() or 1)
 
     def prefetch(self, requirements: Iterable[str]) -> None:
         """Start, in threads, the read-only observations the difusor's collected checks will ask for.

@@ -100,8 +100,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="the institute's watch db: II.4 compares each memoria's incidents with it")
     g.addoption("--prep-prefetch", default="auto", choices=("auto", "on", "off"),
                 help="start a difusor's independent read-only web observations together, in threads: on, off, "
-                     "or auto (default: on unless the site is pinned to this machine, where there is no "
-                     "network wait to overlap)")
+                     "or auto (default: on when there is a network wait or a free core to overlap with; off "
+                     "for a site on this machine when every core already runs checks)")
     g.addoption("--prep-as-of", default=None, metavar="DATE",
                 help="judge date-bound requirements (II.4's deadline) as of this date (default: $PREP_AS_OF, else today)")
 
