@@ -373,21 +373,17 @@ class Client:
         """A new session with this client's pinning, trust and bounds (for probes that send many requests)."""
         return session(self.resolve, self.ca_bundle, pool, conv=self.conv, verify=verify, user_agent=user_agent)
 
+    def _new(self, connect_to, server_name, pool: int = 8) -> requests.Session:
+        """A session for one way of connecting: by the site's pinned name, or to ``connect_to`` (the origin
+        by address) with ``server_name`` in SNI."""
+        return session(None if connect_to else self.resolve, self.ca_bundle, pool, conv=self.conv,
+                       connect_to=connect_to, server_name=server_name)
+
     def _shared(self, key: tuple) -> requests.Session:
         with self._lock:
-            s = self._sessions.get(key)
-            if s is None:
-                connect_to, server_name = key
-                s = requests.Session()
-                s.trust_env = False
-                ctx_bundle = self.ca_bundle
-                ad = PinnedAdapter(connect_to[0] if connect_to else None, connect_to[1] if connect_to else None,
-                                   server_name, resolve=None if connect_to else self.resolve, ca_bundle=ctx_bundle,
-                                   pool_connections=4, pool_maxsize=8)
-                s.mount("http://", ad)
-                s.mount("https://", ad)
-                self._sessions[key] = s
-            return s
+            if key not in self._sessions:
+                self._sessions[key] = self._new(*key)
+            return self._sessions[key]
 
     def close(self) -> None:
         with self._lock:
@@ -413,13 +409,7 @@ class Client:
                         connect_timeout_s, sample_bytes, verify, limits, timeout_s)
         self._used.add(key)
         if reused and o.status is None and o.error_kind == "protocol" and o.body_cut is None:
-            with requests.Session() as fresh:       # a kept-alive connection the server had closed meanwhile
-                fresh.trust_env = False
-                ad = PinnedAdapter(connect_to[0] if connect_to else None, connect_to[1] if connect_to else None,
-                                   server_name, resolve=None if connect_to else self.resolve,
-                                   ca_bundle=self.ca_bundle)
-                fresh.mount("http://", ad)
-                fresh.mount("https://", ad)
+            with self._new(*key, pool=1) as fresh:       # a kept-alive connection the server had closed meanwhile
                 o = self._fetch(fresh, url, method, headers, connect_to, host_header, variant, read_body,
                                 connect_timeout_s, sample_bytes, verify, limits, timeout_s)
         return o
@@ -477,23 +467,35 @@ class Client:
                     r.raw.release_conn()     # read to its end: the connection goes back to the pool for reuse
                 r.close()                    # otherwise (cut, unread, failed) it is closed, never reused
 
+    def _guarded(self, url: str, send) -> HttpObservation:
+        """``send()`` unless the breaker says this address already ran out its deadlines; counts its cut."""
+        key = _breaker_key(url, self.resolve)
+        if self.breaker is not None:
+            self.breaker.check(key)
+        o = send()
+        if self.breaker is not None:
+            self.breaker.record(key, o.body_cut)
+        return o
+
     def site(self, url: str, method: str = "GET", variant: str = "", *, tls_fallback: bool = True,
              **kw) -> HttpObservation:
         """A request to the public site (edge): the breaker first, then the TLS-fallback policy."""
         kw.setdefault("limits", bounded.limits_for(self.conv, kind_of(url, self.conv), self.timeout_s,
                                                    label=urlsplit(url).path or "/"))
-        key = _breaker_key(url, self.resolve)
-        if self.breaker is not None:
-            self.breaker.check(key)
-        o = self.fetch(url, method, variant=variant, **kw)
-        if tls_fallback and o.error_kind == "tls" and urlsplit(url).scheme == "https":
-            o2 = self.fetch(url, method, variant=variant, verify=False, **kw)
-            if o2.status is not None:
-                from dataclasses import replace
-                o = replace(o2, tls_unverified=o.error)
-        if self.breaker is not None:
-            self.breaker.record(key, o.body_cut)
-        return o
+
+        def send() -> HttpObservation:
+            o = self.fetch(url, method, variant=variant, **kw)
+            if tls_fallback and o.error_kind == "tls" and urlsplit(url).scheme == "https":
+                o2 = self.fetch(url, method, variant=variant, verify=False, **kw)
+                if o2.status is not None:
+                    from dataclasses import replace
+                    o = replace(o2, tls_unverified=o.error)
+            return o
+        return self._guarded(url, send)
+
+    def origin(self, url: str, method: str = "GET", variant: str = "", **kw) -> HttpObservation:
+        """A request to the origin (``connect_to``, Host and SNI in ``kw``), under the same breaker."""
+        return self._guarded(url, lambda: self.fetch(url, method, variant=variant, **kw))
 
 
 def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = None,
@@ -558,15 +560,8 @@ def fetch_origin(ep: Endpoint, path: str, method: str = "GET", variant: str = ""
         connect = None          # a name: resolved normally by the connection
     url = urljoin(urlunsplit((o.scheme, o.netloc, "/", "", "")), path)
     kw.setdefault("limits", ep.limits(kind_of(url, ep.conv), url))
-    c = client_of(ep)
-    key = _breaker_key(url, ep.resolve)
-    if c.breaker is not None:
-        c.breaker.check(key)
-    obs = c.fetch(url, method, connect_to=connect, host_header=_netloc(ep.host, ep.port, ep.scheme),
-                  server_name=ep.host, variant=variant, **kw)
-    if c.breaker is not None:
-        c.breaker.record(key, obs.body_cut)
-    return obs
+    return client_of(ep).origin(url, method, variant, connect_to=connect,
+                                host_header=_netloc(ep.host, ep.port, ep.scheme), server_name=ep.host, **kw)
 
 
 @dataclass(frozen=True)
