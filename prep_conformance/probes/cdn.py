@@ -392,7 +392,7 @@ def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, 
     When the site's certificate does not verify, the object is read without verification (noted in
     ``tls_unverified``); the purge request itself goes through ``do_purge`` unchanged.
     """
-    from .publication import fetch_verifying_or_not, quiet_unverified
+    from .publication import fetch_verifying_or_not
 
     base = site_url if site_url.endswith("/") else site_url + "/"
     url = urljoin(base, path.lstrip("/"))
@@ -400,8 +400,7 @@ def purge_effect(session: requests.Session, site_url: str, path: str, do_purge, 
     tls = first.tls_unverified
 
     def look() -> dict[str, str]:
-        with quiet_unverified(verify):
-            r = session.get(url, timeout=timeout, allow_redirects=False, verify=verify)
+        r = session.get(url, timeout=timeout, allow_redirects=False, verify=verify)
         r.content  # drain
         return {k: r.headers[k] for k in r.headers if k.lower() in _CACHE_HEADERS}
 
@@ -453,15 +452,14 @@ def query_cache_key(session: requests.Session, site_url: str, path: str = "", ti
     """
     import uuid
 
-    from .publication import fetch_verifying_or_not, quiet_unverified
+    from .publication import fetch_verifying_or_not
     base = site_url if site_url.endswith("/") else site_url + "/"
     url = urljoin(base, path.lstrip("/"))
     busted = f"{url}{'&' if '?' in url else '?'}prep-cb={uuid.uuid4().hex[:12]}"
     _, verify = fetch_verifying_or_not(session, url, path, timeout, keep_body=False)
 
     def state(u: str) -> str | None:
-        with quiet_unverified(verify):
-            r = session.get(u, timeout=timeout, allow_redirects=False, verify=verify)
+        r = session.get(u, timeout=timeout, allow_redirects=False, verify=verify)
         r.content
         return cache_state({k: r.headers[k] for k in r.headers if k.lower() in _CACHE_HEADERS})
 

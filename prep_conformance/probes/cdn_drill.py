@@ -29,8 +29,7 @@ import requests
 
 from .. import paquete as gen
 from ..errors import CheckError
-from .publication import (CorteRef, ServedFile, fetch_many, fetch_one, fetch_verifying_or_not, file_url,
-                          quiet_unverified)
+from .publication import CorteRef, ServedFile, fetch_many, fetch_one, fetch_verifying_or_not, file_url
 from .guard import Guard
 from .cdn import PurgeObservation
 
@@ -355,8 +354,7 @@ def _snapshot(t: DrillTarget, paths: Sequence[str]) -> dict[str, tuple[int | Non
 def _poll(t: DrillTarget, t0: float, new_seq: int, new_manifest: Mapping[str, str], changed: Sequence[str]
           ) -> tuple[Poll, bool]:
     start = time.monotonic()
-    with quiet_unverified(t.verify):
-        main = fetch_one(t.session, file_url(t.site_url, MAIN_JSON), MAIN_JSON, t.timeout_s, True, verify=t.verify)
+    main = fetch_one(t.session, file_url(t.site_url, MAIN_JSON), MAIN_JSON, t.timeout_s, True, verify=t.verify)
     seq = CorteRef.from_doc(main.json()).secuencia if main.ok else None
     old = absent = 0
     if seq == new_seq:

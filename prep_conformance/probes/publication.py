@@ -60,12 +60,6 @@ def make_session(resolve: Mapping[str, str] | None = None, ca_bundle: str | None
     return http_probe.session(resolve, ca_bundle, pool, conv=conv, user_agent=USER_AGENT)
 
 
-@contextlib.contextmanager
-def quiet_unverified(verify):
-    """Kept for callers: the seam's unverified pools do not warn (``bounded.TrackedHTTPSConnectionPool``)."""
-    yield
-
-
 def session_for(profile, pool: int = DEFAULT_WORKERS, conv=None) -> requests.Session:
     return make_session(profile.http.resolve, profile.http.ca_bundle, pool, conv=conv)
 
@@ -201,8 +195,7 @@ def fetch_verifying_or_not(session: requests.Session, url: str, rel: str, timeou
     first = fetch_one(session, url, rel, timeout, keep_body, redirects, conv=conv)
     if first.status is not None or first.error_kind != "tls" or urlsplit(url).scheme != "https":
         return first, None
-    with quiet_unverified(False):
-        second = fetch_one(session, url, rel, timeout, keep_body, redirects, verify=False, conv=conv)
+    second = fetch_one(session, url, rel, timeout, keep_body, redirects, verify=False, conv=conv)
     if second.status is None:
         return first, None
     reason = (first.error or "TLS").split(": ", 1)[-1]
@@ -278,8 +271,7 @@ def fetch_many(session: requests.Session, base_url: str, paths: Iterable[str], *
     Every request is bounded (``conv``'s ``fetch:`` limits); once ``fetch.breaker_after`` of them ran out
     their deadline, the rest is not attempted either (a dripping site costs one deadline, not thousands).
     """
-    with quiet_unverified(verify):
-        return _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_failures, verify, conv)
+    return _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_failures, verify, conv)
 
 
 def _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_failures, verify, conv=None):
@@ -618,7 +610,6 @@ def fetch_page(session: requests.Session, base_url: str, timeout: float = 10.0, 
         for src in _SCRIPT_SRC.findall(page.body.decode("utf-8", errors="replace"))[:20]:
             url = urljoin(page.url, src)
             if urlsplit(url).netloc == host and url not in scripts and not breaker.is_open(host):
-                with quiet_unverified(verify):
-                    scripts[url] = fetch_one(session, url, src, timeout, keep_body=True, verify=verify, conv=conv)
+                scripts[url] = fetch_one(session, url, src, timeout, keep_body=True, verify=verify, conv=conv)
                 breaker.record(host, scripts[url].cut)
     return page, scripts
