@@ -99,6 +99,8 @@ class TlsObservation:
         mozilla: what the Mozilla checker needs (``rules.https.mozilla_check``); None when not scanned for it.
         scan_errors: command -> error reason, for commands that could not run.
         duration_s: scan time.
+        refused_in_one_handshake: versions refused when offered every cipher suite they have at once
+            (``version_gate``); their suites were then not tried one by one.
     """
 
     host: str
@@ -117,6 +119,7 @@ class TlsObservation:
     scan_errors: Mapping[str, str] = field(default_factory=dict)
     duration_s: float = 0.0
     observed_at: float = field(default_factory=time.time)
+    refused_in_one_handshake: tuple[str, ...] = ()
 
     @property
     def leaf(self) -> CertInfo | None:
@@ -190,8 +193,10 @@ def handshake_answers(host: str, port: int, address: str | None, timeout_s: floa
 
 
 def scan(host: str, port: int, address: str | None = None, ca_bundle: str | None = None,
-         timeout_s: float = 5.0, mozilla: bool = True, deadline_s: float = SCAN_DEADLINE_S) -> TlsObservation:
+         timeout_s: float = 5.0, mozilla: bool = True, deadline_s: float = SCAN_DEADLINE_S,
+         gate: bool = True) -> TlsObservation:
     """Scan ``host:port`` (connecting to ``address`` when pinned). Never raises for network faults.
+    ``gate``: try each version in one handshake first (``version_gate``); False enumerates every suite.
 
     Bounded: a port that accepts and never answers the handshake is ``timeout`` after ``timeout_s``;
     the whole scan gives up after ``deadline_s`` (sslyze's threads are daemons, left to their own timeouts).
@@ -210,7 +215,7 @@ def scan(host: str, port: int, address: str | None = None, ca_bundle: str | None
 
     def run():
         try:
-            box["obs"] = _scan(host, port, address, ca_bundle, timeout_s, mozilla)
+            box["obs"] = _scan(host, port, address, ca_bundle, timeout_s, mozilla, gate)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             box["exc"] = exc
     th = threading.Thread(target=run, name=f"tls-scan-{host}:{port}", daemon=True)
@@ -225,8 +230,40 @@ def scan(host: str, port: int, address: str | None = None, ca_bundle: str | None
     return box["obs"]
 
 
+# versions whose support is tried in one handshake before their suites are tried one by one (TLS 1.3 has
+# five suites: nothing to save)
+GATED = {"SSL 2.0": "SSL_2_0", "SSL 3.0": "SSL_3_0", "TLS 1.0": "TLS_1_0", "TLS 1.1": "TLS_1_1", "TLS 1.2": "TLS_1_2"}
+
+
+def version_gate(location, config) -> dict[str, bool | None]:
+    """Per version up to TLS 1.2, whether the server accepts a handshake offering every suite of it:
+    True (accepted), False (refused), None (could not tell: a connection error, not a TLS refusal).
+
+    sslyze tries each of a version's ~100 suites in its own handshake, even for a version the server has
+    switched off (a refusal each: ~370 of a modern server's ~580 handshakes). Only a False here skips that
+    enumeration. It is sslyze's own version test (its connectivity check's: the default suites, then all
+    but PSK/SRP, for F5 devices that choke on long ClientHellos), the way testssl.sh tests protocols
+    before ciphers; run for the five versions at once, so a distant server costs one round trip more."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sslyze import TlsVersionEnum
+    from sslyze.server_connectivity import _detect_support_for_tls_1_2_or_below as detect
+    from sslyze.server_connectivity import _TlsVersionNotSupported as NotSupported
+
+    def one(label: str) -> bool | None:
+        try:
+            detect(location, config, TlsVersionEnum[GATED[label]])
+            return True
+        except NotSupported:
+            return False
+        except Exception:  # noqa: BLE001 - not a refusal: the full enumeration decides
+            return None
+    with ThreadPoolExecutor(len(GATED), thread_name_prefix="tls-gate") as ex:
+        return dict(zip(GATED, ex.map(one, GATED)))
+
+
 def _scan(host: str, port: int, address: str | None = None, ca_bundle: str | None = None,
-          timeout_s: float = 5.0, mozilla: bool = True) -> TlsObservation:
+          timeout_s: float = 5.0, mozilla: bool = True, gate: bool = True) -> TlsObservation:
     from sslyze import (Scanner, ScanCommand, ScanCommandAttemptStatusEnum, ScanCommandsExtraArguments,
                         ServerNetworkConfiguration, ServerNetworkLocation, ServerScanRequest, ServerScanStatusEnum)
     from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
@@ -244,6 +281,8 @@ def _scan(host: str, port: int, address: str | None = None, ca_bundle: str | Non
     location = ServerNetworkLocation(host, port, ip_address=address)
     config = ServerNetworkConfiguration(tls_server_name_indication=host,
                                         network_timeout=max(1, int(round(timeout_s))), network_max_retries=1)
+    refused = tuple(v for v, ok in version_gate(location, config).items() if ok is False) if gate else ()
+    commands -= {ScanCommand(PROTOCOL_COMMANDS[v]) for v in refused}
     request = ServerScanRequest(server_location=location, network_configuration=config,
                                 scan_commands=commands, scan_commands_extra_arguments=extra)
     scanner = Scanner(per_server_concurrent_connections_limit=5)
@@ -284,6 +323,9 @@ def _scan(host: str, port: int, address: str | None = None, ca_bundle: str | Non
     protocols: dict[str, bool | None] = {}
     weak: dict[str, tuple[str, ...]] = {}
     for label, cmd in PROTOCOL_COMMANDS.items():
+        if label in refused:
+            protocols[label] = False
+            continue
         r = attempt(cmd)
         protocols[label] = None if r is None else bool(r.accepted_cipher_suites)
         if r is not None and r.accepted_cipher_suites and label in ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1"):
@@ -312,19 +354,22 @@ def _scan(host: str, port: int, address: str | None = None, ca_bundle: str | Non
     comp = attempt("tls_compression")
     vulns["compression"] = None if comp is None else bool(comp.supports_compression)
 
-    moz = _mozilla_inputs(sr) if mozilla else None
+    moz = _mozilla_inputs(sr, refused) if mozilla else None
     return TlsObservation(host, port, addr, "tls", None, chain, trust, bool(ca_bundle), protocols, weak, vulns,
-                          details, moz, errors, time.perf_counter() - t0)
+                          details, moz, errors, time.perf_counter() - t0, refused_in_one_handshake=refused)
 
 
-def _mozilla_inputs(sr) -> MozillaInputs:
-    """The parts of the scan sslyze's Mozilla checker reads, as plain picklable data."""
+def _mozilla_inputs(sr, refused: tuple[str, ...] = ()) -> MozillaInputs:
+    """The parts of the scan sslyze's Mozilla checker reads, as plain picklable data. A version refused
+    outright (``version_gate``) reads as sslyze's own result for it would: no suite accepted."""
     from cryptography.hazmat.primitives.serialization import Encoding
-    from sslyze import ScanCommand, ScanCommandAttemptStatusEnum
+    from sslyze import CipherSuitesScanResult, ScanCommand, ScanCommandAttemptStatusEnum, TlsVersionEnum
     from sslyze.mozilla_tls_profile.tls_config_checker import SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER
 
     done = ScanCommandAttemptStatusEnum.COMPLETED
-    results = {c.value: (getattr(sr, c.value).result if getattr(sr, c.value).status == done else None)
+    outright = {PROTOCOL_COMMANDS[v]: CipherSuitesScanResult(TlsVersionEnum[GATED[v]], [], []) for v in refused}
+    results = {c.value: outright[c.value] if c.value in outright else
+               (getattr(sr, c.value).result if getattr(sr, c.value).status == done else None)
                for c in SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER if c != ScanCommand.CERTIFICATE_INFO}
     ci = sr.certificate_info
     if ci.status != done or ci.result is None:

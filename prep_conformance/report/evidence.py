@@ -457,6 +457,8 @@ KEY_LABELS_ES = {
     "pages": "páginas", "origin_compared": "origen comparado", "added_scripts": "scripts añadidos",
     "removed_scripts": "scripts quitados", "size_delta": "diferencia de tamaño (bytes)", "edge_status": "estado en el borde",
     "edge_sha256": "SHA-256 en el borde", "origin_sha256": "SHA-256 en el origen", "expected_sha256": "SHA-256 esperado",
+    "min_version": "versión mínima", "legacy_ciphers_accepted": "cifrados aceptados en versiones obsoletas",
+    "refused_in_one_handshake": "rechazadas con todas sus suites ofrecidas en un saludo",
 }
 STORE_LABELS_ES = {"Supplied CA file": "CA del perfil (ca_bundle)"}
 # OpenSSL's reasons as a Spanish reader reads them (the original stays in the evidence)

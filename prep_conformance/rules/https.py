@@ -199,6 +199,8 @@ def protocols(obs: TlsObservation, conv: Convocatoria, check: str = "https_proto
     offered_new = [p for p in new if obs.protocols.get(p)]
     ev = {"protocols": {p: obs.protocols.get(p) for p in ORDER}, "min_version": minimum,
           "legacy_ciphers_accepted": {k2: list(v) for k2, v in obs.weak_ciphers.items()}}
+    if obs.refused_in_one_handshake:
+        ev["refused_in_one_handshake"] = list(obs.refused_in_one_handshake)
     notes = mozilla_notes(obs)
     if accepted_old:
         return result(REQ, check, Verdict.FAIL,

@@ -11,7 +11,7 @@ import pytest
 
 from prep_conformance.probes import http
 from prep_conformance.probes import https as tls
-from prep_conformance.profile import load_profile
+from prep_conformance.profile import convocatoria_of, load_profile
 from prep_conformance.rules import https
 
 pytestmark = pytest.mark.lab
@@ -57,3 +57,28 @@ def test_rule_finds_what_sslyze_finds_on_the_live_scan(lab, sid):
     assert issues == _checker_on_live_scan(ep, port)
     if sid == "tls10-enabled":
         assert any(k == "tls_versions" for k, _ in issues)
+
+
+@pytest.mark.parametrize("sid", ["compliant", "tls10-enabled"])
+def test_version_gate_changes_nothing_the_rules_read(lab, sid):
+    """A version refused with all its suites offered at once is not enumerated suite by suite: the
+    observation the rules read is the same as with the full enumeration, in fewer handshakes."""
+    if sid not in lab.active():
+        pytest.skip(f"{sid} not up")
+    prof = load_profile(lab.profile_path(sid))
+    ep = http.endpoint(prof)
+    port = int(ep.https_url.rsplit(":", 1)[1].strip("/"))
+    gated = tls.scan(ep.host, port, ep.pin, ep.ca_bundle, timeout_s=5)
+    full = tls.scan(ep.host, port, ep.pin, ep.ca_bundle, timeout_s=5, gate=False)
+    assert full.refused_in_one_handshake == ()
+    assert gated.protocols == full.protocols and gated.weak_ciphers == full.weak_ciphers
+    assert gated.vulnerabilities == full.vulnerabilities
+    assert https.mozilla_check(gated.mozilla) == https.mozilla_check(full.mozilla)
+    conv = convocatoria_of(prof)
+    a, b = https.protocols(gated, conv), https.protocols(full, conv)
+    assert (a.verdict, a.summary, a.notes) == (b.verdict, b.summary, b.notes)
+    if sid == "compliant":
+        assert gated.refused_in_one_handshake == ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
+        assert a.evidence["refused_in_one_handshake"] == ["SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1"]
+    else:
+        assert "TLS 1.0" not in gated.refused_in_one_handshake and gated.protocols["TLS 1.0"] is True
