@@ -51,7 +51,7 @@ class Requirement:
 def requirements() -> tuple[Requirement, ...]:
     """All requirements, in the contract's order."""
     text = resources.files("prep_conformance").joinpath("catalog.yaml").read_text(encoding="utf-8")
-    return tuple(Requirement(**{k: str(v) for k, v in row.items()}) for row in yaml.safe_load(text))
+    return tuple(Requirement(**{k: str(v) for k, v in row.items()}) for row in yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 
 
 def requirement_ids() -> tuple[str, ...]:

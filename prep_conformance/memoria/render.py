@@ -14,12 +14,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-import jinja2
 
 SCHEMA = "prep-conformance/memoria/1"
 ATTACHMENT = "memoria.json"
 
 from ..dates import MONTHS_EN, MONTHS_ES  # noqa: E402  (one list for every module)
+from ..templating import environment  # noqa: E402
 
 
 def _offset_label(t: dt.datetime) -> str:
@@ -193,9 +193,7 @@ def _ticks(top: float) -> list[float]:
 
 # -- document ---------------------------------------------------------------------------------------------
 
-_ENV = jinja2.Environment(loader=jinja2.PackageLoader("prep_conformance.memoria", "templates"),
-                          autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-                          trim_blocks=True, lstrip_blocks=True)
+_ENV = environment("prep_conformance.memoria")
 
 
 def render_html(doc: dict[str, Any], lang: str = "es") -> str:

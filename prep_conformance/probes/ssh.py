@@ -18,10 +18,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import paramiko
-from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
+if TYPE_CHECKING:   # paramiko (~0.1 s) loads where a connection is made, not in runs that make none
+    import paramiko
 
 from .. import trust as trust_mod
 from ..errors import CheckError
@@ -159,6 +159,7 @@ class SshSession:
     # -- SFTP ------------------------------------------------------------------------------------
     def sftp(self) -> paramiko.SFTPClient:
         """The session's SFTP client (opened on first use, operation timeout set on its channel)."""
+        import paramiko
         with self._lock:
             if self._sftp is None:
                 try:
@@ -172,6 +173,7 @@ class SshSession:
 
     def new_sftp(self) -> paramiko.SFTPClient:
         """A separate SFTP channel (the upload engine uses its own, so a stuck write cannot block cleanup)."""
+        import paramiko
         sftp = paramiko.SFTPClient.from_transport(self.transport, window_size=WINDOW_SIZE,
                                                   max_packet_size=MAX_PACKET_SIZE)
         sftp.get_channel().settimeout(self.cfg.timeout_s)
@@ -179,6 +181,7 @@ class SshSession:
 
     def statvfs(self, path: str) -> StatVfs:
         """Send the ``statvfs@openssh.com`` extended request (paramiko has no public API for it)."""
+        from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
         sftp = self.sftp()
         t, msg = sftp._request(CMD_EXTENDED, "statvfs@openssh.com", path)   # IOError on a status reply
         if t != CMD_EXTENDED_REPLY:
@@ -233,6 +236,7 @@ class SshSession:
 # -- connecting -------------------------------------------------------------------------------------
 
 def _load_known_hosts(path: str) -> paramiko.HostKeys:
+    import paramiko
     hk = paramiko.HostKeys()
     if os.path.exists(path):
         try:
@@ -311,6 +315,7 @@ def _secret(cfg: Ssh, who: Any, name: str | None, what_es: str, what_en: str) ->
 
 
 def load_client_key(cfg: Ssh, who: Any = None) -> paramiko.PKey | None:
+    import paramiko
     if not cfg.key_file:
         return None
     passphrase = _secret(cfg, who, cfg.key_passphrase_env, "frase de la clave", "key passphrase")
@@ -340,6 +345,7 @@ def connect(cfg: Ssh, sock: Any = None, who: Any = None) -> SshSession:
     ``who`` (the profile, or a ``trust.Trust``) is whose consent a password or key passphrase needs
     (``trust.secret``): without it none is read, and nothing is sent (``TrustRefused``).
     """
+    import paramiko
     where = f"{cfg.username}@{cfg.host}:{cfg.port}"
     key = load_client_key(cfg, who)
     password = _secret(cfg, who, cfg.password_env, "contraseña SSH", "SSH password") if not key else None
@@ -411,6 +417,7 @@ def connect(cfg: Ssh, sock: Any = None, who: Any = None) -> SshSession:
 
 def observe_os(session: SshSession) -> OsObservation:
     """``uname -s``/``-r`` on a shell account, Windows ``ver`` when uname is missing; banner always."""
+    import paramiko
     banner = session.info.server_banner
     if not session.cfg.shell:
         return OsObservation(banner=banner, shell=False)
@@ -449,6 +456,7 @@ def _df(session: SshSession, path: str) -> DiskObservation:
 
 
 def _statvfs(session: SshSession, path: str) -> DiskObservation:
+    import paramiko
     try:
         st = session.statvfs(path)
     except FileNotFoundError as exc:
@@ -462,6 +470,7 @@ def _statvfs(session: SshSession, path: str) -> DiskObservation:
 
 def observe_disk(session: SshSession, path: str | None = None) -> DiskObservation:
     """Free space of ``upload_dir``: ``df -Pk`` on a shell account, else (or if df fails) statvfs."""
+    import paramiko
     path = path or session.cfg.upload_dir
     if session.cfg.shell:
         try:

@@ -28,9 +28,10 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import paramiko
+if TYPE_CHECKING:   # paramiko (~0.1 s) loads where a connection is made, not in runs that make none
+    import paramiko
 
 from .. import trust
 from ..errors import CheckError
@@ -119,6 +120,7 @@ def self_test(engine: str, megabytes: int = 64) -> dict[str, Any]:
     No network is involved (the server is a child process speaking over stdin/stdout), so the figure
     is what our client and this CPU can do at best; a measured rate near it is our limit, not the link's.
     """
+    import paramiko
     if engine in _SELFTEST:
         return _SELFTEST[engine]
     sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
@@ -347,6 +349,7 @@ class _TooSlow(Exception):
 
 def _paramiko_rounds(session: ssh_probe.SshSession, remote_paths: list[str], nbytes: int,
                      round_budget_s: float | None = None) -> _EngineResult:
+    import paramiko
     block = memoryview(os.urandom(CHUNK))
     sftp = session.new_sftp()
     res = _EngineResult([], session.transport.local_cipher, login_s=0.0)

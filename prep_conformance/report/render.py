@@ -14,10 +14,10 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-import jinja2
 from markupsafe import Markup
 
 from .. import catalog
+from ..templating import environment
 from ..verdict import SEVERITY_ORDER
 from . import charts
 from . import evidence as evk
@@ -30,11 +30,7 @@ def _css_string(value: Any) -> Markup:
     return Markup(s)
 
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("prep_conformance.report", "templates"),
-    autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-    trim_blocks=True, lstrip_blocks=True,
-)
+_ENV = environment("prep_conformance.report")
 _ENV.filters["tojson_pretty"] = lambda v: json.dumps(v, ensure_ascii=False, indent=2, default=str)
 _ENV.filters["plain_evidence"] = evk.plain
 _ENV.filters["css_string"] = _css_string

@@ -12,8 +12,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import jinja2
-
+from ..templating import environment
 from .incidents import LABELS as KIND_LABELS
 from .incidents import fmt_duration, fmt_when
 
@@ -34,9 +33,7 @@ TEXT = {
            "tolerance": "tolerance", "of": "of", "unknown": "unknown"},
 }
 
-_ENV = jinja2.Environment(loader=jinja2.PackageLoader("prep_conformance.watch", "templates"),
-                          autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-                          trim_blocks=True, lstrip_blocks=True)
+_ENV = environment("prep_conformance.watch")
 
 
 def board_context(snap: dict, lang: str, tz: dt.tzinfo, refresh_s: int) -> dict:
