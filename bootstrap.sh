@@ -2,7 +2,8 @@
 # Set up a fresh Debian 12 machine (as root) for prep-conformance and its reference lab. Idempotent.
 #   1. installs the Debian packages the lab runs (nginx, Varnish, OpenSSH, ...) without leaving
 #      Debian's own services running on the default ports (the lab starts its own processes);
-#   2. creates .venv and installs this package into it (pip install -e .), only when pyproject changed.
+#   2. creates .venv and installs this package into it (pip install -e .), only when pyproject changed,
+#      and compiles its bytecode.
 # Usage: bash bootstrap.sh        (PREP_BOOTSTRAP_NO_APT=1 skips step 1)
 set -euo pipefail
 cd "$(dirname "$0")"
