@@ -339,16 +339,16 @@ def _origin_main(t: DrillTarget) -> ServedFile:
     host = urlsplit(t.site_url).netloc
     try:
         r = t.session.get(url, headers={"Host": host}, timeout=t.timeout_s, allow_redirects=False)
-        return ServedFile(MAIN_JSON, url, r.status_code, hashlib.sha256(r.content).hexdigest(), len(r.content),
-                          None, r.content, {})
+        return ServedFile.of(MAIN_JSON, url, r.status_code, hashlib.sha256(r.content).hexdigest(), len(r.content),
+                             None, r.content, {})
     except requests.RequestException as exc:
-        return ServedFile(MAIN_JSON, url, None, error=f"{type(exc).__name__}: {exc}")
+        return ServedFile.of(MAIN_JSON, url, None, error=f"{type(exc).__name__}: {exc}")
 
 
 def _snapshot(t: DrillTarget, paths: Sequence[str]) -> dict[str, tuple[int | None, str | None]]:
     got = fetch_many(t.session, t.site_url, paths, workers=8, timeout=t.timeout_s, keep=lambda p: p == MAIN_JSON,
                      verify=t.verify)
-    return {p: (sf.status, sf.sha256) for p, sf in got.items()}
+    return {p: (sf.status, sf.body_sha256) for p, sf in got.items()}
 
 
 def _poll(t: DrillTarget, t0: float, new_seq: int, new_manifest: Mapping[str, str], changed: Sequence[str]
@@ -365,10 +365,10 @@ def _poll(t: DrillTarget, t0: float, new_seq: int, new_manifest: Mapping[str, st
             sf = got[p]
             if not sf.ok:
                 absent += 1
-            elif sf.sha256 != new_manifest[p]:
+            elif sf.body_sha256 != new_manifest[p]:
                 old += 1
-    poll = Poll(round(start - t0, 4), "edge", main.status, seq, main.headers.get("age"),
-                main.headers.get("x-cache"), old, absent, main.error, round(time.monotonic() - start, 4))
+    poll = Poll(round(start - t0, 4), "edge", main.status, seq, main.get("age"),
+                main.get("x-cache"), old, absent, main.error, round(time.monotonic() - start, 4))
     return poll, seq == new_seq and old == 0 and absent == 0
 
 

@@ -66,9 +66,9 @@ def compare(obs: PublicationObservation, origin_get=None) -> list[PageFetch]:
             continue
         ok = sf.status == 200 and sf.body is not None
         served = sf.body[:MAX_BYTES] if ok else None
-        changed = ok and sf.sha256 != base.manifest[rel]
+        changed = ok and sf.body_sha256 != base.manifest[rel]
         o = origin_get(rel) if (changed and origin_get) else None
-        out.append(PageFetch(rel, base.manifest[rel], sf.status, sf.sha256 if sf.status == 200 else None,
+        out.append(PageFetch(rel, base.manifest[rel], sf.status, sf.body_sha256 if sf.status == 200 else None,
                              expected, served, hashlib.sha256(o).hexdigest() if o is not None else None, sf.error))
     return out
 

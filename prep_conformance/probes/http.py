@@ -54,6 +54,10 @@ class HttpObservation:
             asked (``sample_bytes``), for fingerprints and login-page detection.
         elapsed_s: time to the full response.
         error_kind: ``connect`` | ``timeout`` | ``tls`` | ``protocol`` | None.
+        tls_unverified: why the certificate did not verify, when the answer was fetched without verification.
+        body_cut: the body was not read to its end (deadline or size cap; ``bounded.Cut`` says which).
+        body: the whole body, only when the caller asked to keep it and it was read to its end (the watch
+            reads main.json and the reference's manifest from it); never in evidence.
     """
 
     variant: str
@@ -73,7 +77,8 @@ class HttpObservation:
     observed_at: float = field(default_factory=time.time)
     body_sample: str = ""
     tls_unverified: str | None = None
-    body_cut: bounded.Cut | None = None     # the body was not read to its end (deadline or size cap)
+    body_cut: bounded.Cut | None = None
+    body: bytes | None = field(default=None, repr=False, compare=False)
 
     def getlist(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), one per line received."""

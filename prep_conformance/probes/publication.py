@@ -73,36 +73,34 @@ def file_url(base_url: str, rel: str) -> str:
 
 
 @dataclass(frozen=True)
-class ServedFile:
-    """One file as the site served it.
+class ServedFile(http_probe.HttpObservation):
+    """One file as the site served it: the HTTP exchange (``HttpObservation``, the seam's one response
+    type) and the paquete-relative ``path`` it stands for.
 
-    Attributes:
-        path: the paquete-relative path; ``url`` what was requested.
-        status: HTTP status, or None when no response came (``error`` says why).
-        sha256: lowercase hex of the body when the status was 200.
-        size: body bytes; ``body`` kept for small text files only.
-        headers: a few response headers (Age, X-Cache, Content-Type, Cache-Control, Last-Modified, ETag).
-        elapsed_s: time to the last body byte.
-        error_kind: ``connect`` | ``timeout`` | ``tls`` | ``protocol`` when no response came.
-        tls_unverified: why the certificate did not verify, when this was fetched without verification.
+    Of the exchange: ``status`` (None when no response came: ``error``/``error_kind`` say why),
+    ``body_sha256`` (lowercase hex, only when the status was 200), ``body_len``, ``body`` (kept for small
+    text files only), ``headers`` (every line), ``elapsed_s`` (to the last body byte), ``tls_unverified``
+    (why the certificate did not verify, when fetched without verification) and ``body_cut`` (not read
+    to its end: deadline or size cap; then ``error_kind`` is ``timeout`` or ``size``).
     """
 
-    path: str
-    url: str
-    status: int | None
-    sha256: str | None = None
-    size: int | None = None
-    error: str | None = None
-    body: bytes | None = field(default=None, repr=False)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    elapsed_s: float = 0.0
-    error_kind: str | None = None
-    tls_unverified: str | None = None
-    cut: bounded.Cut | None = None          # not read to its end: deadline or size cap (``error`` says it)
+    path: str = ""
+
+    @classmethod
+    def of(cls, path: str, url: str, status: int | None, sha256: str | None = None, size: int | None = None,
+           error: str | None = None, body: bytes | None = None,
+           headers: Mapping[str, str] | Iterable[tuple[str, str]] = (), elapsed_s: float = 0.0,
+           error_kind: str | None = None, tls_unverified: str | None = None,
+           cut: bounded.Cut | None = None) -> "ServedFile":
+        """A GET of ``url`` standing for the paquete's ``path``."""
+        pairs = tuple(headers.items()) if isinstance(headers, Mapping) else tuple(headers)
+        return cls(VARIANT, url, "GET", status, headers=pairs, body_sha256=sha256, body_len=size or 0,
+                   elapsed_s=elapsed_s, error=error, error_kind=error_kind, tls_unverified=tls_unverified,
+                   body_cut=cut, body=body, path=path)
 
     @property
     def ok(self) -> bool:
-        return self.status == 200 and self.error is None and self.sha256 is not None
+        return self.status == 200 and self.error is None and self.body_sha256 is not None
 
     def json(self) -> Any | None:
         """The body as JSON, or None when absent or not JSON."""
@@ -114,13 +112,13 @@ class ServedFile:
             return None
 
     def brief(self) -> dict[str, Any]:
-        d = {"path": self.path, "status": self.status, "sha256": self.sha256, "size": self.size}
+        d = {"path": self.path, "status": self.status, "sha256": self.body_sha256, "size": self.body_len}
         if self.error:
             d["error"] = self.error
         return d
 
 
-_KEEP_HEADERS = ("age", "x-cache", "content-type", "cache-control", "last-modified", "etag", "via", "server")
+VARIANT = "file"                 # HttpObservation.variant of a paquete file's GET
 
 
 def _digest_stream(chunks_in, keep_body: bool):
@@ -150,9 +148,9 @@ def _cut_file(sf: ServedFile, cut: bounded.Cut | None) -> ServedFile:
     if cut is None:
         return sf
     if cut.reason != "size":
-        return replace(sf, status=None, sha256=None, body=None, error=f"Timeout: {cut.text_en}", cut=cut,
+        return replace(sf, status=None, body_sha256=None, body=None, error=f"Timeout: {cut.text_en}", body_cut=cut,
                        error_kind="timeout")
-    return replace(sf, body=None, error=cut.text_en, cut=cut, error_kind="size")
+    return replace(sf, body=None, error=cut.text_en, body_cut=cut, error_kind="size")
 
 
 def fetch_one(session: requests.Session, url: str, rel: str, timeout: float, keep_body: bool,
@@ -168,20 +166,20 @@ def fetch_one(session: requests.Session, url: str, rel: str, timeout: float, kee
         try:
             with session.get(url, timeout=w.timeout(), stream=True, allow_redirects=redirects, verify=verify) as r:
                 h, size, chunks = _digest_stream(bounded.body(r, w), keep_body)
-                headers = {k: r.headers[k] for k in _KEEP_HEADERS if k in r.headers}
-                return _cut_file(ServedFile(rel, r.url if redirects else url, r.status_code,
-                                            h.hexdigest() if r.status_code == 200 else None, size, None,
-                                            b"".join(chunks) if chunks is not None else None, headers,
-                                            round(time.perf_counter() - t0, 4)), w.cut)
+                headers = tuple(r.raw.headers.items()) if r.raw is not None else tuple(r.headers.items())
+                return _cut_file(ServedFile.of(rel, r.url if redirects else url, r.status_code,
+                                               h.hexdigest() if r.status_code == 200 else None, size, None,
+                                               b"".join(chunks) if chunks is not None else None, headers,
+                                               round(time.perf_counter() - t0, 4)), w.cut)
         except requests.RequestException as exc:
             kind = http_probe.classify_error(exc)
             if w.expired or kind == "timeout":
                 cut = w.no_answer()
-                return ServedFile(rel, url, None, error=f"Timeout: {cut.text_en}", cut=cut,
-                                  elapsed_s=round(time.perf_counter() - t0, 4), error_kind="timeout")
+                return ServedFile.of(rel, url, None, error=f"Timeout: {cut.text_en}", cut=cut,
+                                     elapsed_s=round(time.perf_counter() - t0, 4), error_kind="timeout")
             why = tls_reason(str(exc)) if kind == "tls" else _short(exc)
-            return ServedFile(rel, url, None, error=f"{type(exc).__name__}: {why}",
-                              elapsed_s=round(time.perf_counter() - t0, 4), error_kind=kind)
+            return ServedFile.of(rel, url, None, error=f"{type(exc).__name__}: {why}",
+                                 elapsed_s=round(time.perf_counter() - t0, 4), error_kind=kind)
 
 
 def fetch_verifying_or_not(session: requests.Session, url: str, rel: str, timeout: float, keep_body: bool,
@@ -232,22 +230,22 @@ def fetch_bulk(pool: urllib3.HTTPConnectionPool, host_header: str, url: str, rel
                              timeout=urllib3.Timeout(connect=connect_s, read=read_s))
             try:
                 h, size, chunks = _digest_stream(bounded.body(r, w), keep_body)
-                headers = {k: r.headers[k] for k in _KEEP_HEADERS if k in r.headers}
+                headers = tuple(r.headers.items())
             finally:
                 if w.cut is not None:
                     r.close()           # a connection left mid-body is not reusable
                 r.release_conn()
-            return _cut_file(ServedFile(rel, url, r.status, h.hexdigest() if r.status == 200 else None, size, None,
-                                        b"".join(chunks) if chunks is not None else None, headers,
-                                        round(time.perf_counter() - t0, 4)), w.cut)
+            return _cut_file(ServedFile.of(rel, url, r.status, h.hexdigest() if r.status == 200 else None, size,
+                                           None, b"".join(chunks) if chunks is not None else None, headers,
+                                           round(time.perf_counter() - t0, 4)), w.cut)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             if w.expired or isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)):
                 cut = w.no_answer()
-                return ServedFile(rel, url, None, error=f"Timeout: {cut.text_en}", cut=cut,
-                                  elapsed_s=round(time.perf_counter() - t0, 4), error_kind="timeout")
+                return ServedFile.of(rel, url, None, error=f"Timeout: {cut.text_en}", cut=cut,
+                                     elapsed_s=round(time.perf_counter() - t0, 4), error_kind="timeout")
             kind = "tls" if isinstance(exc, (urllib3.exceptions.SSLError, ssl.SSLError)) else None
-            return ServedFile(rel, url, None, error=f"{type(exc).__name__}: {_short(exc)}",
-                              elapsed_s=round(time.perf_counter() - t0, 4), error_kind=kind)
+            return ServedFile.of(rel, url, None, error=f"{type(exc).__name__}: {_short(exc)}",
+                                 elapsed_s=round(time.perf_counter() - t0, 4), error_kind=kind)
 
 
 def _short(exc: BaseException) -> str:
@@ -299,7 +297,7 @@ def _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_
             failures, successes = failures + (sf.status is None), successes + (sf.status is not None)
             if progress is not None:
                 progress(n, total)
-            breaker.record(base_url, sf.cut)
+            breaker.record(base_url, sf.body_cut)
             if stopped is None and failures >= max_failures and successes == 0:
                 # The site does not answer at all: stop instead of timing out on every file.
                 stopped = f"not attempted: the first {failures} requests got no answer ({sf.error})"
@@ -312,7 +310,7 @@ def _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_
                     f.cancel()
     for p in paths:
         if p not in out:
-            out[p] = ServedFile(p, file_url(base_url, p), None, error=stopped or "not attempted")
+            out[p] = ServedFile.of(p, file_url(base_url, p), None, error=stopped or "not attempted")
     return out
 
 
@@ -519,9 +517,9 @@ def observe(base_url: str, package: str | Path, session: requests.Session, *, wo
     t0 = time.perf_counter()
     first, verify = fetch_verifying_or_not(session, file_url(base_url, MAIN_JSON), MAIN_JSON, timeout, True,
                                            conv=conv)
-    if first.status is None or (first.cut is not None and first.cut.reason != "size"):
+    if first.status is None or (first.body_cut is not None and first.body_cut.reason != "size"):
         # pre-flight: one timeout, not thousands (no answer, or main.json still arriving at its deadline)
-        es = first.cut.text_es if first.cut is not None else first.error
+        es = first.body_cut.text_es if first.body_cut is not None else first.error
         raise CheckError(f"El sitio no responde: {es}", f"The site does not answer: {first.error}",
                          url=first.url)
     served = fetch_many(session, base_url, list(ref.manifest) + [MAIN_JSON], workers=workers, timeout=timeout,
@@ -611,5 +609,5 @@ def fetch_page(session: requests.Session, base_url: str, timeout: float = 10.0, 
             url = urljoin(page.url, src)
             if urlsplit(url).netloc == host and url not in scripts and not breaker.is_open(host):
                 scripts[url] = fetch_one(session, url, src, timeout, keep_body=True, verify=verify, conv=conv)
-                breaker.record(host, scripts[url].cut)
+                breaker.record(host, scripts[url].body_cut)
     return page, scripts

@@ -150,12 +150,12 @@ def integrity(obs: PublicationObservation) -> CheckResult:
             unfetched.append({"path": rel, "expected": digest, "error": sf.error if sf else "not requested"})
         elif sf.status != 200:
             missing.append({"path": rel, "expected": digest, "status": sf.status})
-        elif sf.sha256 != digest:
-            entry = {"path": rel, "expected": digest, "served": sf.sha256, "size": sf.size}
+        elif sf.body_sha256 != digest:
+            entry = {"path": rel, "expected": digest, "served": sf.body_sha256, "size": sf.body_len}
             if len(altered) < DIFF_FILES and base.texts.get(rel) is not None and sf.body is not None:
                 entry["diff"] = line_diff(base.texts[rel], sf.body)
             altered.append(entry)
-    extra = [{"path": rel, "status": sf.status, "served": sf.sha256, "error": sf.error}
+    extra = [{"path": rel, "status": sf.status, "served": sf.body_sha256, "error": sf.error}
              for rel, sf in sorted(obs.named_extra.items())]
     n = len(base.manifest)
     ev: dict[str, Any] = {
@@ -228,9 +228,9 @@ def _image_matches(obs: PublicationObservation, img: str, served: ServedFile, al
     difusor's fault: it passes with a note.
     """
     base = obs.baseline
-    identical = base.manifest.get(img) is not None and served.sha256 == base.manifest.get(img)
+    identical = base.manifest.get(img) is not None and served.body_sha256 == base.manifest.get(img)
     if alg == "sha256":
-        if served.sha256.upper() == code:
+        if served.body_sha256.upper() == code:
             return True, None
     elif alg == "md5":
         if identical and (base.md5.get(img) or "").upper() == code:
@@ -247,7 +247,7 @@ def acta_images(obs: PublicationObservation) -> CheckResult:
     check = "acta_images"
     base = obs.baseline
     csvs = sorted(p for p in base.manifest if p.lower().endswith(".csv"))
-    by_digest: dict[str, str] = {sf.sha256.upper(): rel for rel, sf in obs.served.items() if sf.ok}
+    by_digest: dict[str, str] = {sf.body_sha256.upper(): rel for rel, sf in obs.served.items() if sf.ok}
     by_name: dict[str, list[str]] = {}
     for rel in base.manifest:
         by_name.setdefault(rel.rsplit("/", 1)[-1].lower(), []).append(rel)
@@ -296,14 +296,14 @@ def acta_images(obs: PublicationObservation) -> CheckResult:
                 checked -= 1
             elif served.status is None:
                 unfetched.append({"csv": rel, "image": img, "error": served.error})
-            elif served.status != 200 or served.sha256 is None:
+            elif served.status != 200 or served.body_sha256 is None:
                 missing.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code,
                                 "status": served.status})
             else:
                 ok, note = _image_matches(obs, img, served, alg, code)
                 if not ok:
                     mismatched.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code,
-                                       "algorithm": alg, "served_sha256": served.sha256.upper()})
+                                       "algorithm": alg, "served_sha256": served.body_sha256.upper()})
                 elif note:
                     inconsistent.append({"csv": rel, "clave_acta": clave, "image": img, "codigo": code})
     ev = {"csv_files": sources, "actas_checked": checked, "mismatched_count": len(mismatched),
@@ -372,9 +372,9 @@ def _main_json_unreadable(obs: PublicationObservation, req: str, check: str) -> 
     if sf.status != 200:
         return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no se sirve (HTTP {sf.status}).",
                       f"{MAIN_JSON} is not served (HTTP {sf.status}).", **ev)
-    if sf.cut is not None:          # past the size cap (probes.bounded): not the paquete's main.json
-        return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no se sirve completo: {sf.cut.text_es}.",
-                      f"{MAIN_JSON} is not served whole: {sf.cut.text_en}.", **ev)
+    if sf.body_cut is not None:     # past the size cap (probes.bounded): not the paquete's main.json
+        return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no se sirve completo: {sf.body_cut.text_es}.",
+                      f"{MAIN_JSON} is not served whole: {sf.body_cut.text_en}.", **ev)
     if sf.json() is None:
         return result(req, check, Verdict.FAIL, f"{MAIN_JSON} no es JSON válido.",
                       f"{MAIN_JSON} is not valid JSON.", **ev)
@@ -637,9 +637,9 @@ def _page_shows_corte(obs: PublicationObservation, page: ServedFile | None,
         why = page.error if page else "not requested"
         return result("I.9", check, Verdict.ERROR, f"No se pudo obtener la página: {why}",
                       f"Could not fetch the page: {why}", **ev)
-    if page.cut is not None:        # past the size cap (probes.bounded)
-        return result("I.9", check, Verdict.FAIL, f"La página no se sirve completa: {page.cut.text_es}.",
-                      f"The page is not served whole: {page.cut.text_en}.", **ev)
+    if page.body_cut is not None:   # past the size cap (probes.bounded)
+        return result("I.9", check, Verdict.FAIL, f"La página no se sirve completa: {page.body_cut.text_es}.",
+                      f"The page is not served whole: {page.body_cut.text_en}.", **ev)
     if page.status != 200 or page.body is None:
         return result("I.9", check, Verdict.FAIL, f"La página no se sirve (HTTP {page.status}).",
                       f"The page is not served (HTTP {page.status}).", **ev)

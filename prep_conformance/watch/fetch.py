@@ -5,7 +5,7 @@ Each difusor keeps one client: a keep-alive urllib3 pool built by the HTTP seam'
 system CAs + ``http.ca_bundle``), so a poll of a healthy difusor costs one request on an open
 connection. Every request runs under ``probes.bounded`` (a total wall-clock deadline enforced by its
 watchdog, the body read as it arrives and cut at a cap), so a server that never answers, drips a byte a
-second or streams an endless chunked body costs the deadline, not more. A certificate that does not verify is observed (``tls_error``) and the content
+second or streams an endless chunked body costs the deadline, not more. A certificate that does not verify is observed (``tls_unverified``) and the content
 fetched again without verification, as the publication checks do.
 """
 
@@ -15,40 +15,27 @@ import hashlib
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import urllib3
 
 from ..probes import bounded
+from ..probes.http import HttpObservation
 from ..probes import publication as pub
 
 USER_AGENT = "prep-conformance/watch"
 MAIN_JSON_CAP = 1 * 1024 * 1024            # main.json: a few kB in practice
 FILE_CAP = 64 * 1024 * 1024                # a data file (ZIP of the corte)
+VARIANT = "watch"                          # HttpObservation.variant of the watch's requests
 
 
-@dataclass(frozen=True)
-class Got:
-    """One bounded GET. Attributes: url, status (None: no answer), headers (lowercase name → value, lines
-    merged), body (kept when asked and under the cap), sha256, size, elapsed_s, error, error_kind
-    (``connect|timeout|tls|protocol|too_large|deadline``), tls_error (why the certificate did not verify,
-    when the content was fetched without verification)."""
-
-    url: str
-    status: int | None
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes | None = None
-    sha256: str | None = None
-    size: int = 0
-    elapsed_s: float = 0.0
-    error: str | None = None
-    error_kind: str | None = None
-    tls_error: str | None = None
-
-    def header(self, name: str) -> str | None:
-        vals = [v for k, v in self.headers if k.lower() == name.lower()]
-        return ", ".join(vals) if vals else None
+def error_kind(o: HttpObservation) -> str | None:
+    """What went wrong, as the watch records it: the seam's ``connect|timeout|tls|protocol``, or
+    ``deadline``/``too_large`` for a body cut short by the deadline or the cap."""
+    if o.error_kind is not None or o.body_cut is None:
+        return o.error_kind
+    return "deadline" if o.body_cut.reason == "deadline" else "too_large"
 
 
 class Client:
@@ -69,17 +56,17 @@ class Client:
         with self._lock:
             return self._adapter.bulk_pool(self.base_url, self._size, verify)
 
-    def get(self, rel: str, *, deadline_s: float, cap: int, keep_body: bool = False) -> Got:
-        """GET ``rel`` (relative to the site root); never raises for transport faults."""
+    def get(self, rel: str, *, deadline_s: float, cap: int, keep_body: bool = False) -> HttpObservation:
+        """GET ``rel`` (relative to the site root); never raises for transport faults (``error_kind``)."""
         url = pub.file_url(self.base_url, rel)
         g = self._get(url, deadline_s, cap, keep_body, verify=True)
         if g.error_kind == "tls" and url.startswith("https:"):
             g2 = self._get(url, deadline_s, cap, keep_body, verify=False)    # the seam's unverified pool: quiet
             if g2.status is not None:
-                return Got(**{**g2.__dict__, "tls_error": pub.tls_reason(g.error or "TLS")})
+                return replace(g2, tls_unverified=pub.tls_reason(g.error or "TLS"))
         return g
 
-    def _get(self, url: str, deadline_s: float, cap: int, keep_body: bool, verify: bool) -> Got:
+    def _get(self, url: str, deadline_s: float, cap: int, keep_body: bool, verify: bool) -> HttpObservation:
         """One GET under ``probes.bounded``: a watchdog shuts the socket when the deadline passes, whatever
         phase the request is in; the body is read as it arrives and cut at the cap."""
         t0 = time.monotonic()
@@ -96,9 +83,10 @@ class Client:
                                  timeout=urllib3.Timeout(connect=connect, read=read))
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 if w.expired:
-                    return Got(url, None, elapsed_s=time.monotonic() - t0, error=w.no_answer().text_en,
-                               error_kind="timeout")
-                return Got(url, None, elapsed_s=time.monotonic() - t0, error=_short(exc), error_kind=_kind(exc))
+                    return HttpObservation(VARIANT, url, "GET", None, elapsed_s=time.monotonic() - t0,
+                                           error=w.no_answer().text_en, error_kind="timeout")
+                return HttpObservation(VARIANT, url, "GET", None, elapsed_s=time.monotonic() - t0, error=_short(exc),
+                                       error_kind=_kind(exc))
             h = hashlib.sha256()
             chunks = []
             try:
@@ -108,16 +96,17 @@ class Client:
                         chunks.append(chunk)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 r.close()
-                return Got(url, r.status, tuple(r.headers.items()), size=w.bytes, elapsed_s=time.monotonic() - t0,
-                           error=_short(exc), error_kind=_kind(exc))
+                return HttpObservation(VARIANT, url, "GET", r.status, headers=tuple(r.headers.items()), body_len=w.bytes,
+                                       elapsed_s=time.monotonic() - t0, error=_short(exc), error_kind=_kind(exc))
             headers = tuple(r.headers.items())
             if w.cut is not None:
                 r.close()                   # never reuse a connection with a body still in flight
-                return Got(url, r.status, headers, size=w.bytes, elapsed_s=time.monotonic() - t0,
-                           error=w.cut.text_en, error_kind="deadline" if w.cut.reason == "deadline" else "too_large")
+                return HttpObservation(VARIANT, url, "GET", r.status, headers=headers, body_len=w.bytes,
+                                       elapsed_s=time.monotonic() - t0, error=w.cut.text_en, body_cut=w.cut)
             r.release_conn()
-            return Got(url, r.status, headers, b"".join(chunks) if keep_body else None, h.hexdigest(), w.bytes,
-                       time.monotonic() - t0)
+            return HttpObservation(VARIANT, url, "GET", r.status, headers=headers, body_sha256=h.hexdigest(),
+                                   body_len=w.bytes, elapsed_s=time.monotonic() - t0,
+                                   body=b"".join(chunks) if keep_body else None)
 
 
 def _kind(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from ..paquete import MAIN_JSON
@@ -21,7 +21,7 @@ from ..probes.http import HttpObservation
 from ..probes.publication import CorteRef
 from ..rules import caching
 from ..verdict import Verdict
-from .fetch import FILE_CAP, MAIN_JSON_CAP, Client, Got
+from .fetch import FILE_CAP, MAIN_JSON_CAP, Client, error_kind
 from .reference import Reference, lag_s
 
 KINDS = ("down", "http_error", "stale", "altered", "missing", "cache_control", "tls")
@@ -111,11 +111,6 @@ class Target:
         self.client.close()
 
 
-def _header_obs(g: Got, t: float) -> HttpObservation:
-    return HttpObservation("watch", g.url, "GET", g.status, headers=g.headers, elapsed_s=g.elapsed_s,
-                           observed_at=t)
-
-
 def poll(target: Target, ref: Reference, *, cache_control: str, tolerance_s: float, deadline_s: float,
          now=time.time) -> Sample:
     """Poll ``target`` once; never raises for what the difusor does (it becomes the sample)."""
@@ -130,18 +125,19 @@ def _poll(target: Target, ref: Reference, cache_control: str, tolerance_s: float
     newest = ref.newest
     g = target.client.get(target.main_json, deadline_s=deadline_s, cap=target.main_cap, keep_body=True)
     ref_seq = newest.secuencia if newest else None
-    if g.status is None or g.error_kind in ("deadline", "protocol"):
-        flags = {"down": True, "tls": True} if g.error_kind == "tls" else {"down": True}
-        return Sample(target.id, t, False, g.status, g.elapsed_s, g.error, g.error_kind, ref_secuencia=ref_seq,
-                      tls_error=g.error if g.error_kind == "tls" else None, flags=flags)
-    flags: dict[str, bool | None] = {"down": False, "http_error": g.status != 200 or g.error_kind is not None}
-    flags["tls"] = bool(g.tls_error) if target.url.startswith("https:") else None
-    judged = caching.judge_headers(_header_obs(g, t), cache_control)
+    kind = error_kind(g)
+    if g.status is None or kind in ("deadline", "protocol"):
+        flags = {"down": True, "tls": True} if kind == "tls" else {"down": True}
+        return Sample(target.id, t, False, g.status, g.elapsed_s, g.error, kind, ref_secuencia=ref_seq,
+                      tls_error=g.error if kind == "tls" else None, flags=flags)
+    flags: dict[str, bool | None] = {"down": False, "http_error": g.status != 200 or kind is not None}
+    flags["tls"] = bool(g.tls_unverified) if target.url.startswith("https:") else None
+    judged = caching.judge_headers(replace(g, observed_at=t, body=None), cache_control)
     flags["cache_control"] = judged.verdict is Verdict.FAIL
-    cc = g.header("cache-control")
+    cc = g.get("cache-control")
     if flags["http_error"]:
-        return Sample(target.id, t, True, g.status, g.elapsed_s, g.error or f"HTTP {g.status}", g.error_kind,
-                      cc, ref_secuencia=ref_seq, tls_error=g.tls_error, flags=flags)
+        return Sample(target.id, t, True, g.status, g.elapsed_s, g.error or f"HTTP {g.status}", kind,
+                      cc, ref_secuencia=ref_seq, tls_error=g.tls_unverified, flags=flags)
     try:
         doc = json.loads((g.body or b"").decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):
@@ -154,10 +150,11 @@ def _poll(target: Target, ref: Reference, cache_control: str, tolerance_s: float
         flags["altered"] = integrity.pop("_altered")
         flags["missing"] = integrity.pop("_missing")
     return Sample(target.id, t, True, g.status, g.elapsed_s, None, None, cc, corte.secuencia, corte.corte_iso,
-                  ref_seq, lag, g.tls_error, flags, integrity or {})
+                  ref_seq, lag, g.tls_unverified, flags, integrity or {})
 
 
-def _integrity(target: Target, ref: Reference, seq: int | None, main: Got, until: float) -> dict | None:
+def _integrity(target: Target, ref: Reference, seq: int | None, main: HttpObservation,
+               until: float) -> dict | None:
     """Verify what changed (and one unchanged file in turn) against the served corte's manifest."""
     manifest = ref.manifest(seq)
     if not manifest:
@@ -180,7 +177,7 @@ def _integrity(target: Target, ref: Reference, seq: int | None, main: Got, until
         if left <= 0.05:
             break
         g = target.client.get(p, deadline_s=left, cap=target.file_cap)
-        if g.status is None or g.error_kind is not None and g.error_kind != "too_large":
+        if g.status is None or error_kind(g) not in (None, "too_large"):
             break                              # the site stopped answering: try the rest next poll
         target.pending.discard(p)
         checked.append(p)
@@ -188,14 +185,14 @@ def _integrity(target: Target, ref: Reference, seq: int | None, main: Got, until
             target.bad[p] = {"kind": "missing", "status": g.status}
         elif g.status != 200:
             target.bad[p] = {"kind": "missing", "status": g.status}
-        elif g.sha256 != manifest[p]:
-            target.bad[p] = {"kind": "altered", "expected": manifest[p], "served": g.sha256, "bytes": g.size}
+        elif g.body_sha256 != manifest[p]:
+            target.bad[p] = {"kind": "altered", "expected": manifest[p], "served": g.body_sha256, "bytes": g.body_len}
         else:
             target.bad.pop(p, None)
-    main_bad = target.main_json in manifest and main.sha256 != manifest[target.main_json]
+    main_bad = target.main_json in manifest and main.body_sha256 != manifest[target.main_json]
     bad = dict(target.bad)
     if main_bad:
-        bad[target.main_json] = {"kind": "altered", "expected": manifest[target.main_json], "served": main.sha256}
+        bad[target.main_json] = {"kind": "altered", "expected": manifest[target.main_json], "served": main.body_sha256}
     altered = {p: v for p, v in bad.items() if v["kind"] == "altered"}
     missing = {p: v for p, v in bad.items() if v["kind"] == "missing"}
     done = not target.pending

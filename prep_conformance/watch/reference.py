@@ -107,7 +107,7 @@ class ReferenceUrl:
                           if isinstance(a, dict) and isinstance(a.get("ruta"), str) and isinstance(a.get("sha256"), str)}
                 manifest = {k.lstrip("/"): v.lower() for k, v in listed.items()} or None
                 if manifest is not None:
-                    manifest[MAIN_JSON] = g.sha256 or ""
+                    manifest[MAIN_JSON] = g.body_sha256 or ""
             self._manifests[ref.secuencia] = RefCorte(ref.secuencia, ref.corte_iso,
                                                       MappingProxyType(manifest) if manifest else None, self.url)
         return list(self._manifests.values())

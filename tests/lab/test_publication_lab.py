@@ -99,7 +99,7 @@ def _served(profile: Path) -> dict:
     pq = paquete.load_paquete(prof.package)
     with pub.session_for(prof) as s:
         got = pub.fetch_many(s, prof.target_url, list(pq.manifest) + [paquete.MAIN_JSON])
-    return {p: (sf.status, sf.sha256) for p, sf in got.items()}
+    return {p: (sf.status, sf.body_sha256) for p, sf in got.items()}
 
 
 @pytest.mark.parametrize("scenario", list(EXPECT))

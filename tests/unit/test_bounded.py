@@ -83,16 +83,16 @@ def test_publication_fetch_many_stops_after_the_breaker(servers):
         got = pub.fetch_many(s, f"http://127.0.0.1:{servers['drip']}/", paths, workers=2, timeout=1.0, conv=conv)
         took = time.monotonic() - t0
     assert took < 5                                    # two deadlines in flight, then the rest not attempted
-    cut = [sf for sf in got.values() if sf.cut is not None]
+    cut = [sf for sf in got.values() if sf.body_cut is not None]
     assert cut and all(sf.status is None and "still sending" in sf.error for sf in cut)
-    skipped = [sf for sf in got.values() if sf.cut is None]
+    skipped = [sf for sf in got.values() if sf.body_cut is None]
     assert skipped and all("ran out their deadline" in sf.error for sf in skipped)
 
 
 def test_size_cut_file_keeps_status_and_a_digest_that_is_not_the_file(servers):
     with pub.make_session({}) as s:
         sf = pub.fetch_one(s, f"http://127.0.0.1:{servers['chunked']}/a.zip", "a.zip", 1.0, False, limits=LIM)
-    assert sf.status == 200 and sf.cut.reason == "size" and not sf.ok and sf.sha256 and sf.body is None
+    assert sf.status == 200 and sf.body_cut.reason == "size" and not sf.ok and sf.body_sha256 and sf.body is None
 
 
 def test_breaker_opens_after_the_limit():

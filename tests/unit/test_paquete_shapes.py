@@ -35,7 +35,7 @@ def _obs(ref: PaqueteRef, files: dict[str, bytes], alter=None, drop=()) -> Publi
             continue
         data = (alter or {}).get(rel, data)
         st = 404 if rel in drop else 200
-        served[rel] = ServedFile(rel, BASE + rel, st, hashlib.sha256(data).hexdigest() if st == 200 else None,
+        served[rel] = ServedFile.of(rel, BASE + rel, st, hashlib.sha256(data).hexdigest() if st == 200 else None,
                                  len(data), None, data if rel.endswith((".json", ".csv", ".html", ".js", ".txt")) else None)
     return PublicationObservation(BASE, ref, served, CorteRef.from_doc(served[paquete.MAIN_JSON].json()), None, {},
                                   0.1, 4)

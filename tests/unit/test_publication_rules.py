@@ -32,7 +32,7 @@ def _served(files: dict[str, bytes], *, drop=(), alter: dict[str, bytes] | None 
             continue
         data = (alter or {}).get(rel, data)
         st = (status or {}).get(rel, 404 if rel in drop else 200)
-        out[rel] = ServedFile(rel, BASE + rel, st, hashlib.sha256(data).hexdigest() if st == 200 else None,
+        out[rel] = ServedFile.of(rel, BASE + rel, st, hashlib.sha256(data).hexdigest() if st == 200 else None,
                               len(data), None, data if rel.endswith((".json", ".csv", ".html", ".js")) else None)
     return out
 
@@ -139,14 +139,14 @@ def test_main_json_missing(c7):
 
 def test_main_json_unreachable_is_error(c7):
     served = _served(c7)
-    served[paquete.MAIN_JSON] = ServedFile(paquete.MAIN_JSON, BASE, None, error="ConnectTimeout")
+    served[paquete.MAIN_JSON] = ServedFile.of(paquete.MAIN_JSON, BASE, None, error="ConnectTimeout")
     obs = PublicationObservation(BASE, _ref(c7), served, CorteRef.from_doc(None), None, {}, 0.1, 4)
     assert rules.corte_current(obs, CONV).verdict is Verdict.ERROR
     assert rules.integrity(obs).verdict is Verdict.ERROR
 
 
 def test_extra_named_file(c7):
-    extra = {"csv/EXTRA.csv": ServedFile("csv/EXTRA.csv", BASE + "csv/EXTRA.csv", 200, "ab" * 32, 10)}
+    extra = {"csv/EXTRA.csv": ServedFile.of("csv/EXTRA.csv", BASE + "csv/EXTRA.csv", 200, "ab" * 32, 10)}
     r = rules.integrity(_obs(c7, extra=extra))
     assert r.verdict is Verdict.FAIL and r.evidence["extra"][0]["path"] == "csv/EXTRA.csv"
 
@@ -169,7 +169,7 @@ def test_ultimo_corte_disagrees_with_iso(c7):
 
 def _page(html: str, url=BASE) -> ServedFile:
     b = html.encode()
-    return ServedFile("/", url, 200, hashlib.sha256(b).hexdigest(), len(b), None, b)
+    return ServedFile.of("/", url, 200, hashlib.sha256(b).hexdigest(), len(b), None, b)
 
 
 def test_page_shows_corte_in_html(c7):
@@ -187,7 +187,7 @@ def test_page_spanish_date(c7):
 
 def test_page_built_by_js_from_main_json(c7):
     obs = _obs(c7)
-    js = ServedFile("assets/app.js", BASE + "assets/app.js", 200, "0" * 64, 10, None,
+    js = ServedFile.of("assets/app.js", BASE + "assets/app.js", 200, "0" * 64, 10, None,
                     b"fetch('json/main.json').then(r => r.json())")
     r = rules.page_shows_corte(obs, _page('<div id="c"></div><script src="assets/app.js"></script>'),
                                {BASE + "assets/app.js": js})
@@ -206,7 +206,7 @@ def test_page_with_other_corte_fails(c7):
 
 
 def test_page_unreachable_is_error(c7):
-    page = ServedFile("/", BASE, None, error="ConnectionError")
+    page = ServedFile.of("/", BASE, None, error="ConnectionError")
     assert rules.page_shows_corte(_obs(c7), page).verdict is Verdict.ERROR
 
 
