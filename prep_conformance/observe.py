@@ -387,7 +387,7 @@ class Observations:
 
         from .rules.availability import Sample
         samples = []
-        with open(self.profile.availability.monitor_log, encoding="utf-8") as fh:
+        with open(self.profile.availability.monitor_log, encoding="utf-8-sig") as fh:   # a BOM is not a sample
             for n, line in enumerate(fh, 1):
                 if line.strip():
                     try:

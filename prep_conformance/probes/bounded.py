@@ -9,7 +9,7 @@ byte cap applied while the body streams. What happened is said in words a review
 
 How to use it (``probes.http``, ``probes.publication``, ``probes.cdn``, ``probes.ddos`` do):
 
-* mount ``TrackedAdapter`` (or give a urllib3 pool ``track_pool(pool)``): its connections report their
+* mount ``TrackedAdapter`` (or build a ``TrackedHTTP(S)ConnectionPool``): its connections report their
   socket to the fetch running in the same thread;
 * wrap the request in ``with watching(limits) as w:`` and pass ``timeout=w.timeout()`` to requests;
 * read the body with ``for chunk in body(response, w):``; afterwards ``w.cut`` says why it stopped
@@ -301,14 +301,6 @@ class TrackedHTTPSConnectionPool(HTTPSConnectionPool):
                 conn.connect()
             return
         super()._validate_conn(conn)
-
-
-def track_pool(pool: urllib3.HTTPConnectionPool) -> urllib3.HTTPConnectionPool:
-    """Make a urllib3 pool's new connections report to the current watch."""
-    if isinstance(pool, HTTPSConnectionPool):
-        pool.__class__ = TrackedHTTPSConnectionPool
-    pool.ConnectionCls = TrackedHTTPSConnection if isinstance(pool, HTTPSConnectionPool) else TrackedHTTPConnection
-    return pool
 
 
 class TrackedAdapter(HTTPAdapter):

@@ -21,7 +21,7 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -281,13 +281,12 @@ class PinnedAdapter(bounded.TrackedAdapter):
         pools = self.__dict__.setdefault("_bulk", {})
         if key not in pools:
             if p.scheme == "https":
-                pools[key] = urllib3.HTTPSConnectionPool(
+                pools[key] = bounded.TrackedHTTPSConnectionPool(
                     addr, port, maxsize=size, block=True, server_hostname=name, assert_hostname=name,
                     retries=False, cert_reqs="CERT_NONE" if verify is False else "CERT_REQUIRED",
                     ssl_context=self.context_for(verify))
             else:
-                pools[key] = urllib3.HTTPConnectionPool(addr, port, maxsize=size, block=True, retries=False)
-            bounded.track_pool(pools[key])
+                pools[key] = bounded.TrackedHTTPConnectionPool(addr, port, maxsize=size, block=True, retries=False)
         return pools[key]
 
     def close(self) -> None:
@@ -493,7 +492,6 @@ class Client:
             if tls_fallback and o.error_kind == "tls" and urlsplit(url).scheme == "https":
                 o2 = self.fetch(url, method, variant=variant, verify=False, **kw)
                 if o2.status is not None:
-                    from dataclasses import replace
                     o = replace(o2, tls_unverified=o.error)
             return o
         return self._guarded(url, send)
@@ -505,7 +503,7 @@ class Client:
 
 def fetch(url: str, method: str = "GET", *, resolve: Mapping[str, str] | None = None,
           ca_bundle: str | None = None, timeout_s: float = 10.0, **kw) -> HttpObservation:
-    """One request on its own connection (``Client.fetch``, for callers without a difusor: the watch, tools)."""
+    """One request on its own connection (``Client.fetch``, for callers without a difusor: tests, tools)."""
     c = Client(resolve, ca_bundle, timeout_s)
     try:
         return c.fetch(url, method, **kw)
@@ -526,9 +524,16 @@ def _raw_header_pairs(r: requests.Response) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), str(v)) for k, v in r.raw.headers.items())
 
 
-def client_of(ep: Endpoint) -> Client:
-    """The endpoint's client (one per difusor), or a new one for a caller without a difusor."""
-    return ep.client if ep.client is not None else Client(ep.resolve, ep.ca_bundle, ep.timeout_s, ep.conv)
+def _with_client(ep: Endpoint, send):
+    """``send(client)`` with the endpoint's client (one per difusor), or with one made for this request
+    and closed after it (a caller without a difusor: a tool, a bench)."""
+    if ep.client is not None:
+        return send(ep.client)
+    c = Client(ep.resolve, ep.ca_bundle, ep.timeout_s, ep.conv)
+    try:
+        return send(c)
+    finally:
+        c.close()
 
 
 def fetch_site(ep: Endpoint, url: str, method: str = "GET", variant: str = "", **kw) -> HttpObservation:
@@ -538,7 +543,7 @@ def fetch_site(ep: Endpoint, url: str, method: str = "GET", variant: str = "", *
     requirements (II.1.e, I.3 ...) are still judged; ``tls_unverified`` says why, and II.2.d.https FAILs.
     """
     kw.setdefault("limits", ep.limits(kind_of(url, ep.conv), url))
-    return client_of(ep).site(url, method, variant, **kw)
+    return _with_client(ep, lambda c: c.site(url, method, variant, **kw))
 
 
 kind_of = bounded.kind_of
@@ -565,8 +570,9 @@ def fetch_origin(ep: Endpoint, path: str, method: str = "GET", variant: str = ""
         connect = None          # a name: resolved normally by the connection
     url = urljoin(urlunsplit((o.scheme, o.netloc, "/", "", "")), path)
     kw.setdefault("limits", ep.limits(kind_of(url, ep.conv), url))
-    return client_of(ep).origin(url, method, variant, connect_to=connect,
-                                host_header=_netloc(ep.host, ep.port, ep.scheme), server_name=ep.host, **kw)
+    return _with_client(ep, lambda c: c.origin(url, method, variant, connect_to=connect,
+                                               host_header=_netloc(ep.host, ep.port, ep.scheme),
+                                               server_name=ep.host, **kw))
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,15 @@ def test_a_key_asked_for_inside_itself_is_a_programming_error():
     d = _difusor()
     with pytest.raises(CheckError, match="asked for itself"):
         d.once("k", lambda: d.once("k", lambda: 1))
+
+
+def test_a_monitor_log_written_with_a_bom_is_read(tmp_path):
+    """Logs written by Windows tools start with a BOM: that is not a malformed first sample."""
+    from types import SimpleNamespace
+
+    from prep_conformance.observe import Observations
+    log = tmp_path / "monitor.jsonl"
+    log.write_bytes(b'\xef\xbb\xbf{"t": 1717380000, "status": 200}\n\n{"t": 1717380060, "status": 503}\n')
+    prof = SimpleNamespace(availability=SimpleNamespace(monitor_log=str(log)))
+    samples = Observations(SimpleNamespace(profile=prof, convocatoria=None)).monitor_samples()
+    assert [(s.t, s.status) for s in samples] == [(1717380000.0, 200), (1717380060.0, 503)]
