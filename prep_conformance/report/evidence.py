@@ -220,11 +220,30 @@ HANDLED = {
 }
 
 
-def generic_items(ev: Mapping[str, Any], kinds: Iterable[str]) -> list[tuple[str, Any]]:
+def generic_items(ev: Mapping[str, Any], kinds: Iterable[str], lang: str = "es") -> list[tuple[str, Any]]:
     """The evidence keys no specific partial laid out, as (key, value) pairs for the generic table."""
     done = {k for kind in kinds for k in HANDLED.get(kind, ())}
-    return [(k, v) for k, v in (ev or {}).items() if k not in done and k not in LEGACY_CHART_KEYS
+    return [(k, v) for k, v in in_lang(ev, lang) if k not in done and k not in LEGACY_CHART_KEYS
             and k != "not_verified"]
+
+
+def in_lang(m: Mapping[str, Any] | None, lang: str = "es") -> list[tuple[str, Any]]:
+    """A mapping's items in one language: of a pair ``reason``/``reason_en`` (or ``error``/``error_es``) the
+    report's language is shown, under the plain key; the other is left out."""
+    m = m or {}
+    out = []
+    for k, v in m.items():
+        if not isinstance(k, str):
+            out.append((k, v))
+            continue
+        if k.endswith(("_en", "_es")) and k[:-3] in m:
+            continue                                  # shown under its plain key
+        if lang == "en" and f"{k}_en" in m:
+            v = m[f"{k}_en"]
+        elif lang != "en" and f"{k}_es" in m:
+            v = m[f"{k}_es"]
+        out.append((k, v))
+    return out
 
 
 def is_scalar(v: Any) -> bool:
@@ -382,7 +401,7 @@ def column(series: list[list], columns: list[str], name: str) -> list[tuple[floa
 
 KEY_LABELS_ES = {
     "url": "URL", "method": "método", "status": "estado", "status_line": "línea de estado", "headers": "encabezados",
-    "error": "error", "errors": "errores", "elapsed_s": "tiempo (s)", "body_sha256": "SHA-256 del cuerpo",
+    "error": "error", "errors": "errores", "body_sha256": "SHA-256 del cuerpo",
     "body_bytes": "tamaño del cuerpo (bytes)", "connected_to": "conectado a", "required": "valor exigido",
     "response": "respuesta", "first": "primera respuesta", "edge": "borde", "origin": "origen",
     "where": "dónde", "secuencia": "secuencia", "old_files": "archivos con bytes anteriores",
@@ -459,6 +478,65 @@ KEY_LABELS_ES = {
     "edge_sha256": "SHA-256 en el borde", "origin_sha256": "SHA-256 en el origen", "expected_sha256": "SHA-256 esperado",
     "min_version": "versión mínima", "legacy_ciphers_accepted": "cifrados aceptados en versiones obsoletas",
     "refused_in_one_handshake": "rechazadas con todas sus suites ofrecidas en un saludo",
+    # keys every family writes that the reports showed as they are (a Spanish reader read English)
+    "after": "después", "before": "antes", "age_max_s": "Age máximo (s)", "algorithm": "algoritmo",
+    "algorithms": "algoritmos", "allowed": "permitidos", "allowed_methods": "métodos permitidos",
+    "answered": "respondidas", "ask_for": "qué solicitar", "attempted": "intentadas", "auth": "autenticación",
+    "avail_bytes": "bytes disponibles", "avail_gb": "GB disponibles", "avail_gib": "GiB disponibles",
+    "avg_time_on_site_s": "tiempo promedio en el sitio (s)", "bad_json": "JSON inválido", "blocked_by": "bloqueado por",
+    "body_cut": "cuerpo cortado", "bots": "bots", "built_with_js": "construida con JavaScript", "burst": "ráfaga",
+    "caa_owner": "dueño del registro CAA", "cache_control": "Cache-Control", "cache_control_seen": "Cache-Control visto",
+    "cache_hits": "aciertos de caché", "canonical": "nombre canónico", "capped": "limitados",
+    "ccs_injection": "inyección CCS", "cdn": "CDN", "challenge": "desafío", "challenges": "desafíos",
+    "cleanup": "limpieza", "client_ceiling_mb_s": "techo del cliente (MB/s)", "client_cpu_s": "CPU del cliente (s)",
+    "client_cpu_share": "fracción de CPU del cliente", "client_renegotiation_dos": "DoS por renegociación del cliente",
+    "compression": "compresión", "concurrency": "concurrencia", "confidence": "confianza",
+    "connect_s": "conexión (s)", "corte_iso": "corte (ISO 8601)",
+    "csv_without_corte_line_in_paquete": "CSV sin línea de corte en el paquete", "data": "datos",
+    "days_left": "días restantes", "deadline": "fecha límite", "deadline_source": "origen de la fecha límite",
+    "detection": "detección", "disk_full": "disco lleno", "dns": "DNS", "document": "documento",
+    "document_kind": "tipo de documento", "effect": "efecto", "end_to_end_mb_s": "de punta a punta (MB/s)",
+    "excerpt": "extracto", "expected_cache_control": "Cache-Control esperado", "expected_keys": "claves esperadas",
+    "expected_min_attempts": "intentos mínimos esperados", "expected_secuencia": "secuencia esperada",
+    "expiry_warn_days": "aviso de vencimiento (días)", "f_bavail": "bloques disponibles (f_bavail)",
+    "f_bfree": "bloques libres (f_bfree)", "f_blocks": "bloques (f_blocks)", "f_bsize": "tamaño de bloque (f_bsize)",
+    "f_frsize": "tamaño de fragmento (f_frsize)", "fallback": "alternativa usada", "fingerprint": "huella",
+    "first_bytes_hex": "primeros bytes (hex)", "first_limited_at": "primera limitación tras (respuestas)",
+    "first_with_query": "primera con parámetro", "front": "frente", "headers_after": "encabezados después",
+    "heartbleed": "Heartbleed", "hit_examples": "ejemplos de acierto", "hits": "visitas", "host": "servidor",
+    "host_key_fingerprint": "huella de la llave del servidor", "host_key_type": "tipo de llave del servidor",
+    "hsts_lines": "líneas HSTS", "human": "humanos", "identified_by": "identificado por",
+    "idle_timeout_s": "tiempo de inactividad (s)", "image": "imagen", "insecure_renegotiation": "renegociación insegura",
+    "items": "elementos", "json_loaded_by_scripts": "JSON cargado por scripts", "known_hosts": "known_hosts",
+    "last": "último", "leftover": "restos", "limit": "límite", "limited": "limitadas",
+    "limited_headers": "encabezados de la limitación", "login_s": "inicio de sesión (s)", "main_json": "main.json",
+    "main_json_polls": "consultas de main.json", "malformed_lines": "líneas mal formadas", "max_age_s": "max-age (s)",
+    "min_served_ratio": "fracción servida mínima", "nameserver": "servidor DNS", "not_judged": "no evaluados",
+    "now": "ahora", "ok_200": "respuestas 200", "os_family": "familia de sistema operativo",
+    "page_views": "páginas vistas", "pages_consulted": "páginas consultadas",
+    "paquete_inconsistent": "incongruentes con el paquete", "parts": "partes", "period": "periodo",
+    "phase": "fase", "plain": "HTTP sin cifrar", "planned": "planeadas", "poll": "consulta", "port": "puerto",
+    "ports_closed": "puertos cerrados", "presented_key": "llave presentada", "publication_end": "fin de la publicación",
+    "publication_start": "inicio de la publicación", "query_cache_key": "parámetro en la llave de caché",
+    "raw": "salida original", "rcode": "código de respuesta DNS", "received": "recibido",
+    "relaxed_by_profile": "relajado por el perfil", "remote_workers": "trabajadores remotos", "removed": "retirados",
+    "responses": "respuestas", "retry_after": "Retry-After", "robot": "ROBOT", "robot_result": "resultado ROBOT",
+    "root": "raíz", "run": "ejecutada", "scratch_dir": "directorio de trabajo",
+    "scratch_note": "nota del directorio de trabajo", "scratch_removed": "directorio de trabajo retirado",
+    "scripts": "scripts", "second_with_query": "segunda con parámetro", "secuencia_seen": "secuencia vista",
+    "secuencia_source": "origen de la secuencia", "selftest": "autoprueba", "sent": "enviadas",
+    "served_ratio": "fracción servida", "served_sha256": "SHA-256 servido", "server_banner": "banner del servidor",
+    "server_lines": "líneas Server", "sessions": "sesiones", "setup": "preparación", "setup_detail": "detalle de la preparación",
+    "share": "fracción", "shell": "shell", "signal": "señal", "stopped_early": "detenida antes",
+    "supports_secure_renegotiation": "admite renegociación segura", "text": "texto", "think_time_s": "tiempo de lectura (s)",
+    "thresholds": "umbrales", "time_found": "hora encontrada", "time_on_site": "tiempo en el sitio",
+    "tls_unverified": "certificado no verificado", "today": "hoy", "top_pages": "páginas más vistas", "total": "total",
+    "type": "tipo", "uname_r": "uname -r", "uname_s": "uname -s", "unhinted_5xx": "5xx sin indicación",
+    "unique_visitors_daily_sum": "visitantes únicos (suma diaria)", "unique_visitors_period": "visitantes únicos (periodo)",
+    "unknown_codes": "códigos desconocidos", "user": "usuario", "username": "usuario", "verified": "verificado",
+    "version": "versión", "views": "vistas", "visitors": "visitantes", "wall_s": "tiempo real (s)",
+    "weights": "pesos", "why_no_drill": "por qué sin simulacro", "store": "almacén", "op": "operación",
+    "request_headers": "encabezados enviados", "csv": "CSV",
 }
 STORE_LABELS_ES = {"Supplied CA file": "CA del perfil (ca_bundle)"}
 # OpenSSL's reasons as a Spanish reader reads them (the original stays in the evidence)
@@ -575,7 +653,7 @@ def load_metrics(ev: Mapping[str, Any]) -> list[dict[str, Any]]:
          "failed": _gt(ev.get("p95_ms"), th.get("p95_ms"))},
         {"name": "p99_ms", "limit": th.get("p99_ms"), "unit": "ms", "points": column(series, cols, "p99_ms"),
          "failed": _gt(ev.get("p99_ms"), th.get("p99_ms"))},
-        {"name": "rps", "limit": th.get("min_rps"), "unit": "req/s", "points": column(series, cols, "rps"),
+        {"name": "rps", "limit": th.get("min_rps"), "unit": "peticiones/s", "points": column(series, cols, "rps"),
          "failed": _gt(th.get("min_rps"), ev.get("rps"))},
     ]
     rows = [r for r in rows if r["points"]]

@@ -136,3 +136,42 @@ def test_the_scanner_finds_leaks():
     assert not foreign_words('<p>Cumple <code>the header</code> <span lang="zxx">served</span></p>', "es")
     assert "archivos" in foreign_words("<p>3 archivos</p>", "en")
     assert not foreign_words('<p>As the call says: <q lang="es">los archivos</q></p>', "en")
+
+
+SNAKE = re.compile(r'<t[hd](?: class="k")?>\s*([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\s*</t[hd]>')
+
+
+def test_a_spanish_reader_sees_no_raw_evidence_key(doc):
+    """Every evidence key laid out in a table reads as Spanish words (report.evidence.KEY_LABELS_ES), not
+    as the program's ``snake_case`` name; of a pair ``reason``/``reason_en`` only the Spanish is shown."""
+    doc = json.loads(json.dumps(doc))
+    c = doc["difusores"][0]["checks"][0]
+    c["evidence"] = {**c["evidence"], "reason": "la página pidió credenciales",
+                     "reason_en": "the page asked for credentials", "cleanup": {"removed": [], "scratch_removed": True},
+                     "body_cut": {"reason": "size"}, "think_time_s": [0.5, 1.5]}
+    raw = {}
+    for d in doc["difusores"]:
+        html = render_dictamen(doc, d, "es")
+        text = re.sub(r"<pre[^>]*>.*?</pre>", "", html, flags=re.S)
+        assert "the page asked for credentials" not in text
+        raw.update({k: d["id"] for k in SNAKE.findall(text)})
+    assert not raw, raw
+    en = re.sub(r"<pre[^>]*>.*?</pre>", "", render_dictamen(doc, doc["difusores"][0], "en"), flags=re.S)
+    assert "the page asked for credentials" in en and "la página pidió credenciales" not in en
+
+
+def test_every_check_has_a_title_in_both_languages():
+    """The check names the checks and rules write (``def test_x``, ``result(REQ, "x", ...)``, ``check = "x"``)
+    all have a Spanish and an English title: a reader never sees ``access_log_statistics``."""
+    from prep_conformance.report.i18n import CHECK_TITLES
+    root = Path(__file__).resolve().parents[2]
+    names = set()
+    for f in (root / "checks").glob("test_*.py"):
+        names |= set(re.findall(r"^def test_(\w+)\(", f.read_text(encoding="utf-8"), re.M))
+    for f in (root / "prep_conformance" / "rules").glob("*.py"):
+        s = f.read_text(encoding="utf-8")
+        names |= set(re.findall(r'result\(\s*(?:REQ|"[IV.a-z0-9]+"|requirement|req)\s*,\s*"([a-z_]+)"', s))
+        names |= set(re.findall(r'(?:check|name)\s*(?::\s*str\s*)?=\s*"([a-z_]+)"', s))
+    assert len(names) > 30
+    assert not sorted(n for n in names if n not in CHECK_TITLES)
+    assert all(es and en for es, en in CHECK_TITLES.values())
