@@ -137,7 +137,8 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
                         det: CdnDetection | None, why_no_drill: str) -> CheckResult:
     """Without the drill: the configured purge must be accepted and, when measurable, evict an object."""
     check = "cdn_purge"
-    ev: dict[str, Any] = {"drill": False, "why_no_drill": why_no_drill, "detection": _det_ev(det),
+    why_es, why_en = _es_en(why_no_drill)
+    ev: dict[str, Any] = {"drill": False, "why_no_drill": why_es, "why_no_drill_en": why_en, "detection": _det_ev(det),
                           "purge": purge.to_evidence() if purge else None,
                           "effect": effect.to_evidence() if effect else None}
     tls_notes = [n for n in [tls_note(effect.tls_unverified if effect is not None else None)] if n]
@@ -173,15 +174,14 @@ def purge_without_drill(purge: PurgeObservation | None, effect: PurgeEffect | No
                       f"The purge ({purge.method}) answered {list(purge.statuses)}{prov_en}, but did not evict "
                       f"/{effect.path}: cached before ({effect.before}) and after ({effect.after}){waited_en}.",
                       notes=tls_notes, **ev)
-    why_es, _, why_en = why_no_drill.partition(" / ")   # "es / en" in one line (checks/test_cdn.py)
     note = Note("info", f"Sin simulacro de corte ({why_es}): no se midió el tiempo hasta contenido fresco.",
-                f"No corte drill ({why_en or why_es}): time to fresh content not measured.")
+                f"No corte drill ({why_en}): time to fresh content not measured.")
     if effect is not None and effect.evicted:
         at_es = f" a los {effect.first_miss_after_s:.2f} s" if effect.first_miss_after_s else ""
         at_en = f" after {effect.first_miss_after_s:.2f} s" if effect.first_miss_after_s else ""
         txt_es = f"desalojó /{effect.path}{at_es} (caché {effect.before} → {effect.after}){prov_es}"
         txt_en = f"evicted /{effect.path}{at_en} (cache {effect.before} → {effect.after}){prov_en}"
-        if getattr(effect, "renewed", False):
+        if effect.renewed:
             txt_es = (f"desalojó /{effect.path}{at_es} (después de la purga la caché sirvió otra copia, guardada "
                       f"de nuevo por otra solicitud){prov_es}")
             txt_en = (f"evicted /{effect.path}{at_en} (after the purge the cache served another copy, stored "

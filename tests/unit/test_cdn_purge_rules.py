@@ -160,3 +160,11 @@ def test_drill_read_unverified_is_noted():
     r = _by(cdn.drill(_drill(tls_unverified=why), CONV, VARNISH), "corte_drill")
     assert r.verdict is Verdict.PASS and any(why in n.text_en for n in r.notes)
     assert r.evidence["tls_unverified"] == why
+
+
+def test_why_no_drill_is_kept_in_each_language():
+    """The reason comes as "español / English" (``rules.cdn.why_no_drill``): the evidence keeps the two
+    halves apart, so a Spanish dictamen shows only the Spanish one."""
+    r = cdn.purge_without_drill(None, None, VARNISH, "cdn.drill no habilitado / cdn.drill not enabled")
+    assert r.evidence["why_no_drill"] == "cdn.drill no habilitado"
+    assert r.evidence["why_no_drill_en"] == "cdn.drill not enabled"
