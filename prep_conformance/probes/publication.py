@@ -51,9 +51,6 @@ Progress = Callable[[int, int], None]
 # ---------------------------------------------------------------------------------------------- session
 
 
-ResolvingAdapter = http_probe.PinnedAdapter      # the seam's adapter (bulk urllib3 pools included)
-
-
 def make_session(resolve: Mapping[str, str] | None = None, ca_bundle: str | None = None,
                  pool: int = DEFAULT_WORKERS, conv=None) -> requests.Session:
     """The seam's session (``probes.http.session``) with ``pool`` kept-alive connections per host."""
@@ -166,7 +163,7 @@ def fetch_one(session: requests.Session, url: str, rel: str, timeout: float, kee
         try:
             with session.get(url, timeout=w.timeout(), stream=True, allow_redirects=redirects, verify=verify) as r:
                 h, size, chunks = _digest_stream(bounded.body(r, w), keep_body)
-                headers = tuple(r.raw.headers.items()) if r.raw is not None else tuple(r.headers.items())
+                headers = tuple(r.raw.headers.items())     # every line, duplicates kept
                 return _cut_file(ServedFile.of(rel, r.url if redirects else url, r.status_code,
                                                h.hexdigest() if r.status_code == 200 else None, size, None,
                                                b"".join(chunks) if chunks is not None else None, headers,
@@ -277,7 +274,7 @@ def _fetch_many(session, base_url, paths, workers, timeout, keep, progress, max_
     out: dict[str, ServedFile] = {}
     total = len(paths)
     adapter = session.get_adapter(base_url)
-    if isinstance(adapter, ResolvingAdapter):
+    if isinstance(adapter, http_probe.PinnedAdapter):
         u3 = adapter.bulk_pool(base_url, max(1, workers), session.verify if verify is None else verify)
         host = urlsplit(base_url).netloc.rsplit("@", 1)[-1]
         get = lambda p: fetch_bulk(u3, host, file_url(base_url, p), p, timeout, keep(p), conv=conv)  # noqa: E731
